@@ -1,0 +1,61 @@
+# Quire's two everyday commands: `make run` and `make test`.
+# Each step leaves a stamp, so running either again redoes nothing already done.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HTMX := static/vendor/htmx.min.js
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# Root installs system packages itself; anyone else is asked through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint format lock chromium clean
+
+run: $(VENV)/.run-deps $(HTMX)
+	$(BIN)/quire db upgrade
+	$(BIN)/quire demo
+	$(BIN)/hypercorn 'web:create_app()' --bind $(HOST):$(PORT)
+
+test: $(VENV)/.dev-deps $(HTMX) chromium lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-deps
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-deps: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+# The dev lock includes the runtime lock, so it satisfies `run` as well.
+$(VENV)/.dev-deps: requirements-dev.txt requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+# Re-pin exact versions after changing dependencies in pyproject.toml or requirements-dev.in.
+lock: $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q uv
+	$(BIN)/uv pip compile --quiet --no-header requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --quiet --no-header requirements-dev.in -o requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache *.egg-info

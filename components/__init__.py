@@ -1,0 +1,1 @@
+"""Quire's building blocks: models, queries and content rules, with no HTTP."""

@@ -1,0 +1,274 @@
+"""Fixtures: every test runs on SQLite, and again on PostgreSQL when
+QUIRE_TEST_DATABASE_URL is set, each on a clean database.
+
+Under CI=true nothing may be skipped: a missing database or browser fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from quart import Quart
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components import demo
+from components.db import is_sqlite, make_engine, make_sessionmaker
+from components.models import Base
+from web import create_app
+from web.config import PROJECT_ROOT
+from web.database import ENGINE
+
+PG_URL = os.environ.get("QUIRE_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+T = TypeVar("T")
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-production"
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from a sync fixture, on a thread of its own so that it never
+    disturbs the event loop pytest-asyncio keeps for the tests."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; fail under CI, where every test must run."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: nothing may be skipped)")
+    pytest.skip(reason)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        reporter.write_line(f"CI=true: {skipped} test(s) skipped, which fails the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- databases --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not PG_URL:
+        unavailable("QUIRE_TEST_DATABASE_URL is not set: PostgreSQL tests not run")
+    return request.param
+
+
+async def reset_database(url: str) -> None:
+    """An empty database with the current schema."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            if is_sqlite(url):
+                await connection.run_sync(Base.metadata.drop_all)
+                await connection.run_sync(Base.metadata.create_all)
+            else:
+                tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(backend: str) -> None:
+    """Once per run: PostgreSQL's public schema rebuilt from the models."""
+    if backend != "postgresql":
+        return
+
+    async def rebuild() -> None:
+        engine = make_engine(PG_URL)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
+                await connection.run_sync(Base.metadata.create_all)
+        finally:
+            await engine.dispose()
+
+    run_async(rebuild())
+
+
+@pytest.fixture
+async def database_url(backend: str, postgres_schema: None, tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'quire.db'}" if backend == "sqlite" else PG_URL
+    await reset_database(url)
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session of the test's own, for arranging data and checking what was stored."""
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+# --- the app ----------------------------------------------------------------
+
+
+def app_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "QUIRE_INSTANCE_PATH": str(instance),
+        "TESTING": True,
+        **extra,
+    }
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Quart:
+    return create_app(app_config(database_url, tmp_path / "instance"))
+
+
+@pytest.fixture
+async def client(app: Quart) -> AsyncIterator[Any]:
+    """A test client for an app whose start-up (the engine) has run."""
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def sql(app: Quart, client: Any) -> Iterator[StatementCounter]:
+    """Counts the SQL statements the app sends; reset it right before the request to measure."""
+    counter = StatementCounter()
+    engine = app.extensions[ENGINE].sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)
+
+
+# --- a real server and a real browser ---------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, url: str, database_url: str) -> None:
+        self.url = url
+        self.database_url = database_url
+
+    def seed_demo(self) -> None:
+        """Reset the server's database to the demo content."""
+
+        async def seed() -> None:
+            await reset_database(self.database_url)
+            engine = make_engine(self.database_url)
+            try:
+                async with make_sessionmaker(engine)() as session:
+                    await demo.load(session)
+                    await session.commit()
+            finally:
+                await engine.dispose()
+
+        run_async(seed())
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Quire under a real hypercorn on a free loopback port, stopped by its PID afterwards."""
+    folder = tmp_path_factory.mktemp("live")
+    database_url = f"sqlite+aiosqlite:///{folder / 'quire.db'}" if backend == "sqlite" else PG_URL
+    run_async(reset_database(database_url))
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "QUIRE_INSTANCE_PATH": str(folder / "instance"),
+    }
+    command = [sys.executable, "-m", "hypercorn", "web:create_app()", "--bind", f"127.0.0.1:{port}"]
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"hypercorn did not start: {(folder / 'server.log').read_text()}"
+                )
+            time.sleep(0.1)
+        yield LiveServer(url, database_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.console_errors = errors
+    yield page
+    context.close()

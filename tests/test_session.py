@@ -1,0 +1,60 @@
+"""One session per request: committed on success, rolled back on an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import abort
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components.models import Tag
+from web import create_app
+from web.database import get_db
+
+from .conftest import app_config
+
+
+async def tag_count(db: AsyncSession) -> int:
+    return await db.scalar(select(func.count()).select_from(Tag)) or 0
+
+
+async def test_writes_commit_on_success_and_roll_back_on_errors(
+    database_url: str, db: AsyncSession, tmp_path: Path
+) -> None:
+    app = create_app(app_config(database_url, tmp_path / "instance"))
+
+    @app.post("/test/ok")
+    async def ok() -> str:
+        get_db().add(Tag(name="kept", slug="kept"))
+        return "ok"
+
+    @app.post("/test/refused")
+    async def refused() -> str:
+        get_db().add(Tag(name="refused", slug="refused"))
+        await get_db().flush()
+        abort(422)
+
+    @app.post("/test/crash")
+    async def crash() -> str:
+        get_db().add(Tag(name="crashed", slug="crashed"))
+        await get_db().flush()
+        raise RuntimeError("boom")
+
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        assert (await client.post("/test/ok")).status_code == 200
+        assert (await client.post("/test/refused")).status_code == 422
+        crashed = await client.post("/test/crash")
+        assert crashed.status_code == 500
+        assert "<html" in await crashed.get_data(as_text=True)
+
+    names = (await db.scalars(select(Tag.name))).all()
+    assert names == ["kept"]
+
+
+async def test_pages_without_sql_open_no_session(client, sql) -> None:
+    sql.statements.clear()
+    response = await client.get("/static/css/quire.css")
+    assert response.status_code == 200
+    assert sql.count == 0

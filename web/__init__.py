@@ -1,0 +1,46 @@
+"""The Quire web app: `create_app()` builds it, hypercorn serves `web:create_app()`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from quart import Quart
+
+from web import assets, blog, database, errors, headers, health
+from web.config import PROJECT_ROOT, ConfigError, load_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Quart:
+    """Build the app from the environment; `config` overrides it (tests use this).
+
+    A bad setting or a missing asset stops start-up with one line that names it.
+    """
+    try:
+        settings = load_config(os.environ, config)
+    except ConfigError as error:
+        raise SystemExit(f"quire: configuration error: {error}") from None
+
+    app = Quart(
+        __name__,
+        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(settings["INSTANCE_PATH"]),
+    )
+    app.config.from_mapping(settings)
+    # Pages are read far more than written: no indentation noise in what we send.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    settings["INSTANCE_PATH"].mkdir(parents=True, exist_ok=True)
+
+    try:
+        assets.init_app(app)
+    except assets.MissingAsset as error:
+        raise SystemExit(f"quire: {error}") from None
+    database.init_app(app)
+    headers.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(blog.bp)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,153 @@
+"""Settings from the environment, checked once at start-up.
+
+Each setting is parsed here and nowhere else; a missing or malformed one raises
+ConfigError with a one-line message that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production")
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; str() is one line naming it."""
+
+
+def load_config(
+    environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The app's settings: `overrides` (from code or tests) win over `environ`."""
+    source: dict[str, Any] = {**environ, **(overrides or {})}
+
+    def get(name: str, default: Any, parse: Callable[[str, Any], Any]) -> Any:
+        raw = source.get(name)
+        if raw is None or raw == "":
+            return default
+        return parse(name, raw)
+
+    env = get("QUIRE_ENV", "development", _choice(ENVIRONMENTS))
+    instance = get("QUIRE_INSTANCE_PATH", PROJECT_ROOT / "instance", _path)
+    production = env == "production"
+    config = {
+        "QUIRE_ENV": env,
+        "INSTANCE_PATH": instance,
+        "PORT": get("PORT", 5000, _int_between(1, 65535)),
+        "SITE_TITLE": get("QUIRE_SITE_TITLE", "Quire", _text(100)),
+        "POSTS_PER_PAGE": get("QUIRE_POSTS_PER_PAGE", 10, _int_between(1, 100)),
+        "DATABASE_URL": get(
+            "DATABASE_URL", f"sqlite+aiosqlite:///{instance / 'quire.db'}", _database_url
+        ),
+        "SECRET_KEY": _secret_key(source.get("SECRET_KEY"), production, instance),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+    }
+    # Anything else a caller passes (tests' TESTING, say) goes through untouched.
+    for key, value in (overrides or {}).items():
+        config.setdefault(key, value)
+    return config
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def parse(name: str, raw: Any) -> str:
+        value = str(raw).strip().lower()
+        if value not in options:
+            raise ConfigError(f"{name}: must be one of {', '.join(options)}, not {raw!r}")
+        return value
+
+    return parse
+
+
+def _int_between(low: int, high: int) -> Callable[[str, Any], int]:
+    def parse(name: str, raw: Any) -> int:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"{name}: must be a whole number, not {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name}: must be between {low} and {high}, not {value}")
+        return value
+
+    return parse
+
+
+def _text(max_length: int) -> Callable[[str, Any], str]:
+    def parse(name: str, raw: Any) -> str:
+        value = str(raw).strip()
+        if len(value) > max_length:
+            raise ConfigError(f"{name}: must be at most {max_length} characters")
+        return value
+
+    return parse
+
+
+def _path(_name: str, raw: Any) -> Path:
+    return Path(raw).expanduser().resolve()
+
+
+def _database_url(name: str, raw: Any) -> str:
+    """Accept the URLs a PaaS or a developer writes and name Quire's async drivers."""
+    try:
+        url: URL = make_url(str(raw).strip())
+    except ArgumentError:
+        # The raw value may hold a password: never echo it.
+        raise ConfigError(
+            f"{name}: not a database URL (expected sqlite:/// or postgresql://)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        if not url.host and not url.query.get("host"):
+            raise ConfigError(f"{name}: a PostgreSQL URL needs a host")
+        url = url.set(drivername="postgresql+asyncpg")
+    elif backend == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    else:
+        raise ConfigError(f"{name}: unsupported database {backend!r} (use SQLite or PostgreSQL)")
+    return url.render_as_string(hide_password=False)
+
+
+def _secret_key(raw: Any, production: bool, instance: Path) -> str:
+    if raw:
+        key = str(raw)
+        if production and len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY: must be at least {MIN_PRODUCTION_SECRET_LENGTH} characters "
+                "in production"
+            )
+        return key
+    if production:
+        raise ConfigError(
+            "SECRET_KEY: required when QUIRE_ENV=production "
+            "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return _development_secret(instance)
+
+
+def _development_secret(instance: Path) -> str:
+    """A key made once per checkout and kept in instance/, so sessions survive restarts."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(key)
+    return key

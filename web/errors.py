@@ -1,0 +1,44 @@
+"""Error pages: a full page for browsers, the same message as a fragment for htmx."""
+
+from __future__ import annotations
+
+from quart import Quart, Response, current_app
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from web.htmx import render
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing at this address. It may have moved, or never existed.",
+    405: "This address does not accept that kind of request.",
+    413: "What you sent is too large.",
+    429: "Too many requests. Please wait a moment and try again.",
+}
+
+
+def init_app(app: Quart) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+async def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    response = await render(
+        "error.html",
+        "partials/error.html",
+        status=status,
+        code=status,
+        title=error.name,
+        message=MESSAGES.get(status, error.description),
+    )
+    # Keep headers the exception carries (Allow on 405, Retry-After on 429).
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+async def _unexpected_error(error: Exception) -> Response:
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return await _http_error(InternalServerError())

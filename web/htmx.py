@@ -1,0 +1,41 @@
+"""The hybrid rendering rule: a whole page, or only the fragment htmx asked for.
+
+htmx 4 marks a request for part of a page with `HX-Request: true` and
+`HX-Request-Type: partial`. Boosted links, boosted forms and history restores
+ask for `full`, and get the whole page like any plain browser request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Response, make_response, render_template, request
+
+# Every request header the choice below reads, so that no cache mixes the two answers.
+VARY = ("HX-Request", "HX-Request-Type", "HX-Boosted", "HX-History-Restore-Request")
+
+
+def wants_fragment() -> bool:
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Request-Type") == "partial"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+async def render(page: str, fragment: str, *, status: int = 200, **context: Any) -> Response:
+    """Render `page`, or just `fragment` (a template the page includes) for htmx.
+
+    HTML is revalidated on every use (no-cache with an ETag) so that a browser
+    never shows a stale page, nor a fragment in place of a page.
+    """
+    template = fragment if wants_fragment() else page
+    response: Response = await make_response(await render_template(template, **context), status)
+    response.vary.update(VARY)
+    response.cache_control.no_cache = True
+    if status == 200:
+        await response.add_etag()
+        response = await response.make_conditional(request)
+    return response
