@@ -251,24 +251,38 @@ def live_server(
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def chromium_path() -> Path:
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    return CHROMIUM
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    page = context.new_page()
+async def browser(chromium_path: Path) -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright's async API, on the test's own event loop
+    (the sync API would leave a loop running in this thread for every later test)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh page that records console errors in `page.console_errors`."""
+    context = await browser.new_context()
+    page = await context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.console_errors = errors
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        await context.close()
