@@ -77,6 +77,11 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def backend_url(backend: str, folder: Path) -> str:
+    """Where a test's data lives: an SQLite file in `folder`, or the PostgreSQL test database."""
+    return f"sqlite+aiosqlite:///{folder / 'quire.db'}" if backend == "sqlite" else PG_URL
+
+
 async def reset_database(url: str) -> None:
     """An empty database with the current schema."""
     engine = make_engine(url)
@@ -113,7 +118,7 @@ def postgres_schema(backend: str) -> None:
 
 @pytest.fixture
 async def database_url(backend: str, postgres_schema: None, tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'quire.db'}" if backend == "sqlite" else PG_URL
+    url = backend_url(backend, tmp_path)
     await reset_database(url)
     return url
 
@@ -212,7 +217,7 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """Quire under a real hypercorn on a free loopback port, stopped by its PID afterwards."""
     folder = tmp_path_factory.mktemp("live")
-    database_url = f"sqlite+aiosqlite:///{folder / 'quire.db'}" if backend == "sqlite" else PG_URL
+    database_url = backend_url(backend, folder)
     run_async(reset_database(database_url))
     port = free_port()
     env = {
