@@ -3,6 +3,12 @@
 CommonMark plus tables, strikethrough, footnotes, task lists and heading anchors;
 fenced code is highlighted by Pygments into CSS classes; the result is sanitised
 with nh3 so that raw HTML in an author's Markdown cannot run script.
+
+`$...$` and `$$...$$` become MathML on the server. nh3 does not keep MathML, so each
+formula is held back as a placeholder while nh3 cleans the rest, then put in place.
+The MathML comes from latex2mathml's element tree, checked against an allowlist and
+serialised by us: latex2mathml's own string output un-escapes text (`\text{<b>}`
+comes out as a real `<b>`), so it cannot be trusted as is.
 """
 
 from __future__ import annotations
@@ -10,14 +16,22 @@ from __future__ import annotations
 import html
 import math
 import re
-from dataclasses import dataclass
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
+from typing import Any
+from xml.etree.ElementTree import Element, tostring
 
 import nh3
+from latex2mathml.converter import convert_to_element
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererProtocol
 from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight
@@ -51,12 +65,118 @@ _TAG_ATTRIBUTE_VALUES = {"input": {"type": {"checkbox"}, "disabled": {"", "disab
 _FORMATTER = HtmlFormatter(nowrap=True)
 _WORD = re.compile(r"\S+")
 
+# Private-use characters bracket each math placeholder. They are removed from the author's
+# text, and any that reach the cleaned HTML some other way (an `&#xE000;` entity) are dropped.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_NO_MARKERS = str.maketrans("", "", _OPEN + _CLOSE)
+_MATH_ENV = "quire_math"
+
+# Presentation MathML only: nothing that links, scripts or embeds other markup
+# (no maction, semantics, annotation-xml).
+_MATHML_TAGS = frozenset(
+    [
+        "math",
+        "menclose",
+        "merror",
+        "mfrac",
+        "mi",
+        "mmultiscripts",
+        "mn",
+        "mo",
+        "mover",
+        "mpadded",
+        "mphantom",
+        "mprescripts",
+        "mroot",
+        "mrow",
+        "ms",
+        "mspace",
+        "msqrt",
+        "mstyle",
+        "msub",
+        "msubsup",
+        "msup",
+        "mtable",
+        "mtd",
+        "mtext",
+        "mtr",
+        "munder",
+        "munderover",
+        "none",
+    ]
+)
+# latex2mathml also writes href (\href), style (\style) and class (\class); those are dropped.
+_MATHML_ATTRIBUTES = frozenset(
+    [
+        "accent",
+        "accentunder",
+        "columnalign",
+        "columnlines",
+        "columnspacing",
+        "depth",
+        "display",
+        "displaystyle",
+        "fence",
+        "form",
+        "height",
+        "largeop",
+        "linebreak",
+        "linethickness",
+        "lspace",
+        "mathbackground",
+        "mathcolor",
+        "mathsize",
+        "mathvariant",
+        "maxsize",
+        "minsize",
+        "movablelimits",
+        "notation",
+        "rowalign",
+        "rowlines",
+        "rowspacing",
+        "rspace",
+        "scriptlevel",
+        "separator",
+        "stretchy",
+        "symmetric",
+        "voffset",
+        "width",
+    ]
+)
+# Lengths, keywords and colour names; an author's \color{...} value must fit this too.
+_MATHML_VALUE = re.compile(r"[\w#.,%+\- ]*", re.ASCII)
+_MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+
 
 @dataclass(frozen=True)
 class Rendered:
     html: str
     excerpt: str
     reading_minutes: int
+    # The h2 and h3 headings, in order: {"level": 2, "id": "anchor", "text": "Heading"}.
+    toc: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _MathSlots:
+    """MathML held out of the HTML until nh3 has cleaned it."""
+
+    # Per render and never shown, so an author cannot forge a placeholder that gets filled.
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))
+    mathml: list[str] = field(default_factory=list)
+
+    def hold(self, mathml: str) -> str:
+        self.mathml.append(mathml)
+        return f"{_OPEN}{self.nonce}:{len(self.mathml) - 1}{_CLOSE}"
+
+    def fill(self, cleaned: str) -> str:
+        """Put the MathML in place of its placeholders and drop any stray marker."""
+        slot = re.compile(f"{_OPEN}{self.nonce}:(\\d+){_CLOSE}|[{_OPEN}{_CLOSE}]")
+        return slot.sub(self._mathml_for, cleaned)
+
+    def _mathml_for(self, match: re.Match[str]) -> str:
+        index = match.group(1)
+        return "" if index is None or int(index) >= len(self.mathml) else self.mathml[int(index)]
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
@@ -77,27 +197,129 @@ def _parser() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(tasklists_plugin)
     md.use(anchors_plugin, min_level=2, max_level=4)
+    # No space inside the dollars and no digit just outside them (Pandoc's rule), so
+    # "costs $5 and $10" stays text. No labels, and no blank lines inside $$ so a stray
+    # "$$" cannot swallow the paragraphs after it.
+    md.use(
+        dollarmath_plugin,
+        allow_space=False,
+        allow_digits=False,
+        allow_labels=False,
+        allow_blank_lines=False,
+        double_inline=True,
+    )
+    md.add_render_rule("math_inline", _render_math_inline)
+    md.add_render_rule("math_inline_double", _render_math_inline_double)
+    md.add_render_rule("math_block", _render_math_block)
     return md
+
+
+def _render_math_inline(
+    _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, env: EnvType
+) -> str:
+    return _math(tokens[idx], "inline", env)
+
+
+def _render_math_inline_double(
+    _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, env: EnvType
+) -> str:
+    # $$...$$ inside a paragraph: a div would break the <p>, so the scroll wrapper is a span.
+    return f'<span class="math-display">{_math(tokens[idx], "block", env)}</span>'
+
+
+def _render_math_block(
+    _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, env: EnvType
+) -> str:
+    return f'<div class="math-display">{_math(tokens[idx], "block", env)}</div>\n'
+
+
+def _math(token: Token, display: str, env: EnvType) -> str:
+    """A placeholder for the formula's MathML, or its escaped source if it is not valid LaTeX."""
+    latex = token.content.strip()
+    try:
+        mathml = _mathml(latex, display)
+    except Exception:  # latex2mathml raises many error types, and RecursionError on deep input
+        source = html.escape(f"{token.markup}{latex}{token.markup}")
+        return f'<code class="math-error">{source}</code>'
+    slots: _MathSlots = env[_MATH_ENV]
+    return slots.hold(mathml)
+
+
+def _mathml(latex: str, display: str) -> str:
+    root = convert_to_element(latex, display=display)
+    for element in root.iter():
+        _clean_mathml_element(element)
+    return tostring(root, encoding="unicode", short_empty_elements=False)
+
+
+def _clean_mathml_element(element: Element) -> None:
+    if element.tag not in _MATHML_TAGS:
+        raise ValueError(f"unexpected MathML element {element.tag!r}")
+    element.attrib = {
+        name: value
+        for name, value in element.attrib.items()
+        if (name == "xmlns" and value == _MATHML_NS)
+        or (name in _MATHML_ATTRIBUTES and _MATHML_VALUE.fullmatch(value))
+    }
+    element.text = _mathml_text(element.text)
+    element.tail = _mathml_text(element.tail)
+
+
+def _mathml_text(text: str | None) -> str | None:
+    # latex2mathml writes symbols as entity strings ("&#x0222B;") for its caller to un-escape.
+    # Decode them to characters here; tostring() then escapes every "<" and "&" itself.
+    return None if text is None else html.unescape(text).translate(_NO_MARKERS)
 
 
 def render(body: str) -> Rendered:
     """Render an author's Markdown to sanitised HTML, with its excerpt and reading time."""
+    # The placeholder markers are ours; an author has no use for private-use characters.
+    body = body.translate(_NO_MARKERS)
     md = _parser()
     tokens = md.parse(body)
-    raw = md.renderer.render(tokens, md.options, {})
-    safe = nh3.clean(
+    slots = _MathSlots()
+    raw = md.renderer.render(tokens, md.options, {_MATH_ENV: slots})
+    safe = slots.fill(_sanitise(raw))
+    words = len(_WORD.findall(body))
+    return Rendered(
+        html=safe,
+        excerpt=_excerpt(tokens),
+        reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
+        toc=_toc(tokens),
+    )
+
+
+def _sanitise(raw: str) -> str:
+    return nh3.clean(
         raw,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         tag_attribute_values=_TAG_ATTRIBUTE_VALUES,
         url_schemes={"http", "https", "mailto"},
     )
-    words = len(_WORD.findall(body))
-    return Rendered(
-        html=safe,
-        excerpt=_excerpt(tokens),
-        reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
-    )
+
+
+def _toc(tokens: list[Token]) -> list[dict[str, Any]]:
+    """The post's h2 and h3 headings with the anchors the anchors plugin gave them."""
+    entries: list[dict[str, Any]] = []
+    for opening, inline in pairwise(tokens):
+        if opening.type != "heading_open" or opening.tag not in {"h2", "h3"}:
+            continue
+        anchor = opening.attrs.get("id")
+        text = " ".join(
+            "".join(child.content for child in inline.children or [] if child.content)
+            .translate(_NO_MARKERS)
+            .split()
+        )
+        if anchor and text:
+            entries.append({"level": int(opening.tag[1]), "id": str(anchor), "text": text})
+    return entries
+
+
+# Inline math shows its LaTeX source in the excerpt, as code spans show theirs.
+_EXCERPT_CHILDREN = frozenset(
+    {"text", "code_inline", "math_inline", "math_inline_double", "softbreak", "hardbreak"}
+)
 
 
 def _excerpt(tokens: list[Token]) -> str:
@@ -110,9 +332,10 @@ def _excerpt(tokens: list[Token]) -> str:
         text = "".join(
             " " if child.type in {"softbreak", "hardbreak"} else child.content
             for child in token.children or []
-            if child.type in {"text", "code_inline", "softbreak", "hardbreak"}
+            if child.type in _EXCERPT_CHILDREN
         )
-        words.extend(text.split())
+        # Markers can still arrive as entities (&#xE000;), which markdown-it decodes.
+        words.extend(text.translate(_NO_MARKERS).split())
         if len(words) > EXCERPT_WORDS:
             return " ".join(words[:EXCERPT_WORDS]) + "…"
     return " ".join(words)
