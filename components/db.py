@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from components.changes import QuireSession
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -47,4 +49,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: templates render them once the view is done.
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # Every write through these sessions moves the content clock (components/changes).
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=QuireSession)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
+    JSON,
     Column,
     DateTime,
     Dialect,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
@@ -135,8 +138,9 @@ class Tag(Base):
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
-        # The public listing: visible posts, newest first.
-        Index("ix_posts_status_published_at", "status", "published_at"),
+        # The public lists and their keyset pagination: newest first, ties broken by id.
+        # (No index leads with status: SQLite would pick it and sort every visible post.)
+        Index("ix_posts_published_at_id", "published_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,6 +152,10 @@ class Post(Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     excerpt: Mapped[str] = mapped_column(Text, default="")
     reading_minutes: Mapped[int] = mapped_column(Integer, default=1)
+    # The table of contents: [{"level": 2, "id": "anchor", "text": "Heading"}, ...].
+    toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The tag names joined by spaces, so that the full-text index sees the tags in the row.
+    tag_names: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PostStatus] = mapped_column(
         _enum(PostStatus, "post_status"), default=PostStatus.DRAFT
     )
@@ -167,6 +175,19 @@ class Post(Base):
     comments: Mapped[list[Comment]] = relationship(
         back_populates="post", lazy="raise", passive_deletes=True
     )
+
+
+class Redirect(Base):
+    """A former address of a post (an old slug, a Jekyll permalink, a Hugo alias): 301 to it."""
+
+    __tablename__ = "redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post] = relationship(lazy="raise")
 
 
 class Comment(Base):
@@ -201,6 +222,16 @@ class Comment(Base):
     )
 
 
+class SiteState(Base):
+    """One row: the clock of the public content, moved on by every write (components/changes)."""
+
+    __tablename__ = "site_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Media(Base):
     """An uploaded file, kept in the database so that it survives an ephemeral PaaS disk."""
 
@@ -222,3 +253,55 @@ class Media(Base):
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary), raiseload=True)
 
     owner: Mapped[User | None] = relationship(lazy="raise")
+
+
+# Full-text search lives beside the models but outside them, because each database
+# does it its own way. SQLite: an FTS5 index over the posts table kept current by
+# triggers. PostgreSQL: a stored, weighted tsvector column with a GIN index. Both
+# follow every insert, update and delete of a post by themselves.
+SEARCH_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE VIRTUAL TABLE posts_fts USING fts5("
+        "title, description, body, tag_names, content='posts', content_rowid='id', "
+        "tokenize='porter unicode61 remove_diacritics 2')",
+        "CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN "
+        "INSERT INTO posts_fts(rowid, title, description, body, tag_names) "
+        "VALUES (new.id, new.title, new.description, new.body, new.tag_names); END",
+        "CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN "
+        "INSERT INTO posts_fts(posts_fts, rowid, title, description, body, tag_names) "
+        "VALUES ('delete', old.id, old.title, old.description, old.body, old.tag_names); END",
+        "CREATE TRIGGER posts_fts_update AFTER UPDATE OF title, description, body, tag_names "
+        "ON posts BEGIN "
+        "INSERT INTO posts_fts(posts_fts, rowid, title, description, body, tag_names) "
+        "VALUES ('delete', old.id, old.title, old.description, old.body, old.tag_names); "
+        "INSERT INTO posts_fts(rowid, title, description, body, tag_names) "
+        "VALUES (new.id, new.title, new.description, new.body, new.tag_names); END",
+    ),
+    "postgresql": (
+        # A tsvector is limited to 1 MB, so only the first 300,000 characters of a body count.
+        "ALTER TABLE posts ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+        "setweight(to_tsvector('english', title), 'A') || "
+        "setweight(to_tsvector('english', tag_names), 'A') || "
+        "setweight(to_tsvector('english', description), 'B') || "
+        "setweight(to_tsvector('english', left(body, 300000)), 'C')) STORED",
+        "CREATE INDEX ix_posts_search_vector ON posts USING gin (search_vector)",
+    ),
+}
+SEARCH_DROP_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": ("DROP TABLE IF EXISTS posts_fts",),
+    "postgresql": (),
+}
+
+for _dialect, _statements in SEARCH_DDL.items():
+    for _statement in _statements:
+        event.listen(Post.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+for _dialect, _statements in SEARCH_DROP_DDL.items():
+    for _statement in _statements:
+        event.listen(Post.__table__, "after_drop", DDL(_statement).execute_if(dialect=_dialect))
+
+
+def is_modelled(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter: leave the search objects above out of schema comparisons."""
+    if type_ == "table" and name is not None and name.startswith("posts_fts"):
+        return False
+    return not (name in {"search_vector", "ix_posts_search_vector"} and reflected)

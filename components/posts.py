@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from components import markdown
-from components.models import Post, PostStatus, Tag, User, utcnow
+from components.models import (
+    Comment,
+    CommentStatus,
+    Post,
+    PostStatus,
+    Redirect,
+    Tag,
+    User,
+    post_tags,
+    utcnow,
+)
 from components.text import slugify
 
 
@@ -26,27 +38,219 @@ def is_visible(now: datetime) -> ColumnElement[bool]:
     )
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of posts ends: keyset pagination on (published_at, id), never OFFSET."""
+
+    published_at: datetime
+    id: int
+
+    _FORMAT = "%Y%m%dT%H%M%S.%fZ"
+    _PATTERN = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)-(\d{1,18})")
+
+    def __str__(self) -> str:
+        return f"{self.published_at.astimezone(UTC):{self._FORMAT}}-{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor | None:
+        """The cursor in a `?before=` value, or None when it is not one."""
+        match = cls._PATTERN.fullmatch(text)
+        if match is None:
+            return None
+        try:
+            moment = datetime.strptime(match[1], cls._FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return cls(moment, int(match[2]))
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """One page of a list of posts, with what the cards show beside each post."""
+
+    posts: Sequence[Post]
+    comment_counts: dict[int, int]
+    next: Cursor | None
+
+
+def _approved_comments() -> ColumnElement[int]:
+    return (
+        select(func.count(Comment.id))
+        .where(Comment.post_id == Post.id, Comment.status == CommentStatus.APPROVED)
+        .correlate(Post)
+        .scalar_subquery()
+    )
+
+
+def _older_than(published_at: datetime, post_id: int) -> ColumnElement[bool]:
+    # Spelled out rather than as a row value, so that both databases bound the index range.
+    return and_(
+        Post.published_at <= published_at,
+        or_(Post.published_at < published_at, Post.id < post_id),
+    )
+
+
+def _newer_than(published_at: datetime, post_id: int) -> ColumnElement[bool]:
+    return and_(
+        Post.published_at >= published_at,
+        or_(Post.published_at > published_at, Post.id > post_id),
+    )
+
+
+def _newest_first(query: Select) -> Select:
+    return query.where(is_visible(utcnow())).order_by(Post.published_at.desc(), Post.id.desc())
+
+
+async def page(
+    session: AsyncSession, *, limit: int, before: Cursor | None = None, tag: Tag | None = None
+) -> PostPage:
+    """A page of visible posts, newest first, optionally of one tag: two statements."""
+    # A card shows little of a post: leave the bodies in the database.
+    card = load_only(
+        Post.title,
+        Post.slug,
+        Post.description,
+        Post.excerpt,
+        Post.reading_minutes,
+        Post.published_at,
+        Post.updated_at,
+        raiseload=True,
+    )
+    query = _newest_first(select(Post, _approved_comments())).options(card, selectinload(Post.tags))
+    if before is not None:
+        query = query.where(_older_than(before.published_at, before.id))
+    if tag is not None:
+        query = query.where(
+            Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))
+        )
+    rows = (await session.execute(query.limit(limit + 1))).all()
+    shown = rows[:limit]
+    last: Post | None = shown[-1][0] if len(rows) > limit else None
+    return PostPage(
+        posts=[post for post, _ in shown],
+        comment_counts={post.id: comments for post, comments in shown},
+        next=Cursor(last.published_at, last.id) if last and last.published_at else None,
+    )
+
+
 async def latest(session: AsyncSession, limit: int = 10) -> Sequence[Post]:
-    """The newest visible posts, with their tags, for the home page."""
+    """The newest visible posts, with their tags."""
+    return (await page(session, limit=limit)).posts
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A post as its page shows it: with its comment count and its neighbours."""
+
+    post: Post
+    comment_count: int
+    older: Post | None
+    newer: Post | None
+
+
+async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
+    """The visible post with this slug and its neighbours in time: four statements."""
     query = (
-        select(Post)
-        .where(is_visible(utcnow()))
-        .order_by(Post.published_at.desc(), Post.id.desc())
-        .limit(limit)
+        select(Post, _approved_comments())
+        .where(Post.slug == slug, is_visible(utcnow()))
         .options(selectinload(Post.tags))
     )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    post, comments = row
+    assert post.published_at is not None, "visible posts have a publication time"
+    brief = load_only(Post.title, Post.slug, Post.published_at)
+    older = await session.scalar(
+        _newest_first(select(Post))
+        .where(_older_than(post.published_at, post.id))
+        .options(brief)
+        .limit(1)
+    )
+    newer = await session.scalar(
+        select(Post)
+        .where(is_visible(utcnow()), _newer_than(post.published_at, post.id))
+        .order_by(Post.published_at, Post.id)
+        .options(brief)
+        .limit(1)
+    )
+    return Reading(post, comments, older, newer)
+
+
+async def moved_to(session: AsyncSession, path: str) -> Post | None:
+    """The visible post that a former address (old slug, permalink, alias) now points to.
+
+    Jekyll's `.html` suffix and a trailing slash are forgiven.
+    """
+    stem = path.removesuffix(".html").rstrip("/") or "/"
+    candidates = {path, stem, f"{stem}/", f"{stem}.html"}
+    query = (
+        select(Post)
+        .join(Redirect, Redirect.post_id == Post.id)
+        .where(Redirect.path.in_(candidates), is_visible(utcnow()))
+        .limit(1)
+        .options(load_only(Post.slug, Post.published_at))
+    )
+    return await session.scalar(query)
+
+
+async def for_feed(session: AsyncSession, *, limit: int, tag: Tag | None = None) -> Sequence[Post]:
+    """The newest visible posts in full, with their tags, for an Atom feed."""
+    query = _newest_first(select(Post)).options(selectinload(Post.tags)).limit(limit)
+    if tag is not None:
+        query = query.where(
+            Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))
+        )
     return (await session.scalars(query)).all()
 
 
-async def find_visible(session: AsyncSession, published_on: date, slug: str) -> Post | None:
-    """The visible post with this slug, if it was published on that (UTC) day."""
-    query = (
-        select(Post).where(Post.slug == slug, is_visible(utcnow())).options(selectinload(Post.tags))
+# A sitemap file may list at most 50,000 addresses.
+SITEMAP_LIMIT = 50_000
+
+
+async def for_sitemap(session: AsyncSession) -> tuple[Sequence[Post], Sequence[Tag]]:
+    """The newest visible posts (addresses and dates only) and the tags in use."""
+    listed = await session.scalars(
+        _newest_first(select(Post))
+        .options(load_only(Post.slug, Post.published_at, Post.updated_at, raiseload=True))
+        .limit(SITEMAP_LIMIT)
     )
-    post = await session.scalar(query)
-    if post is None or post.published_at is None or post.published_at.date() != published_on:
-        return None
-    return post
+    tags = await session.scalars(
+        select(Tag)
+        .where(
+            Tag.id.in_(
+                select(post_tags.c.tag_id)
+                .join(Post, Post.id == post_tags.c.post_id)
+                .where(is_visible(utcnow()))
+            )
+        )
+        .order_by(Tag.slug)
+    )
+    return listed.all(), tags.all()
+
+
+async def tag_by_slug(session: AsyncSession, slug: str) -> Tag | None:
+    return await session.scalar(select(Tag).where(Tag.slug == slug))
+
+
+async def tags_in_use(session: AsyncSession) -> Sequence[tuple[Tag, int]]:
+    """Every tag with at least one visible post, and how many, by name."""
+    visible = func.count(Post.id)
+    query = (
+        select(Tag, visible)
+        .join(post_tags, post_tags.c.tag_id == Tag.id)
+        .join(Post, Post.id == post_tags.c.post_id)
+        .where(is_visible(utcnow()))
+        .group_by(Tag.id)
+        .order_by(func.lower(Tag.name), Tag.id)
+    )
+    return [(tag, number) for tag, number in (await session.execute(query)).all()]
+
+
+async def archive(session: AsyncSession) -> Sequence[Post]:
+    """Every visible post, newest first, with only what an archive line shows."""
+    query = _newest_first(select(Post)).options(load_only(Post.title, Post.slug, Post.published_at))
+    return (await session.scalars(query)).all()
 
 
 async def count(session: AsyncSession) -> int:
@@ -102,6 +306,7 @@ async def create(
     if status is not PostStatus.DRAFT and published_at is None:
         published_at = utcnow()
     rendered = markdown.render(body)
+    post_tags = await tags_named(session, tags)
     post = Post(
         title=title,
         slug=slug,
@@ -110,12 +315,14 @@ async def create(
         body_html=rendered.html,
         excerpt=rendered.excerpt,
         reading_minutes=rendered.reading_minutes,
+        toc=rendered.toc,
         status=status,
         published_at=published_at,
         author=author,
         comments_enabled=comments_enabled,
         share_enabled=share_enabled,
-        tags=await tags_named(session, tags),
+        tags=post_tags,
+        tag_names=" ".join(tag.name for tag in post_tags),
     )
     session.add(post)
     await session.flush()

@@ -15,7 +15,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from components.db import make_engine
-from components.models import Base, UTCDateTime
+from components.models import Base, UTCDateTime, is_modelled
 
 target_metadata = Base.metadata
 
@@ -33,6 +33,7 @@ def _configure(**options: Any) -> None:
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
         render_item=_render_item,
+        include_object=is_modelled,
         **options,
     )
 

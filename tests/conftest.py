@@ -162,9 +162,15 @@ async def client(app: Quart) -> AsyncIterator[Any]:
 class StatementCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.parameters: list[Any] = []
 
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         self.statements.append(statement)
+        self.parameters.append(parameters)
+
+    def clear(self) -> None:
+        self.statements.clear()
+        self.parameters.clear()
 
     @property
     def count(self) -> int:

@@ -54,7 +54,7 @@ async def test_writes_commit_on_success_and_roll_back_on_errors(
 
 
 async def test_pages_without_sql_open_no_session(client, sql) -> None:
-    sql.statements.clear()
+    sql.clear()
     response = await client.get("/static/css/quire.css")
     assert response.status_code == 200
     assert sql.count == 0

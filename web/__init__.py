@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
-from web import assets, blog, database, errors, headers, health
+from web import assets, blog, compression, database, discovery, errors, headers, health, search
 from web.config import PROJECT_ROOT, ConfigError, load_config
 
 
@@ -40,7 +41,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
         raise SystemExit(f"quire: {error}") from None
     database.init_app(app)
     headers.init_app(app)
+    compression.init_app(app)
     errors.init_app(app)
     app.register_blueprint(blog.bp)
+    app.register_blueprint(discovery.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(search.bp)
+    if settings["PROXY_HOPS"]:
+        # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode=settings["PROXY_MODE"], trusted_hops=settings["PROXY_HOPS"]
+        )
     return app

@@ -1,13 +1,14 @@
-"""The reader's pages: the home page and the post page."""
+"""The reader's pages: the list of posts, one post, tags and the archive."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from typing import Any
 
-from quart import Blueprint, Response, abort, current_app, url_for
+from quart import Blueprint, Response, abort, current_app, redirect, request, url_for
 
 from components import posts
-from components.models import Post
+from components.models import Post, Tag
 from web.database import get_db
 from web.htmx import render
 
@@ -15,7 +16,7 @@ bp = Blueprint("blog", __name__)
 
 
 @bp.app_template_global()
-def post_url(post: Post, **values: str) -> str:
+def post_url(post: Post, **values: Any) -> str:
     """The canonical address of a post: its publication date and slug."""
     published = post.published_at
     assert published is not None, "only published posts have a public address"
@@ -29,27 +30,111 @@ def post_url(post: Post, **values: str) -> str:
     )
 
 
+@bp.app_template_global()
+def post_json_ld(post: Post) -> dict[str, Any]:
+    """The schema.org BlogPosting that search engines read from a post page."""
+    assert post.published_at is not None
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title,
+        "url": post_url(post, _external=True),
+        "mainEntityOfPage": post_url(post, _external=True),
+        "datePublished": post.published_at.isoformat(),
+        "dateModified": post.updated_at.isoformat(),
+        "keywords": [tag.name for tag in post.tags],
+        "publisher": {"@type": "Organization", "name": current_app.config["SITE_TITLE"]},
+    }
+    if summary := post.description or post.excerpt:
+        data["description"] = summary
+    return data
+
+
 @bp.app_template_filter()
 def human_date(value: datetime) -> str:
     """A date as people write it: 5 March 2026."""
     return f"{value.day} {value:%B %Y}"
 
 
+def _cursor() -> posts.Cursor | None:
+    """The `?before=` of a list page; a malformed one is the reader's error, not ours."""
+    text = request.args.get("before")
+    if text is None:
+        return None
+    cursor = posts.Cursor.parse(text)
+    if cursor is None:
+        abort(400)
+    return cursor
+
+
 @bp.get("/")
 async def home() -> Response:
-    """The newest posts, as cards."""
-    latest = await posts.latest(get_db(), current_app.config["POSTS_PER_PAGE"])
-    return await render("home.html", "partials/post_list.html", posts=latest)
+    """The newest posts as cards; `?before=` goes on from where a page ended."""
+    before = _cursor()
+    found = await posts.page(get_db(), limit=current_app.config["POSTS_PER_PAGE"], before=before)
+    more = url_for("blog.home", before=str(found.next)) if found.next else None
+    return await render(
+        "home.html", "partials/post_page.html", page=found, before=before, more_url=more
+    )
 
 
 @bp.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<int(fixed_digits=2):day>/<slug>")
 async def post(year: int, month: int, day: int, slug: str) -> Response:
-    """One post, at the address made of its publication date and slug."""
-    try:
-        published_on = date(year, month, day)
-    except ValueError:
-        abort(404)
-    found = await posts.find_visible(get_db(), published_on, slug)
+    """One post at its canonical address; a Jekyll `.html` address moves there for good."""
+    if slug.endswith(".html"):
+        found = await posts.find_visible(get_db(), slug.removesuffix(".html"))
+        if found is None:
+            abort(404)  # the error handler still looks for a recorded former address
+        return redirect(post_url(found.post), 301)
+    found = await posts.find_visible(get_db(), slug)
     if found is None:
         abort(404)
-    return await render("post.html", "partials/post.html", post=found)
+    published = found.post.published_at
+    if published is None or (published.year, published.month, published.day) != (year, month, day):
+        return redirect(post_url(found.post), 301)
+    return await render(
+        "post.html",
+        "partials/post.html",
+        post=found.post,
+        comment_count=found.comment_count,
+        older=found.older,
+        newer=found.newer,
+    )
+
+
+@bp.get("/tags")
+async def tags() -> Response:
+    """Every tag in use, with how many posts carry it."""
+    in_use = await posts.tags_in_use(get_db())
+    return await render("tags.html", "partials/tag_list.html", tags=in_use)
+
+
+@bp.get("/tags/<slug>")
+async def tag(slug: str) -> Response:
+    """The posts of one tag, paginated like the home page."""
+    before = _cursor()
+    db = get_db()
+    found_tag: Tag | None = await posts.tag_by_slug(db, slug)
+    if found_tag is None:
+        abort(404)
+    found = await posts.page(
+        db, limit=current_app.config["POSTS_PER_PAGE"], before=before, tag=found_tag
+    )
+    if not found.posts and before is None:
+        abort(404)  # a tag on drafts only is not public yet
+    more = url_for("blog.tag", slug=slug, before=str(found.next)) if found.next else None
+    return await render(
+        "tag.html",
+        "partials/post_page.html",
+        tag=found_tag,
+        page=found,
+        before=before,
+        more_url=more,
+    )
+
+
+@bp.get("/archive")
+async def archive() -> Response:
+    """Every post, grouped by year and month."""
+    listed = await posts.archive(get_db())
+    return await render("archive.html", "partials/archive.html", posts=listed)

@@ -48,6 +48,10 @@ def load_config(
         "DATABASE_URL": get(
             "DATABASE_URL", f"sqlite+aiosqlite:///{instance / 'quire.db'}", _database_url
         ),
+        # Forwarded headers are believed only from this many proxies in front of us (0: none).
+        "PROXY_HOPS": get("QUIRE_PROXY_HOPS", 0, _int_between(0, 10)),
+        "PROXY_MODE": get("QUIRE_PROXY_MODE", "legacy", _choice(("legacy", "modern"))),
+        "FEED_ENTRIES": get("QUIRE_FEED_ENTRIES", 20, _int_between(1, 200)),
         "SECRET_KEY": _secret_key(source.get("SECRET_KEY"), production, instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

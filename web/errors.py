@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from quart import Quart, Response, current_app
+from quart import Quart, Response, current_app, redirect, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from components import posts
+from web.blog import post_url
+from web.database import get_db
 from web.htmx import render
 
 MESSAGES = {
@@ -24,6 +27,11 @@ def init_app(app: Quart) -> None:
 
 async def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
+    if status == 404 and request.method in {"GET", "HEAD"}:
+        # Old slugs, Jekyll permalinks and Hugo aliases keep working for good.
+        moved = await posts.moved_to(get_db(), request.path)
+        if moved is not None:
+            return redirect(post_url(moved), 301)
     response = await render(
         "error.html",
         "partials/error.html",

@@ -11,6 +11,8 @@ from typing import Any
 
 from quart import Response, make_response, render_template, request
 
+from web import caching
+
 # Every request header the choice below reads, so that no cache mixes the two answers.
 VARY = ("HX-Request", "HX-Request-Type", "HX-Boosted", "HX-History-Restore-Request")
 
@@ -25,17 +27,17 @@ def wants_fragment() -> bool:
     )
 
 
-async def render(page: str, fragment: str, *, status: int = 200, **context: Any) -> Response:
+async def render(page: str, fragment: str, /, *, status: int = 200, **context: Any) -> Response:
     """Render `page`, or just `fragment` (a template the page includes) for htmx.
 
-    HTML is revalidated on every use (no-cache with an ETag) so that a browser
-    never shows a stale page, nor a fragment in place of a page.
+    A 200 carries an ETag and Last-Modified and is revalidated on every use
+    (web/caching.py), so a browser never shows a stale page, nor a fragment in
+    place of a page. Other statuses are never stored.
     """
     template = fragment if wants_fragment() else page
     response: Response = await make_response(await render_template(template, **context), status)
     response.vary.update(VARY)
-    response.cache_control.no_cache = True
-    if status == 200:
-        await response.add_etag()
-        response = await response.make_conditional(request)
-    return response
+    if status != 200:
+        response.cache_control.no_store = True
+        return response
+    return await caching.conditional(response)

@@ -1,0 +1,110 @@
+"""Feeds, the sitemap, robots.txt, and absolute addresses behind a proxy."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import feedparser
+
+from components import posts
+from components.models import PostStatus, utcnow
+from web import create_app
+
+from .conftest import app_config
+from .test_pages import post_path, publish
+
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+async def test_atom_feed_is_valid_and_carries_full_content(client, db) -> None:
+    await publish(db, "Older & wiser", days_ago=2, body="First *post*.", tags=["Python"])
+    newest = await publish(
+        db, "Newest <post>", days_ago=1, body="## Part\n\nSee [below](#part).", description="D"
+    )
+    await posts.create(db, title="Draft in feed?", body="x")
+    await publish(
+        db, "Future", published_at=utcnow() + timedelta(days=1), status=PostStatus.SCHEDULED
+    )
+    response = await client.get("/feed.xml")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    parsed = feedparser.parse(await response.get_data())
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.feed.title == "Quire"
+    assert [entry.title for entry in parsed.entries] == ["Newest <post>", "Older & wiser"]
+    first = parsed.entries[0]
+    assert first.link == f"http://localhost{post_path(newest)}"
+    assert first.id == first.link
+    assert '<h2 id="part"' in first.content[0].value
+    assert first.summary == "D"
+    assert parsed.entries[1].tags[0].term == "python"
+    assert "<em>post</em>" in parsed.entries[1].content[0].value
+    assert response.headers["ETag"] and response.headers["Last-Modified"]
+    again = await client.get("/feed.xml", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+async def test_tag_feed_lists_only_that_tag(client, db) -> None:
+    await publish(db, "Tagged", tags=["Rust"])
+    await publish(db, "Not tagged")
+    response = await client.get("/tags/rust/feed.xml")
+    parsed = feedparser.parse(await response.get_data())
+    assert not parsed.bozo
+    assert [entry.title for entry in parsed.entries] == ["Tagged"]
+    assert parsed.feed.title == "#Rust · Quire"
+    assert (await client.get("/tags/nothing/feed.xml")).status_code == 404
+    page = await (await client.get("/tags/rust")).get_data(as_text=True)
+    assert 'type="application/atom+xml"' in page and 'href="/tags/rust/feed.xml"' in page
+
+
+async def test_every_page_links_the_feed(client) -> None:
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert '<link rel="alternate" type="application/atom+xml" title="Quire" href="/feed.xml">' in (
+        page
+    )
+
+
+async def test_sitemap_lists_public_addresses(client, db) -> None:
+    post = await publish(db, "Mapped", tags=["Maps"])
+    await posts.create(db, title="Unmapped draft", body="x", tags=["Secret"])
+    await db.commit()
+    response = await client.get("/sitemap.xml")
+    assert response.status_code == 200
+    root = ET.fromstring(await response.get_data())
+    locations = [loc.text for loc in root.iter(f"{SITEMAP_NS}loc")]
+    assert f"http://localhost{post_path(post)}" in locations
+    assert "http://localhost/tags/maps" in locations
+    assert "http://localhost/" in locations
+    assert not any("secret" in (loc or "") or "unmapped" in (loc or "") for loc in locations)
+
+
+async def test_robots_txt_points_at_the_sitemap(client) -> None:
+    response = await client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    text = await response.get_data(as_text=True)
+    assert "User-agent: *" in text and "Sitemap: http://localhost/sitemap.xml" in text
+
+
+async def test_forwarded_headers_ignored_unless_configured(client, db) -> None:
+    post = await publish(db, "Behind a proxy")
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "blog.example"}
+    page = await (await client.get(post_path(post), headers=forwarded)).get_data(as_text=True)
+    assert f'<link rel="canonical" href="http://localhost{post_path(post)}">' in page
+
+
+async def test_forwarded_headers_trusted_from_configured_proxy(database_url, tmp_path, db) -> None:
+    post = await publish(db, "Behind a proxy")
+    app = create_app(app_config(database_url, tmp_path / "instance", QUIRE_PROXY_HOPS="1"))
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        headers = {
+            "X-Forwarded-Proto": "spoofed, https",
+            "X-Forwarded-Host": "evil.example, blog.example",
+        }
+        page = await (await client.get(post_path(post), headers=headers)).get_data(as_text=True)
+        feed = await (await client.get("/feed.xml", headers=headers)).get_data(as_text=True)
+    # Only the last hop, the one our proxy added, is believed.
+    assert f'<link rel="canonical" href="https://blog.example{post_path(post)}">' in page
+    assert "evil.example" not in page and "https://blog.example/feed.xml" in feed

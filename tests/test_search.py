@@ -1,0 +1,332 @@
+"""Full-text search on both databases: what is found, in what order, and that no query fails."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components import posts
+from components.models import Post, PostStatus, utcnow
+from components.search import MAX_PAGE, MAX_TERM_LENGTH, MAX_TERMS, SearchPage, search, terms
+
+
+async def publish(db: AsyncSession, title: str, days_ago: float = 1, **fields: Any) -> Post:
+    post = await posts.create(
+        db,
+        title=title,
+        body=fields.pop("body", "Nothing to see."),
+        status=fields.pop("status", PostStatus.PUBLISHED),
+        published_at=fields.pop("published_at", utcnow() - timedelta(days=days_ago)),
+        **fields,
+    )
+    await db.commit()
+    return post
+
+
+async def titles(db: AsyncSession, query: str) -> list[str]:
+    return [hit.post.title for hit in (await search(db, query)).hits]
+
+
+@pytest.fixture
+def statements(db: AsyncSession) -> Iterator[list[str]]:
+    """The SQL statements sent through `db` from now on."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = db.bind.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
+
+# --- what is found, and in what order ----------------------------------------
+
+
+async def test_title_match_ranks_above_body_match(db: AsyncSession) -> None:
+    await publish(db, "Once upon a party", body="There I met kubernetes, briefly.", days_ago=1)
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.", days_ago=2)
+    await publish(db, "Unrelated", body="Nothing about containers.")
+    assert await titles(db, "kubernetes") == ["Kubernetes in anger", "Once upon a party"]
+
+
+async def test_equal_matches_are_newest_first(db: AsyncSession) -> None:
+    for days_ago in (3, 1, 2):
+        await publish(db, f"Widget {days_ago}", days_ago=days_ago)
+    assert await titles(db, "widget") == ["Widget 1", "Widget 2", "Widget 3"]
+
+
+async def test_tags_and_descriptions_are_searched(db: AsyncSession) -> None:
+    await publish(db, "Tagged", tags=["Zymurgy"])
+    await publish(db, "Described", description="Notes on quasicrystals.")
+    assert await titles(db, "zymurgy") == ["Tagged"]
+    assert await titles(db, "quasicrystals") == ["Described"]
+
+
+async def test_words_are_stemmed(db: AsyncSession) -> None:
+    await publish(db, "Habits", body="I run every morning before work.")
+    assert await titles(db, "running") == ["Habits"]
+    assert await titles(db, "Runs mornings") == ["Habits"]
+
+
+async def test_every_word_is_required_and_the_last_is_a_prefix(db: AsyncSession) -> None:
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.")
+    assert await titles(db, "kuber") == ["Kubernetes in anger"]
+    assert await titles(db, "pods kuber") == ["Kubernetes in anger"]
+    assert await titles(db, "kuber pods") == [], "only the last word is a prefix"
+    assert await titles(db, "kubernetes zebra") == []
+
+
+async def test_drafts_and_future_posts_are_never_found(db: AsyncSession) -> None:
+    await posts.create(db, title="Draft kubernetes", body="kubernetes")
+    await publish(
+        db,
+        "Scheduled kubernetes",
+        published_at=utcnow() + timedelta(days=1),
+        status=PostStatus.SCHEDULED,
+    )
+    await publish(db, "Future kubernetes", published_at=utcnow() + timedelta(hours=1))
+    await publish(db, "Due kubernetes", days_ago=0.01, status=PostStatus.SCHEDULED)
+    assert await titles(db, "kubernetes") == ["Due kubernetes"]
+
+
+async def test_a_deleted_post_is_not_found(db: AsyncSession) -> None:
+    gone = await publish(db, "Kubernetes gone", tags=["Ops"])
+    await publish(db, "Kubernetes stays")
+    await db.delete(gone)
+    await db.flush()
+    assert await titles(db, "kubernetes") == ["Kubernetes stays"]
+    assert await titles(db, "ops") == []
+
+
+async def test_an_edited_post_is_found_by_its_new_words(db: AsyncSession) -> None:
+    post = await publish(db, "Kubernetes notes", body="About pods.")
+    post.title = "Nomad notes"
+    post.body = "About allocations."
+    await db.flush()
+    assert await titles(db, "kubernetes") == []
+    assert await titles(db, "pods") == []
+    assert await titles(db, "nomad allocations") == ["Nomad notes"]
+    await db.commit()
+    assert await titles(db, "allocations") == ["Nomad notes"]
+
+
+async def test_hits_come_with_their_tags(db: AsyncSession) -> None:
+    await publish(db, "Kubernetes", tags=["Ops", "Cloud"])
+    db.expunge_all()
+    (hit,) = (await search(db, "kubernetes")).hits
+    assert [tag.name for tag in hit.post.tags] == ["Cloud", "Ops"]
+
+
+# --- snippets ------------------------------------------------------------------
+
+
+async def test_snippet_marks_matches_and_escapes_the_body(db: AsyncSession) -> None:
+    body = "Beware of <script>alert('x')</script> & friends when running kubernetes today."
+    await publish(db, "Safety", body=body)
+    (hit,) = (await search(db, "kubernetes")).hits
+    assert isinstance(hit.snippet, Markup)
+    assert "<mark>kubernetes</mark>" in hit.snippet
+    assert "&lt;script&gt;" in hit.snippet and "&lt;/script&gt;" in hit.snippet
+    assert "<script" not in hit.snippet and "&amp; friends" in hit.snippet
+    assert hit.snippet.count("<mark>") == hit.snippet.count("</mark>") == 1
+
+
+async def test_stemmed_and_prefixed_words_are_marked(db: AsyncSession) -> None:
+    await publish(db, "Habits", body="Some mornings I go running in the park.")
+    (hit,) = (await search(db, "run par")).hits
+    assert "<mark>running</mark>" in hit.snippet and "<mark>park</mark>" in hit.snippet
+
+
+async def test_an_author_cannot_forge_marks(db: AsyncSession) -> None:
+    body = "Fake \ue000marks\ue001 and \ue002 and <mark>tags</mark> around kubernetes."
+    await publish(db, "Forgery", body=body)
+    (hit,) = (await search(db, "kubernetes")).hits
+    assert hit.snippet.count("<mark>") == 1 and "<mark>kubernetes</mark>" in hit.snippet
+    assert "&lt;mark&gt;tags&lt;/mark&gt;" in hit.snippet
+    assert not set("\ue000\ue001") & set(hit.snippet)
+
+
+async def test_snippet_falls_back_to_the_description_then_the_excerpt(db: AsyncSession) -> None:
+    await publish(db, "Kubernetes <one>", description="A <b>short</b> one.", body="Other words.")
+    await publish(db, "Kubernetes two", body="First paragraph here.\n\nSecond.", days_ago=2)
+    snippets = {hit.post.title: hit.snippet for hit in (await search(db, "kubernetes")).hits}
+    assert snippets == {
+        "Kubernetes <one>": "A &lt;b&gt;short&lt;/b&gt; one.",
+        "Kubernetes two": "First paragraph here. Second.",  # the excerpt: its opening words
+    }
+
+
+# --- pages ---------------------------------------------------------------------
+
+
+async def test_results_are_paged(db: AsyncSession) -> None:
+    for number in range(12):
+        await publish(db, f"Widget {number}", days_ago=number + 1)
+    first = await search(db, "widget", per_page=5)
+    third = await search(db, "widget", page=3, per_page=5)
+    assert (first.page, len(first.hits), first.has_next) == (1, 5, True)
+    assert (third.page, len(third.hits), third.has_next) == (3, 2, False)
+    every = [
+        hit.post.title
+        for n in (1, 2, 3)
+        for hit in (await search(db, "widget", page=n, per_page=5)).hits
+    ]
+    assert every == [f"Widget {number}" for number in range(12)]
+    exact = await search(db, "widget", page=2, per_page=6)
+    assert len(exact.hits) == 6 and not exact.has_next
+
+
+async def test_page_numbers_are_clamped(db: AsyncSession) -> None:
+    await publish(db, "Widget")
+    assert (await search(db, "widget", page=0)).page == 1
+    assert [h.post.title for h in (await search(db, "widget", page=-5)).hits] == ["Widget"]
+    far = await search(db, "widget", page=10**30)
+    assert far.page == MAX_PAGE and far.hits == [] and not far.has_next
+
+
+async def test_two_statements_whatever_the_number_of_hits(
+    db: AsyncSession, statements: list[str]
+) -> None:
+    for number in range(6):
+        await publish(db, f"Widget {number}", tags=["Ops", f"Tag {number}"])
+    db.expunge_all()
+    statements.clear()
+    assert len((await search(db, "widget", per_page=5)).hits) == 5
+    assert len(statements) == 2, statements  # the search, then every hit's tags at once
+
+
+async def test_a_query_without_words_does_not_touch_the_database(
+    db: AsyncSession, statements: list[str]
+) -> None:
+    found = await search(db, ' "*" -- () ^: 😀 ')
+    assert found == SearchPage(query="", hits=[], page=1, has_next=False)
+    assert statements == []
+
+
+# --- any query at all ------------------------------------------------------------
+
+HOSTILE = [
+    "",
+    " ",
+    '"',
+    '""',
+    '"unbalanced',
+    "'",
+    "a AND OR NOT b",
+    "AND",
+    "OR",
+    "NOT",
+    "NEAR",
+    "NEAR(a b)",
+    "NEAR(kubernetes pods, 2)",
+    "kubernetes NOT pods",
+    "*",
+    "kuber*",
+    "* kubernetes",
+    "title:kubernetes",
+    "title:",
+    "{title body}: kubernetes",
+    "^kubernetes",
+    "-minus",
+    "- -- ---",
+    "+plus",
+    "(((",
+    ")",
+    "a & b | !c <-> d:*",
+    "'quoted' & \\'escaped\\'",
+    "kubernetes:*A",
+    "x" * 10_000,
+    "kubernetes " * 2_000,
+    "\x00",
+    "\x00\x01\x1f control \x7f",
+    "kube\x00rnetes",
+    "\t\n\r\x0b\x0c",
+    "\ud800",
+    "\udfff lone \ud800 surrogates",
+    "kubernetes\ud83d",
+    "\ue000 \ue001 markers \ue002",
+    "😀 emoji",
+    "👩‍👩‍👧‍👦",
+    "検索 テスト",
+    "中文搜索",
+    "한국어",
+    "हिन्दी",
+    "ภาษาไทย",
+    "العربية ١٢٣",
+    "עברית",
+    "İstanbul ß ﬁle Ⅷ ½ ²",
+    "e\u0301",
+    "\u0301",
+    "\u0301\u0302\u0303",
+    "\u200b\u200d\ufeff",
+    "\u202e right-to-left",
+    "_",
+    "___",
+    "snake_case_word",
+    "the and of",
+    "the",
+    "a",
+    "0",
+    "1e10 3.14 -1",
+    "'; DROP TABLE posts; --",
+    "%",
+    "%_\\",
+    "<script>alert(1)</script>",
+    "&amp; &lt;",
+    "\U0010ffff \U000e0001",
+    "\ufffd",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+async def test_no_query_fails(db: AsyncSession, query: str) -> None:
+    await publish(db, "Kubernetes in anger", body="Pods, the and of, 検索, é, snake_case_word.")
+    found = await search(db, query)
+    assert isinstance(found, SearchPage)
+    assert found.query == " ".join(terms(query))
+    assert all(isinstance(hit.snippet, Markup) for hit in found.hits)
+
+
+async def test_random_queries_never_fail(db: AsyncSession) -> None:
+    await publish(db, "Kubernetes in anger", body="Pods and more pods, 検索 and émigrés.")
+    rng = random.Random(20261125)
+    for _ in range(200):
+        length = rng.randint(1, 40)
+        query = "".join(
+            chr(rng.choice((rng.randrange(0x80), rng.randrange(0x110000)))) for _ in range(length)
+        )
+        assert isinstance(await search(db, query), SearchPage), repr(query)
+
+
+async def test_junk_around_words_still_finds_them(db: AsyncSession) -> None:
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.")
+    found = await search(db, '«Kubernetes»!! AND\x00 "pods"*')
+    assert found.query == "Kubernetes AND pods"
+    # "and" is a word of the body on SQLite, and a stop word on PostgreSQL.
+    assert [hit.post.title for hit in found.hits] == ["Kubernetes in anger"]
+
+
+# --- words -------------------------------------------------------------------------
+
+
+def test_terms_keep_letters_digits_and_marks_only() -> None:
+    assert terms(' "Hello," she said -- (twice)* ') == ["Hello", "she", "said", "twice"]
+    assert terms("snake_case \ud800x 😀y") == ["snake", "case", "x", "y"]
+    assert terms("e\u0301t\u00e9 ﬁle") == ["été", "file"], "NFKC: composed, ligature undone"
+    assert terms("हिन्दी") == ["हिन्दी"]
+    assert terms("\u0301 \x00 \ue000") == []
+
+
+def test_terms_are_capped() -> None:
+    assert len(terms("word " * 1000)) == MAX_TERMS
+    assert terms("x" * 1000) == ["x" * MAX_TERM_LENGTH]
+    assert terms(" ".join(terms("a b " * 50))) == terms("a b " * 50)

@@ -1,0 +1,90 @@
+"""The search page and the header's live search, over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .test_pages import PARTIAL, publish
+
+LIVE = {**PARTIAL, "HX-Target": "div#search-live"}
+
+HOSTILE = [
+    '"',
+    '"unbalanced',
+    "a AND OR NOT b",
+    "NEAR(a b)",
+    "*",
+    "title:foo",
+    "^start",
+    "-minus",
+    "(((",
+    "x" * 10_000,
+    "\x00\x01\x1f control",
+    "😀 emoji",
+    "検索 テスト",
+    "'; DROP TABLE posts; --",
+    "%",
+    "\u202e right-to-left",
+]
+
+
+async def test_results_page_ranks_and_highlights(client, db) -> None:
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.", days_ago=2)
+    await publish(db, "Other things", body="Once I met kubernetes at a party.", days_ago=1)
+    response = await client.get("/search?q=kubernetes")
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    assert page.startswith("<!doctype html>")
+    titles = re.findall(r'<h2 class="hit-title"><a href="[^"]+">([^<]+)</a>', page)
+    assert titles == ["Kubernetes in anger", "Other things"]
+    assert "<mark>kubernetes</mark>" in page.lower()
+    assert 'value="kubernetes"' in page
+    assert '<meta name="robots" content="noindex, follow">' in page
+
+
+async def test_live_search_returns_the_results_fragment(client, db) -> None:
+    await publish(db, "Live results here")
+    response = await client.get("/search?q=live", headers=LIVE)
+    body = await response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body and body.lstrip().startswith('<section class="search-results"')
+    assert "Live results here" in body
+    empty = await client.get("/search?q=", headers=LIVE)
+    assert (await empty.get_data(as_text=True)).strip() == ""
+
+
+async def test_header_search_box_is_live_and_works_without_js(client) -> None:
+    page = await (await client.get("/")).get_data(as_text=True)
+    form = page[page.index('<form class="site-search"') : page.index("</form>")]
+    assert 'action="/search" method="get"' in form
+    assert 'hx-sync="this:replace"' in form and "delay:" in form
+    assert 'hx-target="#search-live"' in form
+
+
+async def test_nothing_found_is_friendly(client, db) -> None:
+    await publish(db, "Something")
+    page = await (await client.get("/search?q=zzyzx")).get_data(as_text=True)
+    assert "Nothing found for “zzyzx”" in page
+
+
+async def test_results_paginate(client, db) -> None:
+    for number in range(12):
+        await publish(db, f"Widget {number}", days_ago=number + 1)
+    first = await (await client.get("/search?q=widget")).get_data(as_text=True)
+    assert first.count('class="hit"') == 10
+    assert 'href="/search?q=widget&amp;page=2"' in first
+    second = await (await client.get("/search?q=widget&page=2")).get_data(as_text=True)
+    assert second.count('class="hit"') == 2
+    assert "Previous results" in second and "More results" not in second
+    nonsense = await client.get("/search?q=widget&page=banana")
+    assert nonsense.status_code == 200
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+async def test_no_query_ever_fails(client, db, query) -> None:
+    await publish(db, "A post about anything", body="Some text with words.")
+    for headers in ({}, LIVE):
+        response = await client.get("/search", query_string={"q": query}, headers=headers)
+        assert response.status_code == 200, query

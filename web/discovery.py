@@ -1,0 +1,65 @@
+"""What machines read: Atom feeds, the sitemap and robots.txt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from quart import Blueprint, Response, abort, current_app, make_response, render_template
+
+from components import posts
+from components.models import Post, Tag
+from web import caching
+from web.database import get_db
+
+bp = Blueprint("discovery", __name__)
+
+ATOM = "application/atom+xml; charset=utf-8"
+
+
+async def _send(body: str, content_type: str, last_modified: datetime) -> Response:
+    """A public, revalidated response: ETag and Last-Modified, 304 when nothing changed."""
+    response: Response = await make_response(body)
+    response.content_type = content_type
+    return await caching.conditional(response, last_modified)
+
+
+async def _feed(title: str, entries: list[Post], tag: Tag | None = None) -> Response:
+    updated = await caching.last_changed()
+    body = await render_template("feed.xml", title=title, entries=entries, tag=tag, updated=updated)
+    return await _send(body, ATOM, updated)
+
+
+@bp.get("/feed.xml")
+async def feed() -> Response:
+    """The newest posts in full, as Atom."""
+    entries = await posts.for_feed(get_db(), limit=current_app.config["FEED_ENTRIES"])
+    return await _feed(current_app.config["SITE_TITLE"], list(entries))
+
+
+@bp.get("/tags/<slug>/feed.xml")
+async def tag_feed(slug: str) -> Response:
+    """The newest posts of one tag, as Atom."""
+    db = get_db()
+    tag = await posts.tag_by_slug(db, slug)
+    if tag is None:
+        abort(404)
+    entries = await posts.for_feed(db, limit=current_app.config["FEED_ENTRIES"], tag=tag)
+    if not entries:
+        abort(404)
+    return await _feed(f"#{tag.name} · {current_app.config['SITE_TITLE']}", list(entries), tag)
+
+
+@bp.get("/sitemap.xml")
+async def sitemap() -> Response:
+    """Every public address a search engine should know, with when it last changed."""
+    listed, tags = await posts.for_sitemap(get_db())
+    updated = await caching.last_changed()
+    body = await render_template("sitemap.xml", posts=listed, tags=tags, updated=updated)
+    return await _send(body, "application/xml; charset=utf-8", updated)
+
+
+@bp.get("/robots.txt")
+async def robots() -> Response:
+    """Crawlers are welcome everywhere public, and told where the sitemap is."""
+    body = await render_template("robots.txt")
+    return await _send(body, "text/plain; charset=utf-8", await caching.last_changed())
