@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -203,13 +203,17 @@ class LiveServer:
 
     def seed_demo(self) -> None:
         """Reset the server's database to the demo content."""
+        self.seed(demo.load)
+
+    def seed(self, fill: Callable[[AsyncSession], Awaitable[Any]]) -> None:
+        """Reset the server's database, then let `fill` add to it in one transaction."""
 
         async def seed() -> None:
             await reset_database(self.database_url)
             engine = make_engine(self.database_url)
             try:
                 async with make_sessionmaker(engine)() as session:
-                    await demo.load(session)
+                    await fill(session)
                     await session.commit()
             finally:
                 await engine.dispose()
@@ -231,6 +235,8 @@ def live_server(
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET,
         "QUIRE_INSTANCE_PATH": str(folder / "instance"),
+        # Small pages, so that a few posts are enough to page and scroll through.
+        "QUIRE_POSTS_PER_PAGE": "3",
     }
     command = [sys.executable, "-m", "hypercorn", "web:create_app()", "--bind", f"127.0.0.1:{port}"]
     log = (folder / "server.log").open("w")

@@ -204,3 +204,21 @@ async def test_post_page_costs_five_statements(client, db, sql) -> None:
     assert (await client.get(post_path(post))).status_code == 200
     # The post, its tags, the older and the newer post, and the content clock.
     assert sql.count == 5, sql.statements
+
+
+async def test_unexpected_errors_get_a_friendly_500_page_or_fragment(app) -> None:
+    @app.get("/test/crash")
+    async def crash() -> str:
+        raise RuntimeError("secret detail")
+
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        full = await client.get("/test/crash")
+        fragment = await client.get("/test/crash", headers=PARTIAL)
+    assert full.status_code == fragment.status_code == 500
+    page = await full.get_data(as_text=True)
+    assert page.startswith("<!doctype html>") and "Internal Server Error" in page
+    assert "secret detail" not in page
+    assert full.headers["Cache-Control"] == "no-store"
+    body = await fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<section class="error"') and "<html" not in body

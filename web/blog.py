@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from quart import Blueprint, Response, abort, current_app, redirect, request, url_for
@@ -40,14 +40,20 @@ def post_json_ld(post: Post) -> dict[str, Any]:
         "headline": post.title,
         "url": post_url(post, _external=True),
         "mainEntityOfPage": post_url(post, _external=True),
-        "datePublished": post.published_at.isoformat(),
-        "dateModified": post.updated_at.isoformat(),
+        "datePublished": iso(post.published_at),
+        "dateModified": iso(post.updated_at),
         "keywords": [tag.name for tag in post.tags],
         "publisher": {"@type": "Organization", "name": current_app.config["SITE_TITLE"]},
     }
     if summary := post.description or post.excerpt:
         data["description"] = summary
     return data
+
+
+@bp.app_template_filter()
+def iso(value: datetime) -> str:
+    """A UTC timestamp to the second, as HTML's datetime, Atom and sitemaps all accept."""
+    return f"{value.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 @bp.app_template_filter()

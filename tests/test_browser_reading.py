@@ -1,0 +1,225 @@
+"""Reading in a real Chromium: paging, infinite scroll, live search, sharing, no-JS, axe."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components import posts
+from components.models import PostStatus, utcnow
+from web.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.browser
+
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+BODY = (
+    "Opening words of a post.\n\n## Setup\n\nInstall it with `pip`.\n\n"
+    "```python\nprint('hello')\n```\n\n## Usage\n\nThe cost is $O(n^2)$ here.\n\n"
+    "### Details\n\nA table:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n## Wrap-up\n\nDone.[^1]\n\n"
+    "[^1]: A footnote.\n"
+)
+
+
+async def eight_posts(session: AsyncSession) -> None:
+    now = utcnow()
+    for number in range(1, 9):
+        title = "Searchable zebra guide" if number == 2 else f"Post {number}"
+        await posts.create(
+            session,
+            title=title,
+            body=BODY,
+            tags=["Notes", f"Series {number % 2}"],
+            status=PostStatus.PUBLISHED,
+            published_at=now - timedelta(days=10 - number),
+        )
+
+
+async def wait_until(page, expression: str) -> None:
+    """Poll a JS expression through evaluate(), which our CSP cannot block (unlike
+    wait_for_function, whose polling evals its predicate in the page)."""
+    async with asyncio.timeout(10):
+        for _ in iter(int, 1):  # until it holds; the timeout bounds it
+            if await page.evaluate(expression):
+                return
+            await asyncio.sleep(0.05)
+
+
+async def cards(page) -> list[str]:
+    return await page.locator("article.card h2").all_inner_texts()
+
+
+async def test_older_posts_appends_in_place_and_pushes_the_url(live_server, page) -> None:
+    live_server.seed(eight_posts)
+    await page.set_viewport_size({"width": 1000, "height": 420})
+    await page.goto(live_server.url + "/")
+    await wait_until(page, "window.htmx !== undefined")
+    await page.evaluate("window.quireMarker = 'kept'")
+    assert await cards(page) == ["Post 8", "Post 7", "Post 6"]
+    entries = await page.evaluate("history.length")
+
+    # A click from script: scrolling the link into view would also start the infinite scroll.
+    await page.locator("nav.pager a[rel=next]").evaluate("link => link.click()")
+    await wait_until(page, "document.querySelectorAll('article.card').length === 6")
+    assert await cards(page) == ["Post 8", "Post 7", "Post 6", "Post 5", "Post 4", "Post 3"]
+    assert "?before=" in page.url
+    assert await page.evaluate("history.length") == entries + 1
+    assert await page.evaluate("window.quireMarker") == "kept", "no reload"
+
+    pushed = page.url
+    await page.reload()
+    assert page.url == pushed
+    assert await cards(page) == ["Post 5", "Post 4", "Post 3"]
+
+    await page.go_back()
+    await page.wait_for_url(live_server.url + "/")
+    await wait_until(page, "document.querySelector('article.card h2').innerText === 'Post 8'")
+    assert await cards(page) == ["Post 8", "Post 7", "Post 6"]
+    assert page.console_errors == []
+
+
+async def test_scrolling_to_the_end_loads_the_next_posts(live_server, page) -> None:
+    live_server.seed(eight_posts)
+    await page.set_viewport_size({"width": 1000, "height": 420})
+    await page.goto(live_server.url + "/")
+    await wait_until(page, "window.htmx !== undefined")
+    entries = await page.evaluate("history.length")
+    for expected in (6, 8):
+        await page.mouse.wheel(0, 20_000)
+        await wait_until(page, f"document.querySelectorAll('article.card').length === {expected}")
+    assert len(set(await cards(page))) == 8
+    assert await page.locator("nav.pager").count() == 0
+    assert "?before=" in page.url, "the address follows the loaded page"
+    assert await page.evaluate("history.length") == entries, "scrolling adds no history"
+    assert page.console_errors == []
+
+
+async def test_live_search_shows_results_and_back_returns(live_server, page) -> None:
+    live_server.seed(eight_posts)
+    await page.goto(live_server.url + "/")
+    await page.get_by_role("link", name="Post 5").click()
+    await page.wait_for_url(re.compile(r"/post-5$"))
+    post_url = page.url
+    await wait_until(page, "window.htmx !== undefined")
+
+    box = page.get_by_role("searchbox", name="Search posts")
+    await box.press_sequentially("zebr", delay=30)
+    live = page.locator("#search-live .hit-title")
+    await live.first.wait_for()
+    assert await live.all_inner_texts() == ["Searchable zebra guide"]
+    assert page.url == post_url, "typing does not navigate"
+
+    await box.press("Enter")
+    await page.wait_for_url(re.compile(r"/search\?q=zebr$"))
+    await page.locator("main .hit-title").first.wait_for()
+    assert await page.locator("main h1").inner_text() == "Search"
+
+    await page.go_back()
+    await page.wait_for_url(post_url)
+    await page.locator("article.post h1").wait_for()
+    assert await page.locator("article.post h1").inner_text() == "Post 5"
+    assert page.console_errors == []
+
+
+async def test_copy_link_button_copies_the_canonical_address(live_server, browser) -> None:
+    live_server.seed(eight_posts)
+    context = await browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + "/")
+        await page.get_by_role("link", name="Post 3").click()
+        await page.wait_for_url(re.compile(r"/post-3$"))
+        button = page.get_by_role("button", name="Copy link")
+        assert await button.is_visible()
+        await button.click()
+        await page.get_by_text("Link copied.").wait_for()
+        assert await page.evaluate("navigator.clipboard.readText()") == page.url
+    finally:
+        await context.close()
+
+
+async def test_every_page_works_without_javascript(live_server, browser) -> None:
+    live_server.seed(eight_posts)
+    context = await browser.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + "/")
+        await page.get_by_role("link", name="Older posts").click()
+        await page.wait_for_url(re.compile(r"\?before="))
+        assert await cards(page) == ["Post 5", "Post 4", "Post 3"]
+
+        await page.get_by_role("link", name="#Series 1").first.click()
+        await page.wait_for_url(re.compile(r"/tags/series-1$"))
+        assert "Posts tagged" in await page.locator("main h1").inner_text()
+
+        await page.get_by_role("link", name="Archive").click()
+        await page.wait_for_url(re.compile(r"/archive$"))
+        assert await page.locator("#archive li").count() == 8
+
+        await page.get_by_role("link", name="Tags").click()
+        await page.wait_for_url(re.compile(r"/tags$"))
+        assert await page.get_by_text("8 posts").count() == 1
+
+        await page.get_by_role("searchbox", name="Search posts").fill("zebra")
+        await page.get_by_role("button", name="Search").first.click()
+        await page.wait_for_url(re.compile(r"/search\?q=zebra$"))
+        await page.get_by_role("link", name="Searchable zebra guide").click()
+        await page.wait_for_url(re.compile(r"/searchable-zebra-guide$"))
+        assert await page.locator("nav.toc li").count() == 4
+        assert await page.locator("math").count() == 1
+        assert not await page.get_by_role("button", name="Copy link").is_visible()
+    finally:
+        await context.close()
+
+
+READER_PATHS = ("/", "/tags", "/tags/notes", "/archive", "/search?q=zebra", "/nowhere")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_axe_finds_no_violations(live_server, browser, scheme) -> None:
+    live_server.seed(eight_posts)
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run npm ci")
+    # Our CSP rightly refuses axe's injected script; the audit page alone may bypass it.
+    context = await browser.new_context(bypass_csp=True, color_scheme=scheme)
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + "/")
+        post_path = await page.get_by_role("link", name="Post 7").get_attribute("href")
+        found = {}
+        for path in (*READER_PATHS, post_path):
+            await page.goto(live_server.url + path)
+            await page.add_script_tag(path=str(AXE))
+            result = await page.evaluate("axe.run(document)")
+            found[path] = [
+                (v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]
+            ]
+        assert {path: v for path, v in found.items() if v} == {}
+    finally:
+        await context.close()
+
+
+async def test_narrow_screens_and_no_layout_shift(live_server, browser) -> None:
+    live_server.seed(eight_posts)
+    context = await browser.new_context(viewport={"width": 320, "height": 640}, bypass_csp=True)
+    await context.add_init_script(
+        "window.__shift = 0; new PerformanceObserver(list => { for (const e of list.getEntries())"
+        " { if (!e.hadRecentInput) window.__shift += e.value; } })"
+        ".observe({type: 'layout-shift', buffered: true});"
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + "/")
+        post_path = await page.get_by_role("link", name="Post 7").get_attribute("href")
+        for path in (*READER_PATHS, post_path):
+            await page.goto(live_server.url + path)
+            await wait_until(page, "window.htmx !== undefined")
+            await page.wait_for_timeout(200)  # let late layout settle before reading it
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 320, (path, width)
+            assert await page.evaluate("window.__shift") == 0, path
+    finally:
+        await context.close()

@@ -1,0 +1,74 @@
+"""Every reader's page is valid HTML5, checked by the W3C's Nu validator (vnu)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from components import posts
+from components.models import PostStatus, utcnow
+from web.config import PROJECT_ROOT
+
+from .conftest import unavailable
+from .test_pages import post_path, publish
+
+HTMX_ATTRIBUTE = re.compile(r"Attribute “hx-[a-z-]+(:inherited)?” not allowed on element")
+VNU = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+BODY = (
+    "Intro with $x^2$ and a footnote.[^n]\n\n## One\n\n- [x] done\n- [ ] todo\n\n"
+    "## Two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n### Three\n\n```python\nx = 1\n```\n\n"
+    "$$\n\\int_0^1 x\\,dx\n$$\n\n[^n]: The note.\n"
+)
+
+
+async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
+    java = shutil.which("java")
+    if java is None or not VNU.exists():
+        unavailable("the HTML validator needs java and node_modules/vnu-jar (npm ci)")
+    await publish(db, "Older", days_ago=3, body="Plain.", tags=["Python"])
+    post = await publish(db, "Rich <post>", days_ago=2, body=BODY, tags=["Python", "Math"])
+    await publish(db, "Newer", days_ago=1, body="Plain.")
+    await posts.create(db, title="Draft", body="x", status=PostStatus.DRAFT)
+    await publish(db, "Tomorrow", published_at=utcnow() + timedelta(days=1))
+    paths = {
+        "home": "/",
+        "post": post_path(post),
+        "tags": "/tags",
+        "tag": "/tags/python",
+        "archive": "/archive",
+        "search": "/search?q=plain",
+        "search-empty": "/search?q=zzz",
+        "search-blank": "/search",
+        "not-found": "/nowhere",
+        "bad-request": "/?before=nonsense",
+    }
+    files = []
+    for name, path in paths.items():
+        response = await client.get(path)
+        file = tmp_path / f"{name}.html"
+        file.write_bytes(await response.get_data())
+        files.append(str(file))
+    process = await asyncio.create_subprocess_exec(
+        java,
+        "-jar",
+        str(VNU),
+        "--errors-only",
+        "--format",
+        "json",
+        *files,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, report = await process.communicate()
+    messages = json.loads(report)["messages"]
+    problems = [
+        (Path(m.get("url", "")).name, m.get("lastLine"), m["message"])
+        for m in messages
+        # htmx's own attributes are the one thing HTML5 does not know; all else must pass.
+        if not HTMX_ATTRIBUTE.match(m["message"])
+    ]
+    assert problems == []
