@@ -133,11 +133,6 @@ async def page(
     )
 
 
-async def latest(session: AsyncSession, limit: int = 10) -> Sequence[Post]:
-    """The newest visible posts, with their tags."""
-    return (await page(session, limit=limit)).posts
-
-
 @dataclass(frozen=True)
 class Reading:
     """A post as its page shows it: with its comment count and its neighbours."""

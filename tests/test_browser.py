@@ -1,4 +1,7 @@
-"""In a real Chromium: boosted links swap the content in place, and Back restores it."""
+"""In a real Chromium: boosted links swap the content in place, and Back restores it.
+
+The reader's paths with JavaScript off are in test_browser_reading.py.
+"""
 
 from __future__ import annotations
 
@@ -35,16 +38,3 @@ async def test_post_link_swaps_content_without_reload_and_back_restores(live_ser
     assert await page.locator("article.post").count() == 0
     assert await page.title() == home_title
     assert page.console_errors == []
-
-
-async def test_pages_work_without_javascript(live_server, browser) -> None:
-    live_server.seed_demo()
-    context = await browser.new_context(java_script_enabled=False)
-    try:
-        page = await context.new_page()
-        await page.goto(live_server.url + "/")
-        await page.get_by_role("link", name="Welcome to Quire").click()
-        await page.wait_for_url(re.compile(r"/welcome-to-quire$"))
-        assert await page.locator("article.post h1").inner_text() == "Welcome to Quire"
-    finally:
-        await context.close()

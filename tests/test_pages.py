@@ -222,3 +222,12 @@ async def test_unexpected_errors_get_a_friendly_500_page_or_fragment(app) -> Non
     assert full.headers["Cache-Control"] == "no-store"
     body = await fragment.get_data(as_text=True)
     assert body.lstrip().startswith('<section class="error"') and "<html" not in body
+
+
+async def test_post_page_fragment_for_htmx(client, db) -> None:
+    post = await publish(db, "Fragmented", body="## A\n\n## B\n\n## C\n\nText.")
+    response = await client.get(post_path(post), headers=PARTIAL)
+    body = await response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<article class="post" id="post">')
+    assert "<html" not in body and '<nav class="toc"' in body

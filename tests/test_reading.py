@@ -281,6 +281,10 @@ async def test_list_queries_use_indexes(app, client, db, sql, backend) -> None:
         "/tags/common",
         "/archive",
         post_path(middle.post),
+        "/search?q=post",
+        "/feed.xml",
+        "/tags/common/feed.xml",
+        "/sitemap.xml",
     ):
         assert (await client.get(path)).status_code == 200
     captured = list(zip(sql.statements, sql.parameters, strict=True))
@@ -292,7 +296,11 @@ async def test_list_queries_use_indexes(app, client, db, sql, backend) -> None:
         plan = (await connection.exec_driver_sql(prefix + statement, parameters)).all()
         lines = [str(row[-1]) for row in plan]
         if backend == "sqlite":
-            scans = [line for line in lines if line.startswith("SCAN") and " USING " not in line]
+            scans = [
+                line
+                for line in lines
+                if line.startswith("SCAN") and " USING " not in line and "VIRTUAL TABLE" not in line
+            ]
             # Listing all tags reads the small tags table whole; nothing else may.
             scans = [line for line in scans if line != "SCAN tags"]
         else:
