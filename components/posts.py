@@ -97,6 +97,10 @@ def _newer_than(published_at: datetime, post_id: int) -> ColumnElement[bool]:
     )
 
 
+def _tagged(tag: Tag) -> ColumnElement[bool]:
+    return Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))
+
+
 def _newest_first(query: Select) -> Select:
     return query.where(is_visible(utcnow())).order_by(Post.published_at.desc(), Post.id.desc())
 
@@ -120,9 +124,7 @@ async def page(
     if before is not None:
         query = query.where(_older_than(before.published_at, before.id))
     if tag is not None:
-        query = query.where(
-            Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))
-        )
+        query = query.where(_tagged(tag))
     rows = (await session.execute(query.limit(limit + 1))).all()
     shown = rows[:limit]
     last: Post | None = shown[-1][0] if len(rows) > limit else None
@@ -193,9 +195,7 @@ async def for_feed(session: AsyncSession, *, limit: int, tag: Tag | None = None)
     """The newest visible posts in full, with their tags, for an Atom feed."""
     query = _newest_first(select(Post)).options(selectinload(Post.tags)).limit(limit)
     if tag is not None:
-        query = query.where(
-            Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))
-        )
+        query = query.where(_tagged(tag))
     return (await session.scalars(query)).all()
 
 

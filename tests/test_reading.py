@@ -16,10 +16,6 @@ from components.models import Redirect, utcnow
 from .test_pages import PARTIAL, post_path, publish
 
 
-def links(page: str, css_class: str) -> list[str]:
-    return re.findall(rf'<a class="{css_class}"[^>]*href="([^"]+)"', page)
-
-
 def card_titles(page: str) -> list[str]:
     return re.findall(r'<h2 class="card-title"><a href="[^"]+">([^<]+)</a>', page)
 

@@ -8,7 +8,7 @@ from typing import Any
 from quart import Blueprint, Response, abort, current_app, redirect, request, url_for
 
 from components import posts
-from components.models import Post, Tag
+from components.models import Post
 from web.database import get_db
 from web.htmx import render
 
@@ -86,18 +86,16 @@ async def home() -> Response:
 
 @bp.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<int(fixed_digits=2):day>/<slug>")
 async def post(year: int, month: int, day: int, slug: str) -> Response:
-    """One post at its canonical address; a Jekyll `.html` address moves there for good."""
-    if slug.endswith(".html"):
-        found = await posts.find_visible(get_db(), slug.removesuffix(".html"))
-        if found is None:
-            abort(404)  # the error handler still looks for a recorded former address
-        return redirect(post_url(found.post), 301)
-    found = await posts.find_visible(get_db(), slug)
+    """One post at its canonical address; a Jekyll `.html` address or a wrong date moves there.
+
+    A post missing here may still be found at a former address by the 404 handler.
+    """
+    found = await posts.find_visible(get_db(), slug.removesuffix(".html"))
     if found is None:
         abort(404)
-    published = found.post.published_at
-    if published is None or (published.year, published.month, published.day) != (year, month, day):
-        return redirect(post_url(found.post), 301)
+    canonical = post_url(found.post)
+    if url_for("blog.post", year=year, month=month, day=day, slug=slug) != canonical:
+        return redirect(canonical, 301)
     return await render(
         "post.html",
         "partials/post.html",
@@ -120,7 +118,7 @@ async def tag(slug: str) -> Response:
     """The posts of one tag, paginated like the home page."""
     before = _cursor()
     db = get_db()
-    found_tag: Tag | None = await posts.tag_by_slug(db, slug)
+    found_tag = await posts.tag_by_slug(db, slug)
     if found_tag is None:
         abort(404)
     found = await posts.page(
