@@ -339,3 +339,19 @@ def _excerpt(tokens: list[Token]) -> str:
         if len(words) > EXCERPT_WORDS:
             return " ".join(words[:EXCERPT_WORDS]) + "…"
     return " ".join(words)
+
+
+_IMG = re.compile(r"<img\b[^>]*>")
+_ALT = re.compile(r'\balt="([^"]*)"')
+_SRC = re.compile(r'\bsrc="([^"]*)"')
+
+
+def images_without_alt(rendered_html: str) -> list[str]:
+    """The addresses of images whose alt text is missing or blank, for the editor's warning."""
+    missing = []
+    for tag in _IMG.findall(rendered_html):
+        alt = _ALT.search(tag)
+        if alt is None or not alt.group(1).strip():
+            src = _SRC.search(tag)
+            missing.append(html.unescape(src.group(1)) if src else "")
+    return missing

@@ -119,8 +119,58 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.AUTHOR)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An IANA zone name: the editor shows and takes dates in it, the database keeps UTC.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Two-factor authentication is on when a TOTP secret is set.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step accepted, so that a code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     posts: Mapped[list[Post]] = relationship(back_populates="author", lazy="raise")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class AuthSession(Base):
+    """A signed-in browser. The cookie holds the token; only its SHA-256 is stored here,
+    so that deleting the row signs the browser out (logout, password change)."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code when the phone is lost (hashed)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for the rate limit window. In the database, not in memory,
+    so that every worker and every app instance counts the same failures."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ip: Mapped[str] = mapped_column(String(45), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Tag(Base):
@@ -167,6 +217,10 @@ class Post(Base):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # Moved on by every save: a save made from an older version is a conflict, not an overwrite.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # The editor (one open editing page) that saved last: its own queued saves never conflict.
+    last_editor: Mapped[str] = mapped_column(String(64), default="", index=True)
 
     author: Mapped[User | None] = relationship(back_populates="posts", lazy="raise")
     tags: Mapped[list[Tag]] = relationship(
@@ -175,6 +229,36 @@ class Post(Base):
     comments: Mapped[list[Comment]] = relationship(
         back_populates="post", lazy="raise", passive_deletes=True
     )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class RevisionKind(enum.StrEnum):
+    SAVE = "save"
+    AUTOSAVE = "autosave"
+    RESTORE = "restore"
+
+
+class Revision(Base):
+    """The text of a post as one save left it: nothing an author writes is ever lost."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (Index("ix_revisions_post_id_id", "post_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[RevisionKind] = mapped_column(
+        _enum(RevisionKind, "revision_kind"), default=RevisionKind.SAVE
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="raise")
 
 
 class Redirect(Base):
@@ -253,6 +337,29 @@ class Media(Base):
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary), raiseload=True)
 
     owner: Mapped[User | None] = relationship(lazy="raise")
+    variants: Mapped[list[MediaVariant]] = relationship(
+        back_populates="media",
+        lazy="raise",
+        passive_deletes=True,
+        order_by="MediaVariant.width",
+    )
+
+
+class MediaVariant(Base):
+    """A smaller copy of an image for `srcset`, addressed like its original by content hash."""
+
+    __tablename__ = "media_variants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary), raiseload=True)
+
+    media: Mapped[Media] = relationship(back_populates="variants", lazy="raise")
 
 
 # Full-text search lives beside the models but outside them, because each database

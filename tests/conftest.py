@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from argon2 import PasswordHasher
 from quart import Quart
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import demo
+from components import accounts, demo
 from components.db import is_sqlite, make_engine, make_sessionmaker
-from components.models import Base
+from components.models import Base, Role, User
 from web import create_app
 from web.config import PROJECT_ROOT
 from web.database import ENGINE
@@ -132,6 +133,62 @@ async def db(database_url: str) -> AsyncIterator[AsyncSession]:
             yield session
     finally:
         await engine.dispose()
+
+
+# --- accounts ---------------------------------------------------------------
+
+TEST_PASSWORD = "correct horse battery"
+TEST_CSRF = "test-csrf-token"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Argon2 at its cheapest in tests: the cost is a setting, the code path is the same."""
+    original = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts._hasher = original
+
+
+async def make_user(
+    db: AsyncSession, email: str, name: str, role: Role = Role.AUTHOR, **extra: Any
+) -> User:
+    user = await accounts.create_user(
+        db, email=email, name=name, password=TEST_PASSWORD, role=role, **extra
+    )
+    await db.commit()
+    return user
+
+
+@pytest.fixture
+async def author(db: AsyncSession) -> User:
+    return await make_user(db, "ada@example.com", "Ada Author")
+
+
+@pytest.fixture
+async def admin(db: AsyncSession) -> User:
+    return await make_user(db, "root@example.com", "Grace Admin", Role.ADMIN)
+
+
+async def csrf_token(client: Any) -> str:
+    """Give the client's session a known CSRF token, as rendering a form would."""
+    async with client.session_transaction() as session:
+        session.setdefault("csrf", TEST_CSRF)
+        return session["csrf"]
+
+
+async def post_form(
+    client: Any, url: str, data: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
+    """A form post as our pages send it: with the session's CSRF token."""
+    form = {"csrf_token": await csrf_token(client), **(data or {})}
+    return await client.post(url, form=form, **kwargs)
+
+
+async def sign_in(client: Any, email: str, password: str = TEST_PASSWORD, **extra: str) -> Any:
+    response = await post_form(client, "/login", {"email": email, "password": password, **extra})
+    assert response.status_code == 303, await response.get_data(as_text=True)
+    return response
 
 
 # --- the app ----------------------------------------------------------------

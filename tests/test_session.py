@@ -12,7 +12,7 @@ from components.models import Tag
 from web import create_app
 from web.database import get_db
 
-from .conftest import app_config
+from .conftest import app_config, csrf_token
 
 
 async def tag_count(db: AsyncSession) -> int:
@@ -43,9 +43,10 @@ async def test_writes_commit_on_success_and_roll_back_on_errors(
 
     async with app.test_app() as test_app:
         client = test_app.test_client()
-        assert (await client.post("/test/ok")).status_code == 200
-        assert (await client.post("/test/refused")).status_code == 422
-        crashed = await client.post("/test/crash")
+        headers = {"X-CSRF-Token": await csrf_token(client)}
+        assert (await client.post("/test/ok", headers=headers)).status_code == 200
+        assert (await client.post("/test/refused", headers=headers)).status_code == 422
+        crashed = await client.post("/test/crash", headers=headers)
         assert crashed.status_code == 500
         assert "<html" in await crashed.get_data(as_text=True)
 

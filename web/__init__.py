@@ -9,7 +9,21 @@ from typing import Any
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
-from web import assets, blog, compression, database, discovery, errors, headers, health, search
+from web import (
+    accounts,
+    admin,
+    assets,
+    auth,
+    blog,
+    compression,
+    csrf,
+    database,
+    discovery,
+    errors,
+    headers,
+    health,
+    search,
+)
 from web.config import PROJECT_ROOT, ConfigError, load_config
 
 
@@ -43,10 +57,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     headers.init_app(app)
     compression.init_app(app)
     errors.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(blog.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(admin.bp)
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]

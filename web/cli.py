@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from components import demo, migrations, posts
+from components import accounts, demo, migrations, posts
+from components.accounts import AccountError
 from components.db import make_engine, make_sessionmaker
+from components.models import Role
 from web.config import ConfigError, load_config
 
 
@@ -76,5 +79,52 @@ def load_demo() -> None:
             added = await demo.load(session)
             await session.commit()
         return f"loaded {added} demo posts"
+
+    _with_engine(work)
+
+
+@main.group()
+def user() -> None:
+    """Manage the people who write here."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The name shown on the author's posts.")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.AUTHOR.value,
+    show_default=True,
+    help="admin: everything; author: their own posts and media.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking.",
+)
+def user_create(email: str, name: str, role: str, password_stdin: bool) -> None:
+    """Create an account for EMAIL; the password is asked for twice, never shown."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        accounts.check_password_rules(password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+
+    async def work(engine: AsyncEngine) -> str:
+        if await migrations.pending(engine):
+            raise click.ClickException("the database is not up to date: run `quire db upgrade`")
+        async with make_sessionmaker(engine)() as session:
+            try:
+                created = await accounts.create_user(
+                    session, email=email, name=name, password=password, role=Role(role)
+                )
+            except AccountError as error:
+                raise click.ClickException(str(error)) from None
+            await session.commit()
+            return f"created {created.role.value} {created.email} ({created.name})"
 
     _with_engine(work)

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from components.throttle import Limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
 MIN_PRODUCTION_SECRET_LENGTH = 32
@@ -52,6 +54,11 @@ def load_config(
         "PROXY_HOPS": get("QUIRE_PROXY_HOPS", 0, _int_between(0, 10)),
         "PROXY_MODE": get("QUIRE_PROXY_MODE", "legacy", _choice(("legacy", "modern"))),
         "FEED_ENTRIES": get("QUIRE_FEED_ENTRIES", 20, _int_between(1, 200)),
+        # Failed sign-ins allowed per account and per address in 15 minutes, then 429.
+        "LOGIN_LIMITS": Limits(
+            per_account=get("QUIRE_LOGIN_ATTEMPTS", 5, _int_between(1, 1000)),
+            per_ip=get("QUIRE_LOGIN_ATTEMPTS_PER_IP", 20, _int_between(1, 10000)),
+        ),
         "SECRET_KEY": _secret_key(source.get("SECRET_KEY"), production, instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

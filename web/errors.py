@@ -12,6 +12,7 @@ from web.htmx import render
 
 MESSAGES = {
     400: "The request could not be understood.",
+    401: "Please sign in first. If you were signed in, your session has ended: sign in again.",
     403: "You are not allowed to do that.",
     404: "There is nothing at this address. It may have moved, or never existed.",
     405: "This address does not accept that kind of request.",
@@ -38,7 +39,7 @@ async def _http_error(error: HTTPException) -> Response:
         status=status,
         code=status,
         title=error.name,
-        message=MESSAGES.get(status, error.description),
+        message=_message(error, status),
     )
     # Keep headers the exception carries (Allow on 405, Retry-After on 429).
     for name, value in error.get_headers():
@@ -50,3 +51,10 @@ async def _http_error(error: HTTPException) -> Response:
 async def _unexpected_error(error: Exception) -> Response:
     current_app.logger.exception("unhandled error", exc_info=error)
     return await _http_error(InternalServerError())
+
+
+def _message(error: HTTPException, status: int) -> str:
+    """What the view said when it aborted (`abort(400, "why")`), else our wording."""
+    if error.description and error.description != type(error).description:
+        return error.description
+    return MESSAGES.get(status, error.description or "")

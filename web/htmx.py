@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, make_response, render_template, request
+from quart import Response, make_response, redirect, render_template, request
 
 from web import caching
 
@@ -41,3 +41,20 @@ async def render(page: str, fragment: str, /, *, status: int = 200, **context: A
         response.cache_control.no_store = True
         return response
     return await caching.conditional(response)
+
+
+def see_other(url: str) -> Response:
+    """Go to `url` after a form post or a refused page.
+
+    fetch() follows a redirect before htmx sees it, so an htmx request is answered 200
+    with `HX-Location` (htmx then fetches `url` and pushes it to history); a plain
+    browser gets a 303, which turns the POST into a GET.
+    """
+    if request.headers.get("HX-Request") == "true":
+        response = Response("", 200)
+        response.headers["HX-Location"] = url
+        response.vary.update(VARY)
+        return response
+    response = redirect(url, 303)
+    response.vary.update(VARY)
+    return response

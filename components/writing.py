@@ -1,0 +1,407 @@
+"""The author's side of posts: what the editor saves, the admin list and its actions.
+
+Saves are checked against the version the editor started from. A save from an older
+version is refused as a `Conflict` carrying both texts, unless the save that moved
+the version on came from the same open editor (its own autosave still in flight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from components import markdown, revisions
+from components.models import (
+    Post,
+    PostStatus,
+    Redirect,
+    RevisionKind,
+    Tag,
+    User,
+    post_tags,
+    utcnow,
+)
+from components.posts import is_visible, tags_named
+from components.text import slugify
+
+UNTITLED = "Untitled draft"
+MAX_TITLE = 300
+MAX_BODY = 1_000_000
+MAX_TAGS = 20
+
+
+class Action(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISH = "publish"
+    SCHEDULE = "schedule"
+
+
+@dataclass
+class Draft:
+    """What the editor's form holds, as typed."""
+
+    title: str = ""
+    slug: str = ""
+    description: str = ""
+    tags: str = ""
+    body: str = ""
+    comments_enabled: bool = False
+    share_enabled: bool = True
+    action: Action = Action.DRAFT
+    publish_at: str = ""  # "YYYY-MM-DDTHH:MM" in the author's time zone
+    version: int | None = None
+    editor: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [name.strip() for name in self.tags.split(",") if name.strip()]
+
+    @classmethod
+    def of(cls, post: Post, time_zone: str) -> Draft:
+        """The form for an existing post, dates in the author's zone."""
+        action = {
+            PostStatus.DRAFT: Action.DRAFT,
+            PostStatus.SCHEDULED: Action.SCHEDULE,
+            PostStatus.PUBLISHED: Action.PUBLISH,
+        }[post.status]
+        return cls(
+            title=post.title,
+            slug=post.slug,
+            description=post.description,
+            tags=", ".join(tag.name for tag in post.tags),
+            body=post.body,
+            comments_enabled=post.comments_enabled,
+            share_enabled=post.share_enabled,
+            action=action,
+            publish_at=local_input(post.published_at, time_zone) if post.published_at else "",
+            version=post.version,
+        )
+
+
+class Invalid(ValueError):
+    """The draft cannot be saved; `errors` maps each field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class Conflict(Exception):
+    """Someone else saved the post since this editor loaded it."""
+
+    def __init__(self, post_id: int) -> None:
+        super().__init__("the post was changed elsewhere")
+        self.post_id = post_id
+
+
+def local_input(moment: datetime, time_zone: str) -> str:
+    """A UTC time as an `<input type=datetime-local>` value in `time_zone`."""
+    return f"{moment.astimezone(ZoneInfo(time_zone)):%Y-%m-%dT%H:%M}"
+
+
+def parse_local(text: str, time_zone: str) -> datetime | None:
+    """A datetime-local value typed in `time_zone`, as an aware UTC datetime."""
+    try:
+        naive = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if naive.tzinfo is not None:
+        return None
+    # fold=0: in the repeated hour when clocks go back, the first of the two is meant.
+    return naive.replace(tzinfo=ZoneInfo(time_zone)).astimezone(ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class _Checked:
+    title: str
+    slug: str
+    status: PostStatus
+    published_at: datetime | None
+
+
+async def _check(
+    session: AsyncSession,
+    draft: Draft,
+    *,
+    post: Post | None,
+    time_zone: str,
+    autosave: bool,
+) -> _Checked:
+    errors: dict[str, str] = {}
+    title = " ".join(draft.title.split())
+    if not title:
+        if autosave:
+            title = post.title if post else UNTITLED
+        else:
+            errors["title"] = "A post needs a title."
+    if len(title) > MAX_TITLE:
+        errors["title"] = f"The title is {len(title)} characters; at most {MAX_TITLE} fit."
+    if len(draft.body) > MAX_BODY:
+        errors["body"] = "The text is longer than a million characters."
+    if len(draft.tag_list) > MAX_TAGS:
+        errors["tags"] = f"At most {MAX_TAGS} tags."
+    elif any(not slugify(name) for name in draft.tag_list):
+        errors["tags"] = "Each tag needs at least one letter or digit."
+
+    slug = slugify(draft.slug or title)
+    if draft.slug.strip() and not slug:
+        errors["slug"] = "The slug must contain at least one letter or digit."
+    elif not slug:
+        slug = post.slug if post else "untitled"
+    owner = await session.scalar(select(Post.id).where(Post.slug == slug))
+    if owner is not None and (post is None or owner != post.id):
+        if autosave and not draft.slug.strip():
+            slug = await _free_slug(session, slug)
+        else:
+            errors["slug"] = f"The address “{slug}” is already used by another post."
+
+    now = utcnow()
+    status, published_at = PostStatus.DRAFT, post.published_at if post else None
+    if draft.action is Action.PUBLISH:
+        status = PostStatus.PUBLISHED
+        if published_at is None or published_at > now:
+            published_at = now
+    elif draft.action is Action.SCHEDULE:
+        status = PostStatus.SCHEDULED
+        when = parse_local(draft.publish_at, time_zone) if draft.publish_at.strip() else None
+        if when is None:
+            errors["publish_at"] = "Give a date and time to publish at."
+        elif when <= now and not (post and post.status is PostStatus.SCHEDULED):
+            errors["publish_at"] = "That time has passed: pick a later one, or publish now."
+        else:
+            published_at = when
+    if errors:
+        raise Invalid(errors)
+    return _Checked(title=title, slug=slug, status=status, published_at=published_at)
+
+
+async def _free_slug(session: AsyncSession, slug: str) -> str:
+    taken = set(
+        await session.scalars(select(Post.slug).where(Post.slug.startswith(f"{slug}-")).limit(1000))
+    )
+    number = 2
+    while f"{slug}-{number}" in taken:
+        number += 1
+    return f"{slug}-{number}"
+
+
+async def for_editing(session: AsyncSession, post_id: int) -> Post | None:
+    return await session.scalar(
+        select(Post)
+        .where(Post.id == post_id)
+        .options(selectinload(Post.tags), selectinload(Post.author))
+        .execution_options(populate_existing=True)
+    )
+
+
+async def started_by(session: AsyncSession, editor: str) -> Post | None:
+    """The post a new-post editor already created by autosaving (so it is not made twice)."""
+    if not editor:
+        return None
+    found = await session.scalar(select(Post.id).where(Post.last_editor == editor).limit(1))
+    return await for_editing(session, found) if found is not None else None
+
+
+async def save(
+    session: AsyncSession,
+    draft: Draft,
+    *,
+    post: Post | None,
+    author: User,
+    address: Callable[[Post], str],
+    autosave: bool = False,
+) -> Post:
+    """Save the editor's draft as a new or existing post, and keep a revision of it.
+
+    `address` gives a visible post's public path, so that a published post whose
+    address changes (new slug, new date) keeps answering at the old one with a 301.
+    An autosave of a post that readers can see only keeps a revision.
+    """
+    if post is not None and draft.version != post.version and draft.editor != post.last_editor:
+        raise Conflict(post.id)
+    checked = await _check(session, draft, post=post, time_zone=author.time_zone, autosave=autosave)
+    if autosave and post is not None and post.status is not PostStatus.DRAFT:
+        await revisions.record(
+            session,
+            post_id=post.id,
+            title=checked.title,
+            description=draft.description.strip(),
+            body=draft.body,
+            kind=RevisionKind.AUTOSAVE,
+            author=author,
+        )
+        return post
+
+    rendered = await asyncio.to_thread(markdown.render, draft.body)
+    tags = await tags_named(session, draft.tag_list)
+    was_at = address(post) if post is not None and _visible(post) else None
+    if post is None:
+        post = Post(author=author, tags=[])
+        session.add(post)
+    post.title = checked.title
+    post.slug = checked.slug
+    post.description = draft.description.strip()
+    post.body = draft.body
+    post.body_html = rendered.html
+    post.excerpt = rendered.excerpt
+    post.reading_minutes = rendered.reading_minutes
+    post.toc = rendered.toc
+    post.tags = tags
+    post.tag_names = " ".join(tag.name for tag in tags)
+    post.comments_enabled = draft.comments_enabled
+    post.share_enabled = draft.share_enabled
+    post.status = checked.status
+    post.published_at = checked.published_at
+    post.last_editor = draft.editor
+    post.updated_at = utcnow()
+    try:
+        await session.flush()
+    except StaleDataError:
+        # Another save landed between reading the post and writing it.
+        post_id = post.id
+        await session.rollback()
+        raise Conflict(post_id) from None
+    if was_at is not None and _visible(post) and address(post) != was_at:
+        await keep_address(session, was_at, post)
+    await revisions.record(
+        session,
+        post_id=post.id,
+        title=post.title,
+        description=post.description,
+        body=post.body,
+        kind=RevisionKind.AUTOSAVE if autosave else RevisionKind.SAVE,
+        author=author,
+    )
+    return post
+
+
+def _visible(post: Post) -> bool:
+    return (
+        post.status in (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
+        and post.published_at is not None
+        and post.published_at <= utcnow()
+    )
+
+
+async def keep_address(session: AsyncSession, path: str, post: Post) -> None:
+    """Make `path` answer with a 301 to `post` from now on."""
+    existing = await session.scalar(select(Redirect).where(Redirect.path == path))
+    if existing is None:
+        session.add(Redirect(path=path, post_id=post.id))
+    else:
+        existing.post_id = post.id
+    await session.flush()
+
+
+async def set_status(session: AsyncSession, post: Post, action: Action) -> None:
+    """Publish now, or take back to draft, from the admin list."""
+    if action is Action.PUBLISH:
+        post.status = PostStatus.PUBLISHED
+        if post.published_at is None or post.published_at > utcnow():
+            post.published_at = utcnow()
+    else:
+        post.status = PostStatus.DRAFT
+    post.updated_at = utcnow()
+    await session.flush()
+
+
+async def delete(session: AsyncSession, post: Post) -> None:
+    await session.delete(post)
+    await session.flush()
+
+
+class Filter(enum.StrEnum):
+    ALL = ""
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+
+async def for_admin(
+    session: AsyncSession,
+    *,
+    user: User,
+    status: Filter = Filter.ALL,
+    query: str = "",
+    limit: int = 200,
+) -> Sequence[Post]:
+    """The posts an author may edit (an admin: all), newest change first."""
+    now = utcnow()
+    select_posts = (
+        select(Post)
+        .options(
+            load_only(
+                Post.title,
+                Post.slug,
+                Post.status,
+                Post.published_at,
+                Post.updated_at,
+                Post.author_id,
+                Post.version,
+                raiseload=True,
+            ),
+            selectinload(Post.author).load_only(User.name),
+        )
+        .order_by(Post.updated_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    if not user.is_admin:
+        select_posts = select_posts.where(Post.author_id == user.id)
+    if status is Filter.DRAFT:
+        select_posts = select_posts.where(Post.status == PostStatus.DRAFT)
+    elif status is Filter.SCHEDULED:
+        select_posts = select_posts.where(
+            Post.status == PostStatus.SCHEDULED, Post.published_at > now
+        )
+    elif status is Filter.PUBLISHED:
+        select_posts = select_posts.where(is_visible(now))
+    if words := query.strip():
+        pattern = f"%{_escape_like(words.lower())}%"
+        select_posts = select_posts.where(
+            or_(
+                func.lower(Post.title).like(pattern, escape="\\"),
+                func.lower(Post.slug).like(pattern, escape="\\"),
+            )
+        )
+    return (await session.scalars(select_posts)).all()
+
+
+def state_of(post: Post) -> str:
+    """What the admin list calls a post: draft, scheduled or published."""
+    if post.status is PostStatus.DRAFT:
+        return "draft"
+    return "published" if _visible(post) else "scheduled"
+
+
+async def tag_suggestions(session: AsyncSession, prefix: str, limit: int = 8) -> Sequence[str]:
+    """Existing tag names starting with `prefix` (case-insensitive), most used first."""
+    prefix = prefix.strip().lower()
+    if not prefix:
+        return []
+    query = (
+        select(Tag.name)
+        .outerjoin(post_tags, post_tags.c.tag_id == Tag.id)
+        .where(func.lower(Tag.name).like(f"{_escape_like(prefix)}%", escape="\\"))
+        .group_by(Tag.id, Tag.name)
+        .order_by(func.count(post_tags.c.post_id).desc(), Tag.name)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+def can_edit(user: User, post: Post) -> bool:
+    return user.is_admin or post.author_id == user.id
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,373 @@
+"""The writer's side: the list of posts with its actions, and the editor."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from quart import Blueprint, Response, abort, make_response, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from components import markdown, revisions, writing
+from components.models import Post, User
+from components.writing import Action, Conflict, Draft, Filter, Invalid
+from web import auth
+from web.blog import post_url
+from web.database import get_db
+from web.htmx import VARY, render, see_other, wants_fragment
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+async def _user() -> User:
+    user = await auth.current_user()
+    assert user is not None, "views here are behind login_required"
+    return user
+
+
+async def _own_post(post_id: int) -> tuple[User, Post]:
+    """The post, if this user may edit it: 404 when there is none, 403 when not theirs."""
+    user = await _user()
+    post = await writing.for_editing(get_db(), post_id)
+    if post is None:
+        abort(404)
+    if not writing.can_edit(user, post):
+        abort(403)
+    return user, post
+
+
+def _address(post: Post) -> str:
+    return post_url(post)
+
+
+# --- the list ------------------------------------------------------------------
+
+
+@bp.get("/")
+@auth.login_required
+async def posts() -> Response:
+    """Your posts (an admin sees everyone's), filtered by state and words."""
+    user = await _user()
+    try:
+        status = Filter(request.args.get("status", ""))
+    except ValueError:
+        abort(400, "Unknown status: use draft, scheduled or published.")
+    query = request.args.get("q", "")[:200]
+    found = await writing.for_admin(get_db(), user=user, status=status, query=query)
+    return await render(
+        "admin_posts.html",
+        "partials/admin_posts.html",
+        posts=found,
+        shown=status,
+        q=query,
+        user=user,
+        notice=request.args.get("notice"),
+    )
+
+
+async def _row(post: Post) -> Response:
+    response = await make_response(
+        await render_template("partials/admin_post_row.html", post=post, user=await _user())
+    )
+    response.vary.update(VARY)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.post("/posts/<int:post_id>/publish")
+@auth.login_required
+async def publish(post_id: int) -> Response:
+    """Publish now (a scheduled post goes out at once)."""
+    _, post = await _own_post(post_id)
+    await writing.set_status(get_db(), post, Action.PUBLISH)
+    if wants_fragment():
+        return await _row(post)
+    return see_other(url_for("admin.posts", notice=f"Published “{post.title}”."))
+
+
+@bp.post("/posts/<int:post_id>/unpublish")
+@auth.login_required
+async def unpublish(post_id: int) -> Response:
+    """Take a post back to draft; its address answers 404 until it is published again."""
+    _, post = await _own_post(post_id)
+    await writing.set_status(get_db(), post, Action.DRAFT)
+    if wants_fragment():
+        return await _row(post)
+    return see_other(url_for("admin.posts", notice=f"“{post.title}” is a draft again."))
+
+
+@bp.get("/posts/<int:post_id>/delete")
+@auth.login_required
+async def confirm_delete(post_id: int) -> Response:
+    """Without JavaScript, deleting asks on a page of its own."""
+    _, post = await _own_post(post_id)
+    return await render("admin_delete.html", "admin_delete.html", post=post)
+
+
+@bp.post("/posts/<int:post_id>/delete")
+@auth.login_required
+async def delete(post_id: int) -> Response:
+    _, post = await _own_post(post_id)
+    title = post.title
+    await writing.delete(get_db(), post)
+    if wants_fragment():
+        # The row is removed in the page by `hx-swap="delete"`.
+        response = Response("", 200)
+        response.vary.update(VARY)
+        return response
+    return see_other(url_for("admin.posts", notice=f"Deleted “{title}”."))
+
+
+# --- the editor ----------------------------------------------------------------
+
+
+def _draft_from(form: MultiDict[str, str]) -> Draft:
+    try:
+        action = Action(form.get("action", "draft"))
+    except ValueError:
+        action = Action.DRAFT
+    version = form.get("version", "")
+    return Draft(
+        title=form.get("title", ""),
+        slug=form.get("slug", ""),
+        description=form.get("description", ""),
+        tags=form.get("tags", ""),
+        body=form.get("body", "").replace("\r\n", "\n"),
+        comments_enabled=form.get("comments_enabled") == "on",
+        share_enabled=form.get("share_enabled") == "on",
+        action=action,
+        publish_at=form.get("publish_at", ""),
+        version=int(version) if version.isdigit() else None,
+        editor=form.get("editor", "")[:64] or Draft().editor,
+    )
+
+
+async def _preview(body: str) -> dict[str, Any]:
+    rendered = await asyncio.to_thread(markdown.render, body)
+    return {"html": rendered.html, "missing_alt": markdown.images_without_alt(rendered.html)}
+
+
+async def _editor(
+    *,
+    user: User,
+    post: Post | None,
+    draft: Draft,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    conflict: Post | None = None,
+) -> Response:
+    db = get_db()
+    context: dict[str, Any] = {
+        "user": user,
+        "post": post,
+        "draft": draft,
+        "errors": errors or {},
+        "notice": notice,
+        "conflict": conflict,
+        "conflict_diff": revisions.diff(conflict.body, draft.body) if conflict else None,
+        "preview": await _preview(draft.body),
+        "revisions": await revisions.of_post(db, post.id) if post else [],
+        "autosaved": await revisions.unsaved_autosave(db, post) if post else None,
+    }
+    response = await render("editor.html", "partials/editor.html", status=status, **context)
+    if status != 200 and wants_fragment():
+        # The form was posted to show a status line; a refusal replaces the whole form.
+        response.headers["HX-Retarget"] = "#editor"
+        response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@bp.get("/posts/new")
+@auth.login_required
+async def new_post() -> Response:
+    """An empty editor; the post exists from its first save or autosave."""
+    return await _editor(user=await _user(), post=None, draft=Draft())
+
+
+@bp.get("/posts/<int:post_id>/edit")
+@auth.login_required
+async def edit_post(post_id: int) -> Response:
+    """The editor for a post; `?revision=` puts that revision's text back in the form."""
+    user, post = await _own_post(post_id)
+    draft = Draft.of(post, user.time_zone)
+    notice = "Saved." if request.args.get("saved") else None
+    if revision_id := request.args.get("revision", type=int):
+        revision = await revisions.find(get_db(), post.id, revision_id)
+        if revision is None:
+            abort(404)
+        draft.title, draft.description, draft.body = (
+            revision.title,
+            revision.description,
+            revision.body,
+        )
+        notice = (
+            f"The text of the revision from {revision.created_at:%Y-%m-%d %H:%M} UTC is in "
+            "the editor. Save to keep it; leave to discard it."
+        )
+    return await _editor(user=user, post=post, draft=draft, notice=notice)
+
+
+async def _post_for(form: MultiDict[str, str], draft: Draft) -> tuple[User, Post | None]:
+    """The post a save is for: by id, or the one this editor already made."""
+    post_id = form.get("post_id", "")
+    if post_id.isdigit():
+        return await _own_post(int(post_id))
+    user = await _user()
+    post = await writing.started_by(get_db(), draft.editor)
+    if post is not None and not writing.can_edit(user, post):
+        abort(403)
+    return user, post
+
+
+@bp.post("/posts/save")
+@auth.login_required
+async def save_post() -> Response:
+    """Save, publish or schedule. A refused save shows the form again, text intact."""
+    form = await request.form
+    draft = _draft_from(form)
+    user, post = await _post_for(form, draft)
+    db = get_db()
+    try:
+        saved = await writing.save(db, draft, post=post, author=user, address=_address)
+    except Invalid as invalid:
+        return await _editor(user=user, post=post, draft=draft, status=422, errors=invalid.errors)
+    except Conflict as conflict:
+        return await _conflict(user, draft, conflict)
+    if not wants_fragment():
+        return see_other(url_for("admin.edit_post", post_id=saved.id, saved=1))
+    return await _saved(saved, draft, user, autosave=False, created=post is None)
+
+
+async def _conflict(user: User, draft: Draft, conflict: Conflict) -> Response:
+    current = await writing.for_editing(get_db(), conflict.post_id)
+    if current is None:
+        abort(404)
+    # The form comes back with their version number: saving again keeps this text.
+    draft.version = current.version
+    return await _editor(
+        user=user,
+        post=current,
+        draft=draft,
+        status=409,
+        conflict=current,
+        errors={"form": "Someone saved this post after you opened it."},
+    )
+
+
+async def _saved(
+    post: Post, draft: Draft, user: User, *, autosave: bool, created: bool
+) -> Response:
+    """For htmx: a status line, and the pieces of the editor that a save changes."""
+    draft.version = post.version
+    response = await make_response(
+        await render_template(
+            "partials/editor_saved.html",
+            post=post,
+            draft=draft,
+            user=user,
+            autosave=autosave,
+            revisions=await revisions.of_post(get_db(), post.id),
+            state=writing.state_of(post),
+        )
+    )
+    if created:
+        response.headers["HX-Replace-Url"] = url_for("admin.edit_post", post_id=post.id)
+    response.vary.update(VARY)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.post("/posts/autosave")
+@auth.login_required
+async def autosave() -> Response:
+    """Keep what is typed every few seconds. A draft is saved; a published post's text
+    waits in its revisions, so that readers never see a half-written sentence."""
+    form = await request.form
+    draft = _draft_from(form)
+    user, post = await _post_for(form, draft)
+    try:
+        saved = await writing.save(
+            get_db(), draft, post=post, author=user, address=_address, autosave=True
+        )
+    except Invalid as invalid:
+        return await _autosave_problem(422, "Not autosaved: " + " ".join(invalid.errors.values()))
+    except Conflict:
+        return await _autosave_problem(
+            409,
+            "Not autosaved: this post was changed elsewhere. Save to compare both versions.",
+        )
+    return await _saved(saved, draft, user, autosave=True, created=post is None)
+
+
+async def _autosave_problem(status: int, message: str) -> Response:
+    response = await make_response(
+        await render_template("partials/editor_status.html", message=message, problem=True),
+        status,
+    )
+    response.vary.update(VARY)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.post("/preview")
+@auth.login_required
+async def preview() -> Response:
+    """The body rendered exactly as the post page will show it; nothing is saved.
+    Without JavaScript the Preview button lands here and gets the whole editor back."""
+    form = await request.form
+    draft = _draft_from(form)
+    if not wants_fragment():
+        user, post = await _post_for(form, draft)
+        return await _editor(user=user, post=post, draft=draft, notice="Preview only: not saved.")
+    response = await make_response(
+        await render_template("partials/preview.html", preview=await _preview(draft.body))
+    )
+    response.vary.update(VARY)
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/tags/suggest")
+@auth.login_required
+async def suggest_tags() -> Response:
+    """Existing tags that complete the last one being typed, as `<datalist>` options."""
+    typed = request.args.get("tags", "")[:1000]
+    done, _, last = typed.rpartition(",")
+    names = await writing.tag_suggestions(get_db(), last)
+    prefix = f"{done}, " if done.strip() else ""
+    response = await make_response(
+        await render_template(
+            "partials/tag_suggestions.html", options=[prefix + name for name in names]
+        )
+    )
+    response.vary.update(VARY)
+    return response
+
+
+@bp.get("/posts/<int:post_id>/revisions/<int:revision_id>")
+@auth.login_required
+async def revision(post_id: int, revision_id: int) -> Response:
+    """A revision against the post's current text."""
+    _, post = await _own_post(post_id)
+    found = await revisions.find(get_db(), post.id, revision_id)
+    if found is None:
+        abort(404)
+    return await render(
+        "revision.html",
+        "partials/revision.html",
+        post=post,
+        revision=found,
+        lines=revisions.diff(found.body, post.body),
+    )
+
+
+@bp.app_template_global()
+def post_state(post: Post) -> str:
+    return writing.state_of(post)
+
+
+@bp.app_template_filter()
+def local(moment: Any, time_zone: str) -> str:
+    """A stored UTC time as the author reads it: in their own zone."""
+    return writing.local_input(moment, time_zone).replace("T", " ") if moment else ""

@@ -1,0 +1,66 @@
+"""Cross-site request forgery: every unsafe request must come from our own pages.
+
+Two checks, both required. The browser's own word first: `Sec-Fetch-Site` (or, from
+older browsers, `Origin`) must name this site. Then a per-session token, sent as a
+hidden form field or, by htmx, as the `X-CSRF-Token` header that `<body>` passes
+down with `hx-headers:inherited`. A refused request stops before any view runs, so
+it changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from quart import Quart, abort, request, session
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+FIELD = "csrf_token"
+HEADER = "X-CSRF-Token"
+_KEY = "csrf"
+EXPIRED = (
+    "This form has expired or was sent from another site. Reload the page and try again; "
+    "what you typed is still in the form."
+)
+
+
+def init_app(app: Quart) -> None:
+    app.before_request(_check)
+    app.jinja_env.globals["csrf_token"] = token
+
+
+def token() -> str:
+    """This session's token, made on first use (so pages without forms set no cookie)."""
+    if _KEY not in session:
+        session[_KEY] = secrets.token_urlsafe(32)
+    return session[_KEY]
+
+
+def rotate() -> None:
+    """A new token at sign-in and sign-out: one seen before then is worthless after."""
+    session[_KEY] = secrets.token_urlsafe(32)
+
+
+def _same_site() -> bool:
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        # "none" is the user's own act: typed into the address bar, a bookmark.
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        # Neither header: not a browser that could be tricked; the token still decides.
+        return True
+    return origin == f"{request.scheme}://{request.host}"
+
+
+async def _check() -> None:
+    if request.method in SAFE_METHODS or request.routing_exception is not None:
+        # A 404 or 405 runs no view, so it can change nothing: let it answer as such.
+        return
+    if not _same_site():
+        abort(403, "This request came from another site, so it was refused.")
+    sent = request.headers.get(HEADER)
+    if sent is None:
+        sent = (await request.form).get(FIELD)
+    expected = session.get(_KEY)
+    if not sent or not expected or not secrets.compare_digest(str(sent), str(expected)):
+        abort(403, EXPIRED)
