@@ -13,7 +13,7 @@ import hashlib
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from argon2 import PasswordHasher
@@ -148,6 +148,10 @@ async def start_session(
     """Sign `user` in: a new random token each time, so a token known before is worthless."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    # Sessions that ran out are forgotten here, where the user's index makes it cheap.
+    await session.execute(
+        delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at <= now)
+    )
     session.add(
         AuthSession(
             token_hash=_digest(token),
@@ -214,7 +218,3 @@ async def sessions_of(session: AsyncSession, user: User) -> int:
         )
         or 0
     )
-
-
-async def purge_expired_sessions(session: AsyncSession, now: datetime | None = None) -> None:
-    await session.execute(delete(AuthSession).where(AuthSession.expires_at <= (now or utcnow())))

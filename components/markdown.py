@@ -17,7 +17,7 @@ import html
 import math
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
@@ -271,8 +271,21 @@ def _mathml_text(text: str | None) -> str | None:
     return None if text is None else html.unescape(text).translate(_NO_MARKERS)
 
 
-def render(body: str) -> Rendered:
-    """Render an author's Markdown to sanitised HTML, with its excerpt and reading time."""
+@dataclass(frozen=True)
+class Picture:
+    """What the media library knows of an image a post shows: its sizes, for srcset."""
+
+    srcset: str
+    width: int
+    height: int
+
+
+def render(body: str, pictures: Mapping[str, Picture] | None = None) -> Rendered:
+    """Render an author's Markdown to sanitised HTML, with its excerpt and reading time.
+
+    `pictures` maps image addresses to their responsive sizes: those images get
+    srcset, sizes, width and height (no layout shift) and load lazily.
+    """
     # The placeholder markers are ours; an author has no use for private-use characters.
     body = body.translate(_NO_MARKERS)
     md = _parser()
@@ -280,6 +293,8 @@ def render(body: str) -> Rendered:
     slots = _MathSlots()
     raw = md.renderer.render(tokens, md.options, {_MATH_ENV: slots})
     safe = slots.fill(_sanitise(raw))
+    if pictures:
+        safe = _with_sizes(safe, pictures)
     words = len(_WORD.findall(body))
     return Rendered(
         html=safe,
@@ -355,3 +370,20 @@ def images_without_alt(rendered_html: str) -> list[str]:
             src = _SRC.search(tag)
             missing.append(html.unescape(src.group(1)) if src else "")
     return missing
+
+
+_IMG_SRC = re.compile(r'<img src="([^"]*)"')
+
+
+def _with_sizes(safe_html: str, pictures: Mapping[str, Picture]) -> str:
+    def add(match: re.Match[str]) -> str:
+        picture = pictures.get(html.unescape(match.group(1)))
+        if picture is None:
+            return match.group(0)
+        return (
+            f'{match.group(0)} srcset="{html.escape(picture.srcset)}" '
+            f'sizes="(max-width: 44rem) 100vw, 42rem" width="{picture.width}" '
+            f'height="{picture.height}" loading="lazy" decoding="async"'
+        )
+
+    return _IMG_SRC.sub(add, safe_html)

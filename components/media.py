@@ -582,3 +582,15 @@ async def delete(session: AsyncSession, media: Media, folder: Path) -> None:
     # A bulk DELETE: the variants go by ON DELETE CASCADE, without being loaded.
     await session.execute(delete_rows(Media).where(Media.id == media.id))
     await asyncio.to_thread(_remove_files, folder, names)
+
+
+_MENTIONED = re.compile(r"\b([0-9a-f]{64})\.(?:png|jpg|webp|gif)\b")
+
+
+async def for_body(session: AsyncSession, body: str) -> Sequence[Media]:
+    """The library images a Markdown text shows (found by their hashed file names)."""
+    hashes = set(_MENTIONED.findall(body))
+    if not hashes:
+        return []
+    statement = select(Media).where(Media.sha256.in_(hashes)).options(selectinload(Media.variants))
+    return (await session.scalars(statement)).all()

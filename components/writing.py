@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -220,6 +220,7 @@ async def save(
     author: User,
     address: Callable[[Post], str],
     autosave: bool = False,
+    pictures: Mapping[str, markdown.Picture] | None = None,
 ) -> Post:
     """Save the editor's draft as a new or existing post, and keep a revision of it.
 
@@ -242,7 +243,7 @@ async def save(
         )
         return post
 
-    rendered = await asyncio.to_thread(markdown.render, draft.body)
+    rendered = await asyncio.to_thread(markdown.render, draft.body, pictures)
     tags = await tags_named(session, draft.tag_list)
     was_at = address(post) if post is not None and _visible(post) else None
     if post is None:

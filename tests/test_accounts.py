@@ -476,3 +476,21 @@ async def test_roles_are_admin_and_author(db: AsyncSession) -> None:
     boss = await make_user(db, "boss@example.com", "Boss", Role.ADMIN)
     writer = await make_user(db, "w@example.com", "Writer")
     assert boss.is_admin and not writer.is_admin
+
+
+async def test_expired_sessions_are_refused_and_forgotten_at_the_next_sign_in(
+    client, db: AsyncSession, author: User
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from components.models import utcnow
+
+    await sign_in(client, "ada@example.com")
+    await db.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    await db.commit()
+    response = await client.get("/admin/")
+    assert response.status_code == 303  # the cookie is still there, the session is not
+    await sign_in(client, "ada@example.com")
+    assert await session_rows(db) == 1

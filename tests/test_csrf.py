@@ -105,3 +105,29 @@ async def test_public_pages_set_no_cookie(client) -> None:
     """Readers get no session: pages stay cacheable by everyone."""
     response = await client.get("/")
     assert "Set-Cookie" not in response.headers
+
+
+async def test_every_page_carries_the_htmx_token_once_there_is_a_session(
+    client, author: User
+) -> None:
+    """Boosted links swap what is inside <body>, so a public page reached from the admin
+    (or the other way round) must not leave htmx without the header."""
+    anonymous = await client.get("/")
+    assert "hx-headers" not in await anonymous.get_data(as_text=True)
+    assert "Cookie" not in anonymous.headers.get("Vary", "")
+
+    await sign_in(client, "ada@example.com")
+    token = await csrf_token(client)
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert f'hx-headers:inherited=\'{{"X-CSRF-Token": "{token}"}}\'' in page
+
+
+async def test_signing_in_with_htmx_reloads_the_whole_document(client, author: User) -> None:
+    response = await post_form(
+        client,
+        "/login",
+        {"email": "ada@example.com", "password": TEST_PASSWORD},
+        headers={"HX-Request": "true", "HX-Request-Type": "partial"},
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/admin/"

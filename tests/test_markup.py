@@ -13,7 +13,7 @@ from components import posts
 from components.models import PostStatus, utcnow
 from web.config import PROJECT_ROOT
 
-from .conftest import unavailable
+from .conftest import make_user, post_form, sign_in, unavailable
 from .test_pages import post_path, publish
 
 HTMX_ATTRIBUTE = re.compile(r"Attribute “hx-[a-z-]+(:inherited)?” not allowed on element")
@@ -47,11 +47,37 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
         "bad-request": "/?before=nonsense",
     }
     files = []
-    for name, path in paths.items():
+
+    async def keep(name: str, path: str, status: int = 200) -> None:
         response = await client.get(path)
+        assert response.status_code == status, path
         file = tmp_path / f"{name}.html"
         file.write_bytes(await response.get_data())
         files.append(str(file))
+
+    for name, path in paths.items():
+        await keep(
+            name, path, 404 if name == "not-found" else 400 if name == "bad-request" else 200
+        )
+    await keep("login", "/login")
+
+    # The writer's pages.
+    await make_user(db, "ada@example.com", "Ada")
+    await sign_in(client, "ada@example.com")
+    await post_form(client, "/admin/posts/save", {"title": "Mine", "body": BODY})
+    await post_form(
+        client, "/admin/posts/save", {"title": "Mine", "body": "Changed.", "post_id": "6"}
+    )
+    for name, path in {
+        "admin": "/admin/",
+        "editor-new": "/admin/posts/new",
+        "editor": "/admin/posts/6/edit",
+        "revision": "/admin/posts/6/revisions/1",
+        "delete": "/admin/posts/6/delete",
+        "account": "/account",
+        "media": "/admin/media",
+    }.items():
+        await keep(name, path)
     process = await asyncio.create_subprocess_exec(
         java,
         "-jar",

@@ -22,6 +22,7 @@ from web import (
     errors,
     headers,
     health,
+    media,
     search,
 )
 from web.config import PROJECT_ROOT, ConfigError, load_config
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(search.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(media.bp)
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]

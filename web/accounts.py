@@ -66,7 +66,7 @@ async def _finish_sign_in(user: User, remember: bool) -> Response:
     await throttle.clear_account(get_db(), user.email)
     session.pop(_PENDING, None)
     csrf.rotate()
-    return see_other(_next())
+    return see_other(_next(), reload=True)
 
 
 @bp.get("/login")
@@ -156,7 +156,7 @@ async def logout() -> Response:
     """Sign out this browser: its session ends in the database, not only in the cookie."""
     await auth.sign_out()
     session.clear()
-    return see_other(url_for("blog.home"))
+    return see_other(url_for("blog.home"), reload=True)
 
 
 # --- the account page ---------------------------------------------------------

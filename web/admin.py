@@ -15,6 +15,7 @@ from web import auth
 from web.blog import post_url
 from web.database import get_db
 from web.htmx import VARY, render, see_other, wants_fragment
+from web.media import pictures_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -143,7 +144,7 @@ def _draft_from(form: MultiDict[str, str]) -> Draft:
 
 
 async def _preview(body: str) -> dict[str, Any]:
-    rendered = await asyncio.to_thread(markdown.render, body)
+    rendered = await asyncio.to_thread(markdown.render, body, await pictures_in(body))
     return {"html": rendered.html, "missing_alt": markdown.images_without_alt(rendered.html)}
 
 
@@ -229,7 +230,14 @@ async def save_post() -> Response:
     user, post = await _post_for(form, draft)
     db = get_db()
     try:
-        saved = await writing.save(db, draft, post=post, author=user, address=_address)
+        saved = await writing.save(
+            db,
+            draft,
+            post=post,
+            author=user,
+            address=_address,
+            pictures=await pictures_in(draft.body),
+        )
     except Invalid as invalid:
         return await _editor(user=user, post=post, draft=draft, status=422, errors=invalid.errors)
     except Conflict as conflict:
@@ -288,7 +296,13 @@ async def autosave() -> Response:
     user, post = await _post_for(form, draft)
     try:
         saved = await writing.save(
-            get_db(), draft, post=post, author=user, address=_address, autosave=True
+            get_db(),
+            draft,
+            post=post,
+            author=user,
+            address=_address,
+            autosave=True,
+            pictures=await pictures_in(draft.body),
         )
     except Invalid as invalid:
         return await _autosave_problem(422, "Not autosaved: " + " ".join(invalid.errors.values()))

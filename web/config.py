@@ -20,6 +20,7 @@ from components.throttle import Limits
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
 MIN_PRODUCTION_SECRET_LENGTH = 32
+FORM_FIELD_BYTES = 5_000_000
 
 
 class ConfigError(Exception):
@@ -41,6 +42,7 @@ def load_config(
     env = get("QUIRE_ENV", "development", _choice(ENVIRONMENTS))
     instance = get("QUIRE_INSTANCE_PATH", PROJECT_ROOT / "instance", _path)
     production = env == "production"
+    max_upload = get("QUIRE_MAX_UPLOAD_MB", 10, _int_between(1, 200)) * 1_000_000
     config = {
         "QUIRE_ENV": env,
         "INSTANCE_PATH": instance,
@@ -59,6 +61,12 @@ def load_config(
             per_account=get("QUIRE_LOGIN_ATTEMPTS", 5, _int_between(1, 1000)),
             per_ip=get("QUIRE_LOGIN_ATTEMPTS_PER_IP", 20, _int_between(1, 10000)),
         ),
+        # An image upload may be this large; a larger one is refused with 413.
+        "MEDIA_MAX_BYTES": max_upload,
+        # A form field held in memory (the editor's text: up to a million characters).
+        "MAX_FORM_MEMORY_SIZE": FORM_FIELD_BYTES,
+        # Any request body: room for an upload or a long post, plus the rest of the form.
+        "MAX_CONTENT_LENGTH": max(max_upload, FORM_FIELD_BYTES) + 1_000_000,
         "SECRET_KEY": _secret_key(source.get("SECRET_KEY"), production, instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from quart import Quart, abort, request, session
+from quart import Quart, abort, current_app, request, session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FIELD = "csrf_token"
@@ -26,6 +26,7 @@ EXPIRED = (
 def init_app(app: Quart) -> None:
     app.before_request(_check)
     app.jinja_env.globals["csrf_token"] = token
+    app.jinja_env.globals["existing_csrf_token"] = existing_token
 
 
 def token() -> str:
@@ -33,6 +34,14 @@ def token() -> str:
     if _KEY not in session:
         session[_KEY] = secrets.token_urlsafe(32)
     return session[_KEY]
+
+
+def existing_token() -> str | None:
+    """The token, if this browser already has a session; a reader without one is not
+    given one (the session is not even read, so public pages do not vary on cookies)."""
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return None
+    return session.get(_KEY)
 
 
 def rotate() -> None:

@@ -16,7 +16,8 @@ MESSAGES = {
     403: "You are not allowed to do that.",
     404: "There is nothing at this address. It may have moved, or never existed.",
     405: "This address does not accept that kind of request.",
-    413: "What you sent is too large.",
+    413: "What you sent is too large. Images may be up to the upload limit; text up to a "
+    "million characters.",
     429: "Too many requests. Please wait a moment and try again.",
 }
 

@@ -43,16 +43,18 @@ async def render(page: str, fragment: str, /, *, status: int = 200, **context: A
     return await caching.conditional(response)
 
 
-def see_other(url: str) -> Response:
+def see_other(url: str, *, reload: bool = False) -> Response:
     """Go to `url` after a form post or a refused page.
 
     fetch() follows a redirect before htmx sees it, so an htmx request is answered 200
-    with `HX-Location` (htmx then fetches `url` and pushes it to history); a plain
-    browser gets a 303, which turns the POST into a GET.
+    with `HX-Location` (htmx then fetches `url` and pushes it to history), or with
+    `HX-Redirect` when the whole document must be loaded again (signing in or out
+    changes what `<body>` itself carries); a plain browser gets a 303, which turns
+    the POST into a GET.
     """
     if request.headers.get("HX-Request") == "true":
         response = Response("", 200)
-        response.headers["HX-Location"] = url
+        response.headers["HX-Redirect" if reload else "HX-Location"] = url
         response.vary.update(VARY)
         return response
     response = redirect(url, 303)

@@ -13,3 +13,71 @@ document.addEventListener("click", async (event) => {
     if (status) status.textContent = "Could not copy; the address bar has the link.";
   }
 });
+
+// The editor: images dropped or pasted onto the text are uploaded to the media library,
+// and their Markdown goes in at the cursor. Without script, the library's form uploads.
+function imageFiles(transfer) {
+  return [...(transfer?.files || [])].filter((file) => file.type.startsWith("image/"));
+}
+
+async function uploadInto(textarea, files) {
+  const form = textarea.form;
+  const status = document.getElementById("editor-status");
+  for (const file of files) {
+    const alt = window.prompt(`Alt text for ${file.name}: what does it show?`, "");
+    if (alt === null) continue;
+    const data = new FormData();
+    data.append("file", file);
+    data.append("alt_text", alt);
+    data.append("csrf_token", form.elements.csrf_token.value);
+    if (status) status.textContent = `Uploading ${file.name}…`;
+    try {
+      const response = await fetch(textarea.dataset.uploadUrl, {
+        method: "POST",
+        body: data,
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const answer = response.headers.get("Content-Type")?.includes("json")
+        ? await response.json()
+        : { error: `The upload was refused (${response.status}).` };
+      if (!response.ok) throw new Error(answer.error);
+      const before = textarea.value.slice(0, textarea.selectionStart);
+      const gap = before === "" || before.endsWith("\n") ? "" : "\n";
+      textarea.setRangeText(`${gap}${answer.markdown}\n`, textarea.selectionStart, textarea.selectionEnd, "end");
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+      if (status) status.textContent = `Uploaded ${file.name}.`;
+    } catch (error) {
+      if (status) status.textContent = `${file.name}: ${error.message}`;
+    }
+  }
+}
+
+document.addEventListener("dragover", (event) => {
+  const textarea = event.target.closest?.("textarea[data-upload-url]");
+  if (!textarea || !event.dataTransfer?.types.includes("Files")) return;
+  event.preventDefault();
+  textarea.classList.add("dropping");
+});
+
+document.addEventListener("dragleave", (event) => {
+  event.target.closest?.("textarea[data-upload-url]")?.classList.remove("dropping");
+});
+
+document.addEventListener("drop", (event) => {
+  const textarea = event.target.closest?.("textarea[data-upload-url]");
+  if (!textarea) return;
+  textarea.classList.remove("dropping");
+  const files = imageFiles(event.dataTransfer);
+  if (files.length === 0) return;
+  event.preventDefault();
+  uploadInto(textarea, files);
+});
+
+document.addEventListener("paste", (event) => {
+  const textarea = event.target.closest?.("textarea[data-upload-url]");
+  const files = imageFiles(event.clipboardData);
+  if (!textarea || files.length === 0) return;
+  event.preventDefault();
+  uploadInto(textarea, files);
+});

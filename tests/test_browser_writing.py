@@ -1,0 +1,232 @@
+"""Writing in a real Chromium: live preview, autosave, conflicts, and every action without JS."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components import accounts, posts
+from components.models import PostStatus, Role
+
+from .conftest import TEST_PASSWORD
+from .test_browser_reading import wait_until
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "writer@example.com"
+SAVED = "document.querySelector('#editor-status').innerText.includes('Saved')"
+
+
+async def a_writer(session: AsyncSession) -> None:
+    await accounts.create_user(
+        session, email=EMAIL, name="Wren Writer", password=TEST_PASSWORD, role=Role.ADMIN
+    )
+
+
+async def a_writer_and_a_post(session: AsyncSession) -> None:
+    await a_writer(session)
+    user = await accounts.by_email(session, EMAIL)
+    await posts.create(
+        session,
+        title="Shared draft",
+        slug="shared-draft",
+        body="The first text.",
+        author=user,
+    )
+
+
+async def sign_in(page, base: str, *, scripted: bool = True) -> None:
+    await page.goto(base + "/login")
+    await page.fill("#login-email", EMAIL)
+    await page.fill("#login-password", TEST_PASSWORD)
+    await page.click("#login-form button[type=submit]")
+    await page.wait_for_url(base + "/admin/")
+    if scripted:
+        await wait_until(page, "window.htmx !== undefined")
+
+
+async def test_typing_updates_the_preview(live_server, page) -> None:
+    live_server.seed(a_writer)
+    await sign_in(page, live_server.url)
+    await page.goto(live_server.url + "/admin/posts/new")
+    await wait_until(page, "window.htmx !== undefined")
+    await page.locator("#editor-body").press_sequentially("# Big idea\n\nSome **bold** words")
+    await wait_until(page, "document.querySelector('#preview strong')?.innerText === 'bold'")
+    assert await page.locator("#preview h1").inner_text() == "Big idea"
+
+    await page.locator("#editor-body").press_sequentially("\n\n![](/x.png)")
+    await wait_until(page, "document.querySelector('#preview .preview-warning') !== null")
+    assert "no alt text" in await page.locator("#preview .preview-warning").inner_text()
+    # The only error is the made-up image's 404.
+    assert [e for e in page.console_errors if "Failed to load resource" not in e] == []
+
+
+async def test_autosave_survives_a_reload_without_moving_the_cursor(live_server, page) -> None:
+    live_server.seed(a_writer)
+    await sign_in(page, live_server.url)
+    await page.goto(live_server.url + "/admin/posts/new")
+    await wait_until(page, "window.htmx !== undefined")
+    await page.fill("#editor-title", "Autosaved thoughts")
+    body = page.locator("#editor-body")
+    await body.press_sequentially("Line one, typed by hand.")
+    await wait_until(page, "document.querySelector('#editor-status').innerText.includes('saved')")
+    # The text, the focus and the caret are where the writer left them.
+    assert await page.evaluate("document.activeElement.id") == "editor-body"
+    caret = await page.evaluate("document.querySelector('#editor-body').selectionStart")
+    assert caret == len("Line one, typed by hand.")
+    assert "/admin/posts/" in page.url and page.url.endswith("/edit")
+
+    await page.reload()
+    assert await page.locator("#editor-title").input_value() == "Autosaved thoughts"
+    assert await page.locator("#editor-body").input_value() == "Line one, typed by hand."
+    assert page.console_errors == []
+
+
+async def test_a_conflicting_save_from_a_second_tab_shows_both_versions(
+    live_server, browser
+) -> None:
+    live_server.seed(a_writer_and_a_post)
+    context = await browser.new_context()
+    try:
+        first = await context.new_page()
+        await sign_in(first, live_server.url)
+        await first.click("text=Shared draft")
+        await first.wait_for_url("**/edit")
+        await wait_until(first, "window.htmx !== undefined")
+        second = await context.new_page()
+        await second.goto(first.url)
+        await wait_until(second, "window.htmx !== undefined")
+
+        await second.fill("#editor-body", "The second tab's text.")
+        await second.click("button[name=action][value=draft]")
+        await wait_until(
+            second, "document.querySelector('#editor-status').innerText.includes('Saved')"
+        )
+
+        await first.fill("#editor-body", "The first tab's text.")
+        await first.click("button[name=action][value=draft]")
+        await wait_until(first, "document.querySelector('.conflict') !== null")
+        conflict = await first.locator(".conflict").inner_text()
+        assert "The second tab's text." in conflict and "The first tab's text." in conflict
+        # The writer's own text is still in the form, ready to be saved over theirs.
+        assert await first.locator("#editor-body").input_value() == "The first tab's text."
+        await first.click("button[name=action][value=draft]")
+        await wait_until(
+            first, "document.querySelector('#editor-status').innerText.includes('Saved')"
+        )
+    finally:
+        await context.close()
+
+
+async def test_every_admin_action_works_without_javascript(live_server, browser) -> None:
+    live_server.seed(a_writer)
+    context = await browser.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        base = live_server.url
+        await sign_in(page, base, scripted=False)
+
+        await page.click("text=New post")
+        await page.fill("#editor-title", "Written without script")
+        await page.fill("#editor-body", "Plain **forms** all the way.")
+        await page.click("button.no-js-only")  # Preview
+        assert await page.locator("#preview strong").inner_text() == "forms"
+        await page.click("button[name=action][value=draft]")
+        await page.wait_for_url("**/edit?saved=1")
+        assert await page.locator("#editor-body").input_value() == "Plain **forms** all the way."
+
+        await page.goto(base + "/admin/?status=draft")
+        assert await page.locator("td a", has_text="Written without script").count() == 1
+        await page.click("button:has-text('Publish now')")
+        await page.wait_for_url("**/admin/?notice=*")
+        assert await page.locator(".state-published").count() == 1
+
+        await page.click("button:has-text('Unpublish')")
+        await page.wait_for_url("**/admin/?notice=*")
+        assert await page.locator(".state-draft").count() == 1
+
+        await page.click("a.danger:has-text('Delete')")
+        await page.click("button:has-text('Delete for good')")
+        await page.wait_for_url("**/admin/?notice=*")
+        assert "Deleted" in await page.locator(".notice").inner_text()
+        assert await page.locator("#admin-posts tr").count() == 0
+
+        await page.click("text=Sign out")
+        await page.goto(base + "/admin/")
+        assert "/login" in page.url
+    finally:
+        await context.close()
+
+
+async def test_inline_actions_work_with_javascript(live_server, page) -> None:
+    async def seeded(session: AsyncSession) -> None:
+        await a_writer(session)
+        user = await accounts.by_email(session, EMAIL)
+        await posts.create(session, title="Inline one", body="x", author=user)
+        await posts.create(
+            session, title="Inline two", body="x", author=user, status=PostStatus.PUBLISHED
+        )
+
+    live_server.seed(seeded)
+    await sign_in(page, live_server.url)
+    await page.evaluate("window.quireMarker = 'kept'")
+    row = page.locator("tr", has_text="Inline one")
+    await row.locator("button:has-text('Publish now')").click()
+    await wait_until(
+        page,
+        "[...document.querySelectorAll('tr')].some(r => r.innerText.includes('Inline one')"
+        " && r.querySelector('.state-published'))",
+    )
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.locator("tr", has_text="Inline two").locator("a.danger").click()
+    await wait_until(
+        page,
+        "![...document.querySelectorAll('tr')].some(r => r.innerText.includes('Inline two'))",
+    )
+    assert await page.evaluate("window.quireMarker") == "kept", "no reload"
+    assert page.console_errors == []
+
+
+DROP_A_PNG = """async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 640; canvas.height = 320;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#2a7a32"; context.fillRect(0, 0, 640, 320);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([blob], "chart.png", { type: "image/png" }));
+  const textarea = document.querySelector("#editor-body");
+  const options = { dataTransfer: transfer, bubbles: true, cancelable: true };
+  textarea.dispatchEvent(new DragEvent("drop", options));
+}"""
+
+
+async def test_dropping_an_image_inserts_its_markdown_at_the_cursor(live_server, page) -> None:
+    live_server.seed(a_writer)
+    await sign_in(page, live_server.url)
+    await page.goto(live_server.url + "/admin/posts/new")
+    await wait_until(page, "window.htmx !== undefined")
+    body = page.locator("#editor-body")
+    await body.fill("Before the picture.\nAfter the picture.")
+    await page.evaluate("document.querySelector('#editor-body').setSelectionRange(20, 20)")
+
+    asked = []
+
+    async def answer(dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept("A green chart")
+
+    page.on("dialog", answer)
+    await page.evaluate(DROP_A_PNG)
+    await wait_until(page, "document.querySelector('#editor-body').value.includes('/media/')")
+    text = await body.input_value()
+    assert asked and "chart.png" in asked[0]
+    lines = text.split("\n")
+    assert lines[0] == "Before the picture."
+    assert lines[1].startswith("![A green chart](/media/") and lines[1].endswith(".png)")
+    assert lines[2] == "After the picture."
+    # The preview shows the uploaded image, served from the library.
+    await wait_until(page, "document.querySelector('#preview img')?.complete === true")
+    assert "/media/" in await page.evaluate("document.querySelector('#preview img').currentSrc")
+    assert await page.evaluate("document.querySelector('#preview img').naturalWidth") > 0
+    assert page.console_errors == []

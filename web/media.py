@@ -1,0 +1,164 @@
+"""The media library over HTTP: uploads, the library page, and serving the files."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from quart import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    request,
+    send_file,
+    url_for,
+)
+
+from components import media
+from components.markdown import Picture
+from components.media import MediaError
+from components.models import Media, User
+from web import auth
+from web.database import get_db
+from web.htmx import render, see_other
+
+bp = Blueprint("media", __name__)
+
+# A hashed name never changes content, so a browser or CDN may keep it for good.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def folder() -> Path:
+    return current_app.config["INSTANCE_PATH"] / "media"
+
+
+@bp.app_template_global()
+def media_url(item: Media) -> str:
+    return url_for("media.file", name=media.file_name(item.sha256, item.content_type))
+
+
+def _srcset(item: Media) -> str:
+    sizes = [
+        f"{url_for('media.file', name=media.file_name(v.sha256, v.content_type))} {v.width}w"
+        for v in item.variants
+    ]
+    return ", ".join([*sizes, f"{media_url(item)} {item.width}w"])
+
+
+async def pictures_in(body: str) -> dict[str, Picture]:
+    """The responsive sizes of the library images a post's Markdown shows."""
+    return {
+        media_url(item): Picture(srcset=_srcset(item), width=item.width, height=item.height)
+        for item in await media.for_body(get_db(), body)
+        if item.width and item.height
+    }
+
+
+bp.add_app_template_global(media.file_name, "media_file_name")
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _owner_filter(user: User) -> User | None:
+    return None if user.is_admin else user
+
+
+@bp.get("/media/<name>")
+async def file(name: str) -> Response:
+    """An image by content hash; the file is written from the database when missing."""
+    path = await media.materialise(get_db(), name, folder())
+    if path is None:
+        abort(404)
+    response = await send_file(path, mimetype=media.content_type_of(name), conditional=True)
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+async def _library(
+    user: User, *, status: int = 200, error: str | None = None, notice: str | None = None
+) -> Response:
+    query = request.args.get("q", "")[:200]
+    items: Sequence[Media] = await media.library(get_db(), owner=_owner_filter(user), query=query)
+    return await render(
+        "media_library.html",
+        "partials/media_library.html",
+        status=status,
+        items=items,
+        q=query,
+        user=user,
+        error=error,
+        notice=notice or request.args.get("notice"),
+        max_mb=current_app.config["MEDIA_MAX_BYTES"] // 1_000_000,
+    )
+
+
+@bp.get("/admin/media")
+@auth.login_required
+async def library() -> Response:
+    """Your images (an admin: everyone's), searchable by name and alt text."""
+    user = await auth.current_user()
+    assert user is not None
+    return await _library(user)
+
+
+@bp.post("/admin/media")
+@auth.login_required
+async def upload() -> Response:
+    """Add an image. The editor's drop and paste ask for JSON (the Markdown to insert);
+    the library's plain form gets the library page back."""
+    user = await auth.current_user()
+    assert user is not None
+    files = await request.files
+    form = await request.form
+    upload = files.get("file")
+    try:
+        if upload is None or (not upload.filename and not upload.content_length):
+            raise MediaError("Choose an image file to upload.")
+        # A spooled upload may sit in a temporary file: read it off the event loop.
+        data = await asyncio.to_thread(upload.read)
+        stored = await media.store(
+            get_db(),
+            data,
+            filename=upload.filename or "",
+            owner=user,
+            max_bytes=current_app.config["MEDIA_MAX_BYTES"],
+            folder=folder(),
+            alt_text=form.get("alt_text", ""),
+        )
+    except MediaError as error:
+        if _wants_json():
+            response = jsonify({"error": str(error)})
+            response.status_code = error.status
+            return response
+        return await _library(user, status=error.status, error=str(error))
+    if _wants_json():
+        url = media_url(stored)
+        alt = form.get("alt_text", "").replace("]", "").replace("\n", " ").strip()
+        response = jsonify({"url": url, "markdown": f"![{alt}]({url})", "id": stored.id})
+        response.status_code = 201
+        return response
+    return see_other(url_for("media.library", notice=f"Uploaded {stored.filename}."))
+
+
+@bp.post("/admin/media/<int:media_id>/delete")
+@auth.login_required
+async def delete(media_id: int) -> Response:
+    """Delete an image no post uses; otherwise say which posts do."""
+    user = await auth.current_user()
+    assert user is not None
+    item = await media.by_id(get_db(), media_id)
+    if item is None:
+        abort(404)
+    if not user.is_admin and item.owner_id != user.id:
+        abort(403)
+    try:
+        await media.delete(get_db(), item, folder())
+    except MediaError as error:
+        return await _library(user, status=error.status, error=str(error))
+    return see_other(url_for("media.library", notice=f"Deleted {item.filename}."))
