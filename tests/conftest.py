@@ -135,6 +135,20 @@ async def db(database_url: str) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
+@pytest.fixture
+def statements(db: AsyncSession) -> Iterator[list[str]]:
+    """The SQL statements sent through `db` from now on."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = db.bind.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
+
 # --- accounts ---------------------------------------------------------------
 
 TEST_PASSWORD = "correct horse battery"

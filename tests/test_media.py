@@ -8,13 +8,12 @@ import random
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -549,19 +548,6 @@ async def test_materialise_forgets_a_file_deleted_elsewhere(db: AsyncSession, fo
 
 
 # --- the library ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def statements(db: AsyncSession) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    engine = db.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_library_filters_by_owner_and_query_without_the_bytes(

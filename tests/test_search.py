@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from markupsafe import Markup
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import posts
@@ -32,20 +30,6 @@ async def publish(db: AsyncSession, title: str, days_ago: float = 1, **fields: A
 
 async def titles(db: AsyncSession, query: str) -> list[str]:
     return [hit.post.title for hit in (await search(db, query)).hits]
-
-
-@pytest.fixture
-def statements(db: AsyncSession) -> Iterator[list[str]]:
-    """The SQL statements sent through `db` from now on."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    engine = db.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
 
 
 # --- what is found, and in what order ----------------------------------------

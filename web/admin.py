@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from quart import Blueprint, Response, abort, make_response, render_template, request, url_for
+from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from components import markdown, revisions, writing
@@ -14,7 +14,7 @@ from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth
 from web.blog import post_url
 from web.database import get_db
-from web.htmx import VARY, render, see_other, wants_fragment
+from web.htmx import VARY, fragment, render, see_other, wants_fragment
 from web.media import pictures_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -67,12 +67,7 @@ async def posts() -> Response:
 
 
 async def _row(post: Post) -> Response:
-    response = await make_response(
-        await render_template("partials/admin_post_row.html", post=post, user=await _user())
-    )
-    response.vary.update(VARY)
-    response.cache_control.no_store = True
-    return response
+    return await fragment("partials/admin_post_row.html", post=post, user=await _user())
 
 
 @bp.post("/posts/<int:post_id>/publish")
@@ -268,21 +263,17 @@ async def _saved(
 ) -> Response:
     """For htmx: a status line, and the pieces of the editor that a save changes."""
     draft.version = post.version
-    response = await make_response(
-        await render_template(
-            "partials/editor_saved.html",
-            post=post,
-            draft=draft,
-            user=user,
-            autosave=autosave,
-            revisions=await revisions.of_post(get_db(), post.id),
-            state=writing.state_of(post),
-        )
+    response = await fragment(
+        "partials/editor_saved.html",
+        post=post,
+        draft=draft,
+        user=user,
+        autosave=autosave,
+        revisions=await revisions.of_post(get_db(), post.id),
+        state=writing.state_of(post),
     )
     if created:
         response.headers["HX-Replace-Url"] = url_for("admin.edit_post", post_id=post.id)
-    response.vary.update(VARY)
-    response.cache_control.no_store = True
     return response
 
 
@@ -315,13 +306,9 @@ async def autosave() -> Response:
 
 
 async def _autosave_problem(status: int, message: str) -> Response:
-    response = await make_response(
-        await render_template("partials/editor_status.html", message=message, problem=True),
-        status,
+    return await fragment(
+        "partials/editor_status.html", status=status, message=message, problem=True
     )
-    response.vary.update(VARY)
-    response.cache_control.no_store = True
-    return response
 
 
 @bp.post("/preview")
@@ -334,12 +321,7 @@ async def preview() -> Response:
     if not wants_fragment():
         user, post = await _post_for(form, draft)
         return await _editor(user=user, post=post, draft=draft, notice="Preview only: not saved.")
-    response = await make_response(
-        await render_template("partials/preview.html", preview=await _preview(draft.body))
-    )
-    response.vary.update(VARY)
-    response.cache_control.no_store = True
-    return response
+    return await fragment("partials/preview.html", preview=await _preview(draft.body))
 
 
 @bp.get("/tags/suggest")
@@ -350,13 +332,9 @@ async def suggest_tags() -> Response:
     done, _, last = typed.rpartition(",")
     names = await writing.tag_suggestions(get_db(), last)
     prefix = f"{done}, " if done.strip() else ""
-    response = await make_response(
-        await render_template(
-            "partials/tag_suggestions.html", options=[prefix + name for name in names]
-        )
+    return await fragment(
+        "partials/tag_suggestions.html", options=[prefix + name for name in names]
     )
-    response.vary.update(VARY)
-    return response
 
 
 @bp.get("/posts/<int:post_id>/revisions/<int:revision_id>")

@@ -43,6 +43,14 @@ async def render(page: str, fragment: str, /, *, status: int = 200, **context: A
     return await caching.conditional(response)
 
 
+async def fragment(template: str, /, *, status: int = 200, **context: Any) -> Response:
+    """A piece of a page that only htmx asks for (an action's result): never cached."""
+    response: Response = await make_response(await render_template(template, **context), status)
+    response.vary.update(VARY)
+    response.cache_control.no_store = True
+    return response
+
+
 def see_other(url: str, *, reload: bool = False) -> Response:
     """Go to `url` after a form post or a refused page.
 
