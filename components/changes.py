@@ -1,10 +1,11 @@
 """The content clock: a version and a time that every write to public content moves on.
 
-Pages carry `changed_at` as their Last-Modified, so a revalidating client or CDN can
-never be told "not modified" after a post, tag, comment or redirect changed, even
+Pages carry the clock's time as their Last-Modified, so a revalidating client or CDN
+can never be told "not modified" after a post, tag, comment or redirect changed, even
 one the page does not show directly (a deleted neighbour, a new comment count).
 The bump happens in the same transaction as the write, so all workers and app
-instances see both at once.
+instances see both at once. A scheduled post goes public with no write at all, so
+the clock's time is also never earlier than the newest visible post's publication.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from components.models import Comment, Post, Redirect, SiteState, Tag, utcnow
+from components.posts import is_visible
 
 CONTENT = (Post, Tag, Comment, Redirect)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -33,8 +35,11 @@ def _touches_content(session: Session) -> bool:
 
 
 def _bump(session: Session, _context: Any, _instances: Any) -> None:
-    if not _touches_content(session):
-        return
+    if _touches_content(session):
+        _move_clock(session)
+
+
+def _move_clock(session: Session) -> None:
     connection = session.connection()
     moved = connection.execute(
         update(SiteState)
@@ -48,7 +53,21 @@ def _bump(session: Session, _context: Any, _instances: Any) -> None:
 event.listen(QuireSession, "before_flush", _bump)
 
 
+async def touch(session: AsyncSession) -> None:
+    """Move the clock for a write the ORM does not see (a bulk UPDATE or DELETE)."""
+    await session.run_sync(_move_clock)
+
+
 async def last_changed(session: AsyncSession) -> datetime:
-    """When public content last changed (a fixed old date on a blog never written to)."""
-    changed = await session.scalar(select(SiteState.changed_at).where(SiteState.id == 1))
+    """When public content last changed (a fixed old date on a blog never written to).
+
+    The later of the last write and the newest visible post's publication: a scheduled
+    post that has just gone live changed every list, feed and sitemap without a write.
+    One statement, because every public page reads it.
+    """
+    moments = union_all(
+        select(SiteState.changed_at.label("at")).where(SiteState.id == 1),
+        select(func.max(Post.published_at)).where(is_visible(utcnow())),
+    ).subquery()
+    changed = await session.scalar(select(func.max(moments.c.at)))
     return changed or EPOCH

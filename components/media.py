@@ -139,13 +139,26 @@ def _without_controls(text: str) -> str:
     )
 
 
+def _refuse_paths(filename: str) -> None:
+    """A name with a folder in it is refused, never quietly cut down to its last part.
+
+    Browsers send a bare name; a path (`../x.png`, `a/b.png`, `..\\x.png`) comes from a
+    hand-made request probing for a file system write, and is answered plainly.
+    """
+    if "/" in filename or "\\" in filename or filename.strip() in {".", ".."}:
+        raise MediaError(
+            "The file name may not include a folder path (“/”, “\\” or “..”). "
+            "Upload the file under a plain name."
+        )
+
+
 def _display_name(filename: str, extension: str) -> str:
-    """The name the library shows: the last part of what the browser sent, cleaned.
+    """The name the library shows: what the browser sent, cleaned.
 
     Only ever displayed. Files on disk are named by hash, so nothing here can reach
     the file system, whatever the upload was called.
     """
-    # Browsers send a bare name, but old ones sent the whole Windows path.
+    # Paths are refused before this; taking the last part again costs nothing.
     name = _without_controls(filename.replace("\\", "/").rpartition("/")[2]).strip()
     if not name.strip("."):
         return f"image.{extension}"
@@ -412,6 +425,7 @@ async def store(
     at once; should the caller roll back, `materialise` never serves them, because it
     asks the database first.
     """
+    _refuse_paths(filename)
     if not data:
         raise MediaError("The file is empty.")
     if len(data) > max_bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pyotp
@@ -351,6 +352,38 @@ async def test_too_many_failures_from_one_address_get_429(
         assert int(limited.headers["Retry-After"]) > 0
 
 
+async def test_parallel_guesses_cannot_outrun_the_limit(
+    client, db: AsyncSession, author: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty guesses in flight at once: only as many as the limit reach the password check."""
+    checked = 0
+    authenticate = accounts.authenticate
+
+    async def counting(*args, **kwargs):
+        nonlocal checked
+        checked += 1
+        return await authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(accounts, "authenticate", counting)
+    form = {"csrf_token": await csrf_token(client), "email": "ada@example.com"}
+    answers = await asyncio.gather(
+        *(client.post("/login", form={**form, "password": f"guess {n:04}"}) for n in range(20))
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert set(statuses) <= {422, 429}
+    assert statuses.count(422) <= 5 and checked <= 5, statuses
+    db.expire_all()
+    assert await db.scalar(select(func.count()).select_from(LoginFailure)) == statuses.count(422)
+    # Refused guesses did not count: the account has exactly the rest of its five left.
+    for _ in range(5 - statuses.count(422)):
+        wrong = await post_form(client, "/login", {"email": "ada@example.com", "password": "no"})
+        assert wrong.status_code == 422
+    right = await post_form(
+        client, "/login", {"email": "ada@example.com", "password": TEST_PASSWORD}
+    )
+    assert right.status_code == 429
+
+
 async def test_a_successful_sign_in_clears_the_account_failures(
     client, db: AsyncSession, author: User
 ) -> None:
@@ -448,6 +481,20 @@ async def test_the_code_step_is_unreachable_without_the_password(
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/login")
     assert (await client.get("/admin/")).status_code == 303
+
+
+async def test_parallel_code_guesses_cannot_outrun_the_limit(
+    client, db: AsyncSession, author: User
+) -> None:
+    await _with_two_factor(db, author)
+    await post_form(client, "/login", {"email": "ada@example.com", "password": TEST_PASSWORD})
+    form = {"csrf_token": await csrf_token(client)}
+    answers = await asyncio.gather(
+        *(client.post("/login/two-factor", form={**form, "code": f"{n:06}"}) for n in range(20))
+    )
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {422, 429}
+    assert statuses.count(422) <= 5, statuses
 
 
 async def test_turning_two_factor_off_takes_the_password(

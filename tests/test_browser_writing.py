@@ -82,6 +82,30 @@ async def test_autosave_survives_a_reload_without_moving_the_cursor(live_server,
     assert page.console_errors == []
 
 
+async def test_typing_without_a_pause_still_autosaves(live_server, page) -> None:
+    live_server.seed(a_writer)
+    await sign_in(page, live_server.url)
+    await page.goto(live_server.url + "/admin/posts/new")
+    await wait_until(page, "window.htmx !== undefined")
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            request.url.endswith("/admin/posts/autosave") and sent.append(request.post_data or "")
+        ),
+    )
+    # Twelve seconds of typing, never three seconds apart: the debounce alone never fires.
+    await page.locator("#editor-body").press_sequentially("x" * 40, delay=300)
+    assert sent, "no autosave while typing"
+    assert "x" * 20 in sent[0]
+    # The pause at the end still saves what came last, three seconds on.
+    last = await page.wait_for_event(
+        "request", lambda request: request.url.endswith("/admin/posts/autosave"), timeout=10_000
+    )
+    assert "x" * 40 in (last.post_data or "")
+    assert page.console_errors == []
+
+
 async def test_a_conflicting_save_from_a_second_tab_shows_both_versions(
     live_server, browser
 ) -> None:

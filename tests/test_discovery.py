@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import feedparser
+from sqlalchemy import update
 
 from components import posts
-from components.models import PostStatus, utcnow
+from components.models import Post, PostStatus, SiteState, utcnow
 from web import create_app
 
 from .conftest import app_config
@@ -77,6 +79,39 @@ async def test_sitemap_lists_public_addresses(client, db) -> None:
     assert "http://localhost/tags/maps" in locations
     assert "http://localhost/" in locations
     assert not any("secret" in (loc or "") or "unmapped" in (loc or "") for loc in locations)
+
+
+async def test_a_scheduled_post_going_live_is_news_to_a_revalidating_client(client, db) -> None:
+    """Nothing is written when a scheduled post's time comes, yet every list has changed."""
+    await publish(db, "Old news", days_ago=3)
+    live_at = utcnow() + timedelta(seconds=1.5)
+    scheduled = await publish(db, "Just in", published_at=live_at, status=PostStatus.SCHEDULED)
+    # The last write, including the post's own, was an hour ago.
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    await db.execute(update(SiteState).values(changed_at=an_hour_ago))
+    await db.execute(update(Post).values(updated_at=an_hour_ago))
+    await db.commit()
+    paths = ("/", "/feed.xml", "/sitemap.xml")
+    before = {path: (await client.get(path)).headers["Last-Modified"] for path in paths}
+    for path, stamp in before.items():
+        still = await client.get(path, headers={"If-Modified-Since": stamp})
+        assert still.status_code == 304, path
+
+    await asyncio.sleep((live_at - utcnow()).total_seconds() + 0.1)
+
+    for path, stamp in before.items():
+        response = await client.get(path, headers={"If-Modified-Since": stamp})
+        assert response.status_code == 200, path
+        assert scheduled.slug in await response.get_data(as_text=True), path
+    feed = feedparser.parse(await (await client.get("/feed.xml")).get_data())
+    assert feed.entries[0].title == "Just in"
+    assert feed.entries[0].updated == feed.entries[0].published
+    sitemap = ET.fromstring(await (await client.get("/sitemap.xml")).get_data())
+    dated = {
+        url.findtext(f"{SITEMAP_NS}loc"): url.findtext(f"{SITEMAP_NS}lastmod")
+        for url in sitemap.iter(f"{SITEMAP_NS}url")
+    }
+    assert dated[f"http://localhost{post_path(scheduled)}"] == f"{live_at:%Y-%m-%dT%H:%M:%SZ}"
 
 
 async def test_robots_txt_points_at_the_sitemap(client) -> None:

@@ -36,11 +36,25 @@ def _next() -> str:
     return auth.safe_next(request.args.get("next"), url_for("admin.posts"))
 
 
-async def _too_many(email: str, template: str, fragment: str, **context: Any) -> Response | None:
+async def _attempt(email: str) -> int:
+    """Record this attempt, committed before anything is checked, so parallel ones count it."""
+    db = get_db()
+    attempt = await throttle.record_attempt(db, ip=_client_ip(), email=email, limits=_limits())
+    await db.commit()
+    return attempt
+
+
+async def _too_many(
+    attempt: int, email: str, template: str, fragment: str, **context: Any
+) -> Response | None:
     """The form again with 429 and Retry-After, while this address or account must wait."""
-    wait = await throttle.retry_after(get_db(), ip=_client_ip(), email=email, limits=_limits())
+    db = get_db()
+    wait = await throttle.retry_after(db, ip=_client_ip(), email=email, limits=_limits())
     if not wait:
         return None
+    # A refused attempt checked nothing: it must not lengthen the wait.
+    await throttle.forget_attempt(db, attempt)
+    await db.commit()  # an error answer otherwise rolls the request back
     minutes = max(1, round(wait / 60))
     response = await render(
         template,
@@ -52,13 +66,6 @@ async def _too_many(email: str, template: str, fragment: str, **context: Any) ->
     )
     response.headers["Retry-After"] = str(wait)
     return response
-
-
-async def _fail(email: str) -> None:
-    # Kept even though the answer is an error, which otherwise rolls the request back.
-    db = get_db()
-    await throttle.record_failure(db, ip=_client_ip(), email=email, limits=_limits())
-    await db.commit()
 
 
 async def _finish_sign_in(user: User, remember: bool) -> Response:
@@ -85,11 +92,14 @@ async def login_post() -> Response:
     form = await request.form
     email = form.get("email", "").strip()
     kept = {"email": email, "remember": form.get("remember") == "on"}
-    if limited := await _too_many(email, "login.html", "partials/login_form.html", form=kept):
+    attempt = await _attempt(email)
+    if limited := await _too_many(
+        attempt, email, "login.html", "partials/login_form.html", form=kept
+    ):
         return limited
     user = await accounts.authenticate(get_db(), email, form.get("password", ""))
     if user is None:
-        await _fail(email)
+        # The attempt, already committed, stays as the failure.
         return await render(
             "login.html",
             "partials/login_form.html",
@@ -98,6 +108,7 @@ async def login_post() -> Response:
             errors={"form": WRONG_CREDENTIALS},
             next=request.args.get("next"),
         )
+    await throttle.forget_attempt(get_db(), attempt)
     if user.totp_secret:
         session[_PENDING] = {"user": user.id, "remember": kept["remember"], "at": time.time()}
         return see_other(url_for("accounts.code_form", next=request.args.get("next")))
@@ -133,14 +144,14 @@ async def code_post() -> Response:
         return see_other(url_for("accounts.login", next=request.args.get("next")))
     user, remember = pending
     code = (await request.form).get("code", "")
+    attempt = await _attempt(user.email)
     if limited := await _too_many(
-        user.email, "two_factor.html", "partials/two_factor_form.html", form={}
+        attempt, user.email, "two_factor.html", "partials/two_factor_form.html", form={}
     ):
         return limited
     db = get_db()
     if two_factor.verify(user, code) or await two_factor.use_recovery_code(db, user, code):
-        return await _finish_sign_in(user, remember)
-    await _fail(user.email)
+        return await _finish_sign_in(user, remember)  # clearing the account forgets the attempt
     return await render(
         "two_factor.html",
         "partials/two_factor_form.html",

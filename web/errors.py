@@ -16,18 +16,21 @@ MESSAGES = {
     403: "You are not allowed to do that.",
     404: "There is nothing at this address. It may have moved, or never existed.",
     405: "This address does not accept that kind of request.",
-    413: "What you sent is too large. Images may be up to the upload limit; text up to a "
-    "million characters.",
+    # Names the limit (filled in from the settings): "too large" alone leaves one guessing.
+    413: "What you sent is too large: an image may be up to {upload_mb} MB, and a post's text "
+    "up to a million characters.",
     429: "Too many requests. Please wait a moment and try again.",
 }
 
 
 def init_app(app: Quart) -> None:
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, page_for)
     app.register_error_handler(Exception, _unexpected_error)
 
 
-async def _http_error(error: HTTPException) -> Response:
+async def page_for(error: HTTPException) -> Response:
+    """The error page (or fragment) for `error`, public so that a blueprint's own handler
+    can fall back on it."""
     status = error.code or 500
     if status == 404 and request.method in {"GET", "HEAD"}:
         # Old slugs, Jekyll permalinks and Hugo aliases keep working for good.
@@ -51,11 +54,13 @@ async def _http_error(error: HTTPException) -> Response:
 
 async def _unexpected_error(error: Exception) -> Response:
     current_app.logger.exception("unhandled error", exc_info=error)
-    return await _http_error(InternalServerError())
+    return await page_for(InternalServerError())
 
 
 def _message(error: HTTPException, status: int) -> str:
     """What the view said when it aborted (`abort(400, "why")`), else our wording."""
     if error.description and error.description != type(error).description:
         return error.description
+    if status == 413:
+        return MESSAGES[413].format(upload_mb=current_app.config["MEDIA_MAX_BYTES"] // 1_000_000)
     return MESSAGES.get(status, error.description or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from quart import (
     Blueprint,
@@ -16,12 +17,13 @@ from quart import (
     send_file,
     url_for,
 )
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from components import media
 from components.markdown import Picture
 from components.media import MediaError
 from components.models import Media, User
-from web import auth
+from web import auth, errors
 from web.database import get_db
 from web.htmx import render, see_other
 
@@ -81,20 +83,49 @@ async def file(name: str) -> Response:
 
 
 async def _library(
-    user: User, *, status: int = 200, error: str | None = None, notice: str | None = None
+    user: User,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+    fragment: str = "partials/media_library.html",
+    **context: Any,
 ) -> Response:
     query = request.args.get("q", "")[:200]
     items: Sequence[Media] = await media.library(get_db(), owner=_owner_filter(user), query=query)
+    context.setdefault("form", {})
+    context.setdefault("errors", {})
     return await render(
         "media_library.html",
-        "partials/media_library.html",
+        fragment,
         status=status,
         items=items,
         q=query,
         user=user,
         error=error,
         notice=notice or request.args.get("notice"),
-        max_mb=current_app.config["MEDIA_MAX_BYTES"] // 1_000_000,
+        max_mb=_max_mb(),
+        **context,
+    )
+
+
+def _max_mb() -> int:
+    return current_app.config["MEDIA_MAX_BYTES"] // 1_000_000
+
+
+async def _refused(user: User, message: str, status: int, alt_text: str = "") -> Response:
+    """A refused upload: the editor gets the reason as JSON to show; the library's form
+    comes back with the alt text kept and the reason beside the file field."""
+    if _wants_json():
+        response = jsonify({"error": message})
+        response.status_code = status
+        return response
+    return await _library(
+        user,
+        status=status,
+        fragment="partials/media_upload.html",
+        form={"alt_text": alt_text},
+        errors={"file": message},
     )
 
 
@@ -132,11 +163,7 @@ async def upload() -> Response:
             alt_text=form.get("alt_text", ""),
         )
     except MediaError as error:
-        if _wants_json():
-            response = jsonify({"error": str(error)})
-            response.status_code = error.status
-            return response
-        return await _library(user, status=error.status, error=str(error))
+        return await _refused(user, str(error), error.status, form.get("alt_text", ""))
     if _wants_json():
         url = media_url(stored)
         alt = form.get("alt_text", "").replace("]", "").replace("\n", " ").strip()
@@ -144,6 +171,16 @@ async def upload() -> Response:
         response.status_code = 201
         return response
     return see_other(url_for("media.library", notice=f"Uploaded {stored.filename}."))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+async def too_large(error: RequestEntityTooLarge) -> Response:
+    """Past the cap on a whole request the body is never read, so the view never runs:
+    say the limit here, in the words and the shape the upload's sender expects."""
+    user = await auth.current_user()
+    if user is None:
+        return await errors.page_for(error)
+    return await _refused(user, f"The file is too large; the limit is {_max_mb()} MB.", 413)
 
 
 @bp.post("/admin/media/<int:media_id>/delete")

@@ -1,5 +1,5 @@
 // Quire's own script: a few lines, loaded before the first paint, no dependencies.
-// Without it every page still works; it only adds the copy-link button.
+// Without it every page still works; it only adds conveniences (copy-link, image drop, autosave).
 document.documentElement.classList.add("js");
 
 document.addEventListener("click", async (event) => {
@@ -80,4 +80,22 @@ document.addEventListener("paste", (event) => {
   if (!textarea || files.length === 0) return;
   event.preventDefault();
   uploadInto(textarea, files);
+});
+
+// The editor autosaves after a three-second pause (editor.html), and a fast writer may
+// never make one. htmx 4 has no trailing-only throttle (`throttle` saves at the first
+// keystroke too) and our CSP rules out trigger filters, so this counts instead: ten
+// seconds of typing since the last autosave ask for one. The count lives on the form,
+// so a new editor starts afresh.
+document.addEventListener("input", (event) => {
+  const form = event.target.closest?.("form#editor");
+  if (!form) return;
+  const since = Number(form.dataset.typingSince ||= Date.now());
+  if (Date.now() - since < 10_000) return;
+  delete form.dataset.typingSince;
+  form.dispatchEvent(new Event("autosave-due"));
+});
+
+document.addEventListener("htmx:before:request", (event) => {
+  if (event.target.id === "autosave") delete event.target.closest("form").dataset.typingSince;
 });
