@@ -276,7 +276,13 @@ class Redirect(Base):
 
 class Comment(Base):
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_post_id_status", "post_id", "status"),)
+    __table_args__ = (
+        Index("ix_comments_post_id_status", "post_id", "status"),
+        # The per-address limit counts an address's recent comments.
+        Index("ix_comments_ip_created_at", "ip", "created_at"),
+        # The moderation queue, newest first within each status.
+        Index("ix_comments_status_created_at", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
@@ -295,6 +301,10 @@ class Comment(Base):
         _enum(CommentStatus, "comment_status"), default=CommentStatus.PENDING
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where it came from, for the per-address limit and for spotting duplicates.
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    # SHA-256 of the commenter's browser token: a commenter once approved is known again.
+    commenter: Mapped[str] = mapped_column(String(64), default="", index=True)
 
     post: Mapped[Post] = relationship(back_populates="comments", lazy="raise")
     author: Mapped[User | None] = relationship(lazy="raise")
@@ -304,6 +314,31 @@ class Comment(Base):
     replies: Mapped[list[Comment]] = relationship(
         back_populates="parent", lazy="raise", passive_deletes=True
     )
+
+
+class CommentEventKind(enum.StrEnum):
+    RECEIVED = "received"  # a new comment waits for moderation
+    PUBLISHED = "published"  # readers can see it now
+    WITHDRAWN = "withdrawn"  # readers no longer see it (spam, deleted, unapproved)
+
+
+class CommentEvent(Base):
+    """What happened to comments, in commit order: live pages follow this log.
+
+    Its id is the event id of the comment streams, so a browser that reconnects with
+    Last-Event-ID is sent exactly what it missed. Ids follow commit order because each
+    event is written after the content clock's row lock is taken (components/changes).
+    """
+
+    __tablename__ = "comment_events"
+    __table_args__ = (Index("ix_comment_events_post_id_id", "post_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    # No foreign key: the event of a deleted comment outlives it.
+    comment_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[CommentEventKind] = mapped_column(_enum(CommentEventKind, "comment_event_kind"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SiteState(Base):

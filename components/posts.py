@@ -174,6 +174,22 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     return Reading(post, comments, older, newer)
 
 
+async def visible_post(session: AsyncSession, slug: str) -> Post | None:
+    """The visible post with this slug, without its body: what its comments need to know."""
+    query = select(Post).where(Post.slug == slug, is_visible(utcnow()))
+    brief = load_only(
+        Post.title,
+        Post.slug,
+        Post.published_at,
+        Post.status,
+        Post.comments_enabled,
+        Post.author_id,
+        Post.updated_at,
+        raiseload=True,
+    )
+    return await session.scalar(query.options(brief))
+
+
 async def moved_to(session: AsyncSession, path: str) -> Post | None:
     """The visible post that a former address (old slug, permalink, alias) now points to.
 

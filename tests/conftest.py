@@ -308,6 +308,9 @@ def live_server(
         "QUIRE_INSTANCE_PATH": str(folder / "instance"),
         # Small pages, so that a few posts are enough to page and scroll through.
         "QUIRE_POSTS_PER_PAGE": "3",
+        # Comments published at once, after a one-second pause a script would not take.
+        "QUIRE_COMMENT_MODERATION": "none",
+        "QUIRE_COMMENT_MIN_SECONDS": "1",
     }
     command = [sys.executable, "-m", "hypercorn", "web:create_app()", "--bind", f"127.0.0.1:{port}"]
     log = (folder / "server.log").open("w")

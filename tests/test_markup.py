@@ -9,8 +9,8 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from components import posts
-from components.models import PostStatus, utcnow
+from components import comments, posts
+from components.models import Comment, CommentStatus, PostStatus, Role, utcnow
 from web.config import PROJECT_ROOT
 
 from .conftest import make_user, post_form, sign_in, unavailable
@@ -30,13 +30,38 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
     if java is None or not VNU.exists():
         unavailable("the HTML validator needs java and node_modules/vnu-jar (npm ci)")
     await publish(db, "Older", days_ago=3, body="Plain.", tags=["Python"])
-    post = await publish(db, "Rich <post>", days_ago=2, body=BODY, tags=["Python", "Math"])
+    post = await publish(
+        db, "Rich <post>", days_ago=2, body=BODY, tags=["Python", "Math"], comments_enabled=True
+    )
+    first = Comment(
+        post_id=post.id,
+        author_name="Lin <Reader>",
+        author_url="https://lin.example/?a=1&b=2",
+        body="*Hi*",
+        body_html=comments.render("*Hi* `code` https://x.example"),
+        status=CommentStatus.APPROVED,
+    )
+    db.add(first)
+    await db.flush()
+    for status in (CommentStatus.APPROVED, CommentStatus.PENDING):
+        db.add(
+            Comment(
+                post_id=post.id,
+                parent_id=first.id,
+                author_name="Reply",
+                body="> quoted",
+                body_html=comments.render("> quoted\n\n1. one\n2. two"),
+                status=status,
+            )
+        )
+    await db.commit()
     await publish(db, "Newer", days_ago=1, body="Plain.")
     await posts.create(db, title="Draft", body="x", status=PostStatus.DRAFT)
     await publish(db, "Tomorrow", published_at=utcnow() + timedelta(days=1))
     paths = {
         "home": "/",
         "post": post_path(post),
+        "post-reply": f"{post_path(post)}?reply_to={first.id}",
         "tags": "/tags",
         "tag": "/tags/python",
         "archive": "/archive",
@@ -62,7 +87,7 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
     await keep("login", "/login")
 
     # The writer's pages.
-    await make_user(db, "ada@example.com", "Ada")
+    await make_user(db, "ada@example.com", "Ada", Role.ADMIN)
     await sign_in(client, "ada@example.com")
     await post_form(client, "/admin/posts/save", {"title": "Mine", "body": BODY})
     await post_form(
@@ -76,6 +101,8 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
         "delete": "/admin/posts/6/delete",
         "account": "/account",
         "media": "/admin/media",
+        "comments": "/admin/comments/?status=all",
+        "comment-delete": f"/admin/comments/{first.id}/delete",
     }.items():
         await keep(name, path)
     process = await asyncio.create_subprocess_exec(

@@ -15,6 +15,7 @@ from web import (
     assets,
     auth,
     blog,
+    comments,
     compression,
     csrf,
     database,
@@ -23,7 +24,9 @@ from web import (
     headers,
     health,
     media,
+    moderation,
     search,
+    stamps,
 )
 from web.config import PROJECT_ROOT, ConfigError, load_config
 
@@ -67,6 +70,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(media.bp)
+    app.register_blueprint(comments.bp)
+    app.register_blueprint(moderation.bp)
+    app.jinja_env.globals["form_stamp"] = stamps.placeholder
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]

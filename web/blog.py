@@ -7,8 +7,9 @@ from typing import Any
 
 from quart import Blueprint, Response, abort, current_app, redirect, request, url_for
 
-from components import posts
+from components import comments, posts
 from components.models import Post
+from web import auth
 from web.database import get_db
 from web.htmx import render
 
@@ -16,12 +17,13 @@ bp = Blueprint("blog", __name__)
 
 
 @bp.app_template_global()
-def post_url(post: Post, **values: Any) -> str:
-    """The canonical address of a post: its publication date and slug."""
+def post_url(post: Post, endpoint: str = "blog.post", **values: Any) -> str:
+    """The canonical address of a post (its publication date and slug), or of another
+    page under it, such as its comments feed."""
     published = post.published_at
     assert published is not None, "only published posts have a public address"
     return url_for(
-        "blog.post",
+        endpoint,
         year=published.year,
         month=published.month,
         day=published.day,
@@ -96,13 +98,45 @@ async def post(year: int, month: int, day: int, slug: str) -> Response:
     canonical = post_url(found.post)
     if url_for("blog.post", year=year, month=month, day=day, slug=slug) != canonical:
         return redirect(canonical, 301)
+    notice = COMMENT_HELD if request.args.get("comment") == "held" else None
+    return await render_post(found, reply_to=request.args.get("reply_to", type=int), notice=notice)
+
+
+COMMENT_HELD = "Thank you! Your comment will appear once it has been approved."
+
+
+async def render_post(
+    found: posts.Reading,
+    *,
+    status: int = 200,
+    form: comments.Submission | None = None,
+    errors: dict[str, str] | None = None,
+    reply_to: int | None = None,
+    notice: str | None = None,
+) -> Response:
+    """A post page, with its comments and the comment form (kept as sent, on a refusal)."""
+    db = get_db()
+    post = found.post
+    shown = post.comments_enabled or current_app.config["CLOSED_COMMENTS"] == "show"
+    threads = await comments.threads(db, post.id) if found.comment_count and shown else []
+    parent = None
+    if reply_to is not None and post.comments_enabled:
+        parent = next((t.comment for t in threads if t.comment.id == reply_to), None)
     return await render(
         "post.html",
         "partials/post.html",
-        post=found.post,
+        status=status,
+        post=post,
         comment_count=found.comment_count,
         older=found.older,
         newer=found.newer,
+        threads=threads,
+        show_comments=shown,
+        form=form or comments.Submission(),
+        errors=errors or {},
+        parent=parent,
+        notice=notice,
+        user=await auth.current_user(),
     )
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from components import accounts, demo, migrations, posts
+from components import accounts, comments, demo, migrations, posts
 from components.accounts import AccountError
 from components.db import make_engine, make_sessionmaker
 from components.models import Role
@@ -126,5 +128,44 @@ def user_create(email: str, name: str, role: str, password_stdin: bool) -> None:
                 raise click.ClickException(str(error)) from None
             await session.commit()
             return f"created {created.role.value} {created.email} ({created.name})"
+
+    _with_engine(work)
+
+
+_DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
+    """`30d`, `12h`, `2w` or `90m` as a length of time."""
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([mhdw])\s*", value)
+    if match is None:
+        raise click.BadParameter(f"{value!r} is not a duration like 30d, 12h, 2w or 90m")
+    return timedelta(**{_DURATION_UNITS[match[2]]: int(match[1])})
+
+
+@main.group("comments")
+def comments_group() -> None:
+    """Look after readers' comments."""
+
+
+@comments_group.command("purge-spam")
+@click.option(
+    "--older-than",
+    "older_than",
+    default="30d",
+    show_default=True,
+    callback=_duration,
+    help="Only spam received longer ago than this (30d, 12h, 2w, 90m).",
+)
+def purge_spam(older_than: timedelta) -> None:
+    """Delete comments marked as spam (and replies to them) for good."""
+
+    async def work(engine: AsyncEngine) -> str:
+        if await migrations.pending(engine):
+            raise click.ClickException("the database is not up to date: run `quire db upgrade`")
+        async with make_sessionmaker(engine)() as session:
+            purged = await comments.purge_spam(session, older_than)
+            await session.commit()
+        return f"deleted {purged} spam comment(s) older than {older_than}"
 
     _with_engine(work)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from components.comments import Moderation, Rules
 from components.throttle import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +62,16 @@ def load_config(
             per_account=get("QUIRE_LOGIN_ATTEMPTS", 5, _int_between(1, 1000)),
             per_ip=get("QUIRE_LOGIN_ATTEMPTS_PER_IP", 20, _int_between(1, 10000)),
         ),
+        "COMMENT_RULES": Rules(
+            moderation=Moderation(
+                get("QUIRE_COMMENT_MODERATION", "first", _choice(tuple(Moderation)))
+            ),
+            min_seconds=get("QUIRE_COMMENT_MIN_SECONDS", 3, _int_between(0, 600)),
+            max_links=get("QUIRE_COMMENT_MAX_LINKS", 2, _int_between(0, 50)),
+            per_ip=get("QUIRE_COMMENTS_PER_IP", 5, _int_between(1, 10000)),
+        ),
+        # When a post's comments are switched off, its existing comments stay (or go).
+        "CLOSED_COMMENTS": get("QUIRE_CLOSED_COMMENTS", "show", _choice(("show", "hide"))),
         # An image upload may be this large; a larger one is refused with 413.
         "MEDIA_MAX_BYTES": max_upload,
         # A form field held in memory (the editor's text: up to a million characters).

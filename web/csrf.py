@@ -10,6 +10,8 @@ it changes nothing.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
 from quart import Quart, abort, current_app, request, session
 
@@ -17,6 +19,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 _KEY = "csrf"
+V = TypeVar("V", bound=Callable[..., object])
 EXPIRED = (
     "This form has expired or was sent from another site. Reload the page and try again; "
     "what you typed is still in the form."
@@ -44,6 +47,17 @@ def existing_token() -> str | None:
     return session.get(_KEY)
 
 
+def open_to_readers(view: V) -> V:
+    """Mark a view that readers without a session may post to (the comment form).
+
+    Public pages carry no session, so they cannot carry its token; for a browser with
+    no session the same-origin check stands alone, and there is nothing of theirs a
+    forged request could act for. A browser that has a session still sends its token.
+    """
+    view.csrf_open_to_readers = True  # type: ignore[attr-defined]
+    return view
+
+
 def rotate() -> None:
     """A new token at sign-in and sign-out: one seen before then is worthless after."""
     session[_KEY] = secrets.token_urlsafe(32)
@@ -61,12 +75,21 @@ def _same_site() -> bool:
     return origin == f"{request.scheme}://{request.host}"
 
 
+def _has_session() -> bool:
+    # Either cookie counts: a signed-in writer always proves the token.
+    signed_in = current_app.config.get("QUART_AUTH_COOKIE_NAME", "")
+    return _KEY in session or signed_in in request.cookies
+
+
 async def _check() -> None:
     if request.method in SAFE_METHODS or request.routing_exception is not None:
         # A 404 or 405 runs no view, so it can change nothing: let it answer as such.
         return
     if not _same_site():
         abort(403, "This request came from another site, so it was refused.")
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "csrf_open_to_readers", False) and not _has_session():
+        return
     sent = request.headers.get(HEADER)
     if sent is None:
         sent = (await request.form).get(FIELD)

@@ -11,7 +11,7 @@ from typing import Any
 
 from quart import Response, make_response, redirect, render_template, request
 
-from web import caching
+from web import caching, stamps
 
 # Every request header the choice below reads, so that no cache mixes the two answers.
 VARY = ("HX-Request", "HX-Request-Type", "HX-Boosted", "HX-History-Restore-Request")
@@ -39,8 +39,8 @@ async def render(page: str, fragment: str, /, *, status: int = 200, **context: A
     response.vary.update(VARY)
     if status != 200:
         response.cache_control.no_store = True
-        return response
-    return await caching.conditional(response)
+        return await stamps.fill(response)
+    return await stamps.fill(await caching.conditional(response))
 
 
 async def fragment(template: str, /, *, status: int = 200, **context: Any) -> Response:
@@ -48,7 +48,7 @@ async def fragment(template: str, /, *, status: int = 200, **context: Any) -> Re
     response: Response = await make_response(await render_template(template, **context), status)
     response.vary.update(VARY)
     response.cache_control.no_store = True
-    return response
+    return await stamps.fill(response)
 
 
 def see_other(url: str, *, reload: bool = False) -> Response:

@@ -1,0 +1,142 @@
+"""Comments in a real Chromium: in place with htmx, by plain form posts without it, inert XSS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components import posts
+from components.models import PostStatus
+
+from .test_browser_reading import wait_until
+
+pytestmark = pytest.mark.browser
+
+PATH_OF = "document.location.pathname"
+
+
+async def a_post_open_to_comments(session: AsyncSession) -> None:
+    await posts.create(
+        session,
+        title="Talk to me",
+        slug="talk-to-me",
+        body="Say something.",
+        status=PostStatus.PUBLISHED,
+        comments_enabled=True,
+    )
+
+
+async def open_post(page, base: str, *, scripted: bool = True) -> str:
+    await page.goto(base + "/")
+    await page.click("text=Talk to me")
+    await page.wait_for_selector("#comment-form")
+    if scripted:
+        await wait_until(page, "window.htmx !== undefined")
+    # The form's timestamp must be a second old, as a person's would be.
+    await asyncio.sleep(1.1)
+    return await page.evaluate(PATH_OF)
+
+
+async def test_a_comment_appears_in_place_and_the_form_resets(live_server, page) -> None:
+    live_server.seed(a_post_open_to_comments)
+    path = await open_post(page, live_server.url)
+    await page.fill("#comment-form-name", "Lin Reader")
+    await page.fill("#comment-form-body", "What a **nice** post")
+    await page.click("#comment-form button[type=submit]")
+    await wait_until(page, "document.querySelector('#comments-list .comment strong') !== null")
+    assert await page.locator("#comments-list .comment-author").inner_text() == "Lin Reader"
+    assert await page.locator("#comment-form-body").input_value() == ""
+    assert "published" in await page.locator("#comment-form .notice").inner_text()
+    assert await page.evaluate(PATH_OF) == path  # no navigation happened
+
+    # An error shows beside its field, and what was typed stays.
+    await asyncio.sleep(1.1)
+    await page.fill("#comment-form-name", "Kept")
+    await page.fill("#comment-form-website", "javascript:alert(1)")
+    await page.fill("#comment-form-body", "Second words")
+    await page.click("#comment-form button[type=submit]")
+    await wait_until(page, "document.querySelector('#website-error') !== null")
+    assert await page.locator("#comment-form-name").input_value() == "Kept"
+    assert await page.locator("#comment-form-body").input_value() == "Second words"
+    assert await page.locator("#comments-list .comment").count() == 1
+    assert all("422" in error for error in page.console_errors)
+
+
+async def test_a_reply_opens_under_its_comment(live_server, page) -> None:
+    live_server.seed(a_post_open_to_comments)
+    await open_post(page, live_server.url)
+    await page.fill("#comment-form-name", "First")
+    await page.fill("#comment-form-body", "Top comment")
+    await page.click("#comment-form button[type=submit]")
+    await wait_until(page, "document.querySelector('#comments-list .reply-link') !== null")
+    await page.click("#comments-list .reply-link")
+    await page.wait_for_selector("[id^=reply-form-] textarea")
+    await asyncio.sleep(1.1)
+    await page.fill("[id^=reply-form-] input[name=name]", "Second")
+    await page.fill("[id^=reply-form-] textarea", "An answer")
+    await page.click("[id^=reply-form-] button[type=submit]")
+    await wait_until(page, "document.querySelector('.replies .comment') !== null")
+    assert "An answer" in await page.locator(".replies .comment").inner_text()
+    assert "published" in await page.locator(".reply-slot .notice").inner_text()
+    assert page.console_errors == []
+
+
+async def test_commenting_works_without_javascript(live_server, browser) -> None:
+    live_server.seed(a_post_open_to_comments)
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await open_post(page, live_server.url, scripted=False)
+        await page.fill("#comment-form-name", "No Script")
+        await page.fill("#comment-form-body", "Plain forms work too")
+        await page.click("#comment-form button[type=submit]")
+        await page.wait_for_url("**/talk-to-me#comment-*")
+        assert "Plain forms work too" in await page.locator("#comments-list").inner_text()
+
+        # Reply without JavaScript: the link turns the post's own form into the reply form.
+        await page.click("#comments-list .reply-link")
+        await page.wait_for_url("**reply_to=*")
+        assert "Reply to No Script" in await page.locator("#comment-form").inner_text()
+        await asyncio.sleep(1.1)
+        await page.fill("#comment-form-name", "Answerer")
+        await page.fill("#comment-form-body", "Replying plainly")
+        await page.click("#comment-form button[type=submit]")
+        await page.wait_for_url("**/talk-to-me#comment-*")
+        assert "Replying plainly" in await page.locator(".replies").inner_text()
+    finally:
+        await context.close()
+
+
+XSS = {
+    "name": "<script>window.pwned=1</script><img src=x onerror=alert(1)>",
+    "website": "https://x.example/page",
+    "body": "<script>alert(2)</script> <img src=x onerror=alert(3)> "
+    "[click](javascript:alert(4)) <svg onload=alert(5)>",
+}
+
+
+async def test_script_in_comments_never_runs(live_server, page) -> None:
+    live_server.seed(a_post_open_to_comments)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    await open_post(page, live_server.url)
+    await page.fill("#comment-form-name", XSS["name"])
+    await page.fill("#comment-form-website", XSS["website"])
+    await page.fill("#comment-form-body", XSS["body"])
+    await page.click("#comment-form button[type=submit]")
+    await wait_until(page, "document.querySelector('#comments-list .comment') !== null")
+    # Once swapped in by htmx, and once more as the page loads whole.
+    for _ in range(2):
+        await asyncio.sleep(0.3)
+        found = await page.evaluate(
+            "[document.querySelectorAll('#comments script, #comments img, #comments svg').length,"
+            " [...document.querySelectorAll('#comments a')].filter("
+            "a => a.href.startsWith('javascript')).length, window.pwned === 1]"
+        )
+        assert found == [0, 0, False]
+        assert XSS["name"] in await page.locator("#comments-list .comment-author").inner_text()
+        await page.reload()
+        await page.wait_for_selector("#comments-list .comment")
+    assert dialogs == []
