@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import accounts, posts
-from components.models import PostStatus, Role
+from components.models import Comment, CommentStatus, PostStatus, Role
 
 from .conftest import TEST_PASSWORD
 from .test_browser_reading import wait_until
@@ -178,6 +178,76 @@ async def test_every_admin_action_works_without_javascript(live_server, browser)
         await page.click("text=Sign out")
         await page.goto(base + "/admin/")
         assert "/login" in page.url
+    finally:
+        await context.close()
+
+
+def a_png(folder) -> str:
+    from PIL import Image
+
+    path = folder / "sunset.png"
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(path)
+    return str(path)
+
+
+async def test_media_and_comments_are_managed_without_javascript(
+    live_server, browser, tmp_path
+) -> None:
+    async def with_a_comment(session: AsyncSession) -> None:
+        await a_writer(session)
+        post = await posts.create(
+            session,
+            title="Open to comments",
+            body="Talk.",
+            status=PostStatus.PUBLISHED,
+            comments_enabled=True,
+            author=await accounts.by_email(session, EMAIL),
+        )
+        for name in ("Waiting Reader", "Spammer", "Doomed"):
+            session.add(
+                Comment(
+                    post_id=post.id,
+                    author_name=name,
+                    body="Hello",
+                    body_html=f"<p>Hello from {name}</p>",
+                    status=CommentStatus.PENDING,
+                )
+            )
+
+    live_server.seed(with_a_comment)
+    context = await browser.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        base = live_server.url
+        await sign_in(page, base, scripted=False)
+
+        await page.click("text=Media")
+        await page.set_input_files("#upload-file", a_png(tmp_path))
+        await page.fill("#upload-alt", "An orange square")
+        await page.click("#media-upload button[type=submit]")
+        await page.wait_for_url("**/admin/media**")
+        assert await page.locator(".media-grid img[alt='An orange square']").count() == 1
+        await page.click(".media-grid button:has-text('Delete')")
+        await page.wait_for_url("**/admin/media**")
+        assert await page.locator(".media-grid li").count() == 0
+
+        await page.click("nav.admin-nav >> text=Comments")
+        assert "3" in await page.locator("#pending-count").inner_text()
+        row = page.locator("tr", has_text="Waiting Reader")
+        await row.locator("button:has-text('Approve')").click()
+        await page.wait_for_url("**/admin/comments/?*notice=*")
+        assert "Approved" in await page.locator(".notice").inner_text()
+        await page.locator("tr", has_text="Spammer").locator("button:has-text('Spam')").click()
+        await page.wait_for_url("**/admin/comments/?*notice=*")
+        await page.locator("tr", has_text="Doomed").locator("a:has-text('Delete')").click()
+        await page.click("button:has-text('Delete for good')")
+        await page.wait_for_url("**/admin/comments/?*notice=*")
+        assert await page.locator("#comments-queue tr", has_text="Doomed").count() == 0
+        assert await page.locator("#pending-count").is_hidden()
+
+        await page.goto(base + "/admin/comments/?status=all")
+        assert await page.locator(".state-approved").count() == 1
+        assert await page.locator(".state-spam").count() == 1
     finally:
         await context.close()
 
