@@ -15,6 +15,8 @@ from web.htmx import render
 
 bp = Blueprint("blog", __name__)
 
+COMMENT_HELD = "Thank you! Your comment will appear once it has been approved."
+
 
 @bp.app_template_global()
 def post_url(post: Post, endpoint: str = "blog.post", **values: Any) -> str:
@@ -100,9 +102,6 @@ async def post(year: int, month: int, day: int, slug: str) -> Response:
         return redirect(canonical, 301)
     notice = COMMENT_HELD if request.args.get("comment") == "held" else None
     return await render_post(found, reply_to=request.args.get("reply_to", type=int), notice=notice)
-
-
-COMMENT_HELD = "Thank you! Your comment will appear once it has been approved."
 
 
 async def render_post(
