@@ -28,10 +28,6 @@ def _limits() -> throttle.Limits:
     return current_app.config["LOGIN_LIMITS"]
 
 
-def _client_ip() -> str:
-    return (request.remote_addr or "unknown")[:45]
-
-
 def _next() -> str:
     return auth.safe_next(request.args.get("next"), url_for("admin.posts"))
 
@@ -39,7 +35,7 @@ def _next() -> str:
 async def _attempt(email: str) -> int:
     """Record this attempt, committed before anything is checked, so parallel ones count it."""
     db = get_db()
-    attempt = await throttle.record_attempt(db, ip=_client_ip(), email=email, limits=_limits())
+    attempt = await throttle.record_attempt(db, ip=auth.client_ip(), email=email, limits=_limits())
     await db.commit()
     return attempt
 
@@ -49,7 +45,7 @@ async def _too_many(
 ) -> Response | None:
     """The form again with 429 and Retry-After, while this address or account must wait."""
     db = get_db()
-    wait = await throttle.retry_after(db, ip=_client_ip(), email=email, limits=_limits())
+    wait = await throttle.retry_after(db, ip=auth.client_ip(), email=email, limits=_limits())
     if not wait:
         return None
     # A refused attempt checked nothing: it must not lengthen the wait.

@@ -71,6 +71,11 @@ async def sign_out() -> None:
     g.signed_in = None
 
 
+def client_ip() -> str:
+    """The client's address, as the proxy settings let us believe it (for rate limits)."""
+    return (request.remote_addr or "unknown")[:45]
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Where to go after signing in: only ever a path on this site."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):

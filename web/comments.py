@@ -30,14 +30,10 @@ COMMENT_SHOWN = "Thank you! Your comment is published."
 
 async def _post_at(year: int, month: int, day: int, slug: str) -> Post:
     post = await posts.visible_post(get_db(), slug)
-    if post is None or post.published_at is None:
+    published = post.published_at if post else None
+    if published is None or (published.year, published.month, published.day) != (year, month, day):
         abort(404)
-    if (post.published_at.year, post.published_at.month, post.published_at.day) != (
-        year,
-        month,
-        day,
-    ):
-        abort(404)
+    assert post is not None
     return post
 
 
@@ -76,7 +72,7 @@ async def create(year: int, month: int, day: int, slug: str) -> Response:
             form,
             rules=current_app.config["COMMENT_RULES"],
             secret=current_app.config["SECRET_KEY"],
-            ip=(request.remote_addr or "unknown")[:45],
+            ip=auth.client_ip(),
             commenter="" if user else comments.commenter_hash(token),
             user=user,
         )

@@ -13,8 +13,12 @@ from web.htmx import fragment, render, see_other, wants_fragment
 
 bp = Blueprint("moderation", __name__, url_prefix="/admin/comments")
 
-SHOWN = {"pending": CommentStatus.PENDING, "approved": CommentStatus.APPROVED}
-SHOWN |= {"spam": CommentStatus.SPAM, "all": None}
+SHOWN: dict[str, CommentStatus | None] = {
+    "pending": CommentStatus.PENDING,
+    "approved": CommentStatus.APPROVED,
+    "spam": CommentStatus.SPAM,
+    "all": None,
+}
 
 
 @bp.app_template_global()
@@ -38,9 +42,7 @@ async def _moderated(comment_id: int) -> tuple[User, Comment]:
 
 def _back(notice: str) -> Response:
     """Without JavaScript: back to the queue the form was sent from."""
-    shown = request.args.get("status", "pending")
-    status = shown if shown in SHOWN else "pending"
-    return see_other(url_for("moderation.queue", status=status, notice=notice))
+    return see_other(url_for("moderation.queue", status=_shown(), notice=notice))
 
 
 @bp.get("/")
@@ -76,6 +78,7 @@ async def _judged(comment_id: int, verdict: Verdict, notice: str) -> Response:
 
 
 def _shown() -> str:
+    """The queue an action was taken from, to return to (pending when unknown)."""
     shown = request.args.get("status", "pending")
     return shown if shown in SHOWN else "pending"
 
