@@ -40,7 +40,7 @@ $(VENV)/.dev-deps: requirements-dev.txt requirements.txt pyproject.toml | $(BIN)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-$(HTMX): package.json package-lock.json
+$(HTMX): package.json package-lock.json scripts/vendor.mjs
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

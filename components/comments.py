@@ -7,7 +7,7 @@ many comments its address sent lately, and whether it was sent before. Every ref
 is a `Refused` whose messages are written for the person in front of the form.
 
 Each change a reader could notice is also written to the `comment_events` log, in
-the same transaction, for the live pages (web/streams.py) to follow.
+the same transaction, for the live pages (web/streams) to follow.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, selectinload
 
-from components import changes
+from components import changes, live
 from components.models import (
     Comment,
     CommentEvent,
@@ -385,7 +385,7 @@ async def submit(
     )
     session.add(comment)
     await session.flush()
-    _log(
+    await _log(
         session,
         comment,
         CommentEventKind.PUBLISHED
@@ -396,10 +396,11 @@ async def submit(
     return comment
 
 
-def _log(session: AsyncSession, comment: Comment, kind: CommentEventKind) -> None:
+async def _log(session: AsyncSession, comment: Comment, kind: CommentEventKind) -> None:
     # Written after the comment's own flush, which took the content clock's lock, so
     # event ids are handed out in commit order (components/changes).
     session.add(CommentEvent(post_id=comment.post_id, comment_id=comment.id, kind=kind))
+    await live.notify(session)
 
 
 # --- reading ------------------------------------------------------------------------
@@ -517,9 +518,9 @@ async def judge(session: AsyncSession, comment: Comment, verdict: Verdict) -> No
     comment.status = CommentStatus.APPROVED if verdict is Verdict.APPROVE else CommentStatus.SPAM
     await session.flush()
     if verdict is Verdict.APPROVE and not was_shown:
-        _log(session, comment, CommentEventKind.PUBLISHED)
+        await _log(session, comment, CommentEventKind.PUBLISHED)
     elif verdict is Verdict.SPAM and was_shown:
-        _log(session, comment, CommentEventKind.WITHDRAWN)
+        await _log(session, comment, CommentEventKind.WITHDRAWN)
     await session.flush()
 
 
@@ -541,7 +542,7 @@ async def _delete(session: AsyncSession, doomed: Sequence[Comment]) -> None:
     )
     for comment in gone.values():
         if comment.status is CommentStatus.APPROVED:
-            _log(session, comment, CommentEventKind.WITHDRAWN)
+            await _log(session, comment, CommentEventKind.WITHDRAWN)
         session.expunge(comment)
     await session.flush()
 

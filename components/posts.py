@@ -14,6 +14,7 @@ from sqlalchemy.orm import load_only, selectinload
 from components import markdown
 from components.models import (
     Comment,
+    CommentEvent,
     CommentStatus,
     Post,
     PostStatus,
@@ -82,6 +83,15 @@ def _approved_comments() -> ColumnElement[int]:
     )
 
 
+def _last_comment_event() -> ColumnElement[int | None]:
+    return (
+        select(func.max(CommentEvent.id))
+        .where(CommentEvent.post_id == Post.id)
+        .correlate(Post)
+        .scalar_subquery()
+    )
+
+
 def _older_than(published_at: datetime, post_id: int) -> ColumnElement[bool]:
     # Spelled out rather than as a row value, so that both databases bound the index range.
     return and_(
@@ -143,19 +153,21 @@ class Reading:
     comment_count: int
     older: Post | None
     newer: Post | None
+    # The newest comment event of the post: where its live stream takes up (web/streams).
+    last_event: int = 0
 
 
 async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     """The visible post with this slug and its neighbours in time: four statements."""
     query = (
-        select(Post, _approved_comments())
+        select(Post, _approved_comments(), _last_comment_event())
         .where(Post.slug == slug, is_visible(utcnow()))
         .options(selectinload(Post.tags))
     )
     row = (await session.execute(query)).first()
     if row is None:
         return None
-    post, comments = row
+    post, comments, last_event = row
     assert post.published_at is not None, "visible posts have a publication time"
     brief = load_only(Post.title, Post.slug, Post.published_at)
     older = await session.scalar(
@@ -171,7 +183,7 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
         .options(brief)
         .limit(1)
     )
-    return Reading(post, comments, older, newer)
+    return Reading(post, comments, older, newer, last_event or 0)
 
 
 async def visible_post(session: AsyncSession, slug: str) -> Post | None:

@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -124,15 +125,32 @@ async def database_url(backend: str, postgres_schema: None, tmp_path: Path) -> s
     return url
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[AsyncSession]:
-    """A session of the test's own, for arranging data and checking what was stored."""
+@asynccontextmanager
+async def session_on(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session on an engine of its own, disposed of afterwards."""
     engine = make_engine(database_url)
     try:
         async with make_sessionmaker(engine)() as session:
             yield session
     finally:
         await engine.dispose()
+
+
+def fresh_database(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> tuple[Path, str]:
+    """For a module's servers: a folder, and an empty database's URL."""
+    folder = tmp_path_factory.mktemp(name)
+    database_url = backend_url(backend, folder)
+    run_async(reset_database(database_url))
+    return folder, database_url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session of the test's own, for arranging data and checking what was stored."""
+    async with session_on(database_url) as session:
+        yield session
 
 
 @pytest.fixture
@@ -281,39 +299,37 @@ class LiveServer:
 
         async def seed() -> None:
             await reset_database(self.database_url)
-            engine = make_engine(self.database_url)
-            try:
-                async with make_sessionmaker(engine)() as session:
-                    await fill(session)
-                    await session.commit()
-            finally:
-                await engine.dispose()
+            async with session_on(self.database_url) as session:
+                await fill(session)
+                await session.commit()
 
         run_async(seed())
 
 
-@pytest.fixture(scope="module")
-def live_server(
-    backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """Quire under a real hypercorn on a free loopback port, stopped by its PID afterwards."""
-    folder = tmp_path_factory.mktemp("live")
-    database_url = backend_url(backend, folder)
-    run_async(reset_database(database_url))
+@contextmanager
+def hypercorn(database_url: str, folder: Path, *args: str, **settings: str) -> Iterator[str]:
+    """Quire under a real hypercorn on a free loopback port (its base URL), stopped by its
+    PID afterwards. `args` go to hypercorn (say, `--workers 2`), `settings` to the app."""
+    folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET,
         "QUIRE_INSTANCE_PATH": str(folder / "instance"),
-        # Small pages, so that a few posts are enough to page and scroll through.
-        "QUIRE_POSTS_PER_PAGE": "3",
-        # Comments published at once, after a one-second pause a script would not take.
-        "QUIRE_COMMENT_MODERATION": "none",
-        "QUIRE_COMMENT_MIN_SECONDS": "1",
+        **settings,
     }
-    command = [sys.executable, "-m", "hypercorn", "web:create_app()", "--bind", f"127.0.0.1:{port}"]
-    log = (folder / "server.log").open("w")
+    command = [
+        sys.executable,
+        "-m",
+        "hypercorn",
+        "web:create_app()",
+        "--bind",
+        f"127.0.0.1:{port}",
+        *args,
+    ]
+    log_path = folder / f"server-{port}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -326,11 +342,9 @@ def live_server(
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"hypercorn did not start: {(folder / 'server.log').read_text()}"
-                )
+                raise RuntimeError(f"hypercorn did not start: {log_path.read_text()}")
             time.sleep(0.1)
-        yield LiveServer(url, database_url)
+        yield url
     finally:
         process.terminate()
         try:
@@ -339,6 +353,23 @@ def live_server(
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Quire under a real hypercorn, for the browser tests."""
+    folder, database_url = fresh_database(backend, tmp_path_factory, "live")
+    settings = {
+        # Small pages, so that a few posts are enough to page and scroll through.
+        "QUIRE_POSTS_PER_PAGE": "3",
+        # Comments published at once, after a one-second pause a script would not take.
+        "QUIRE_COMMENT_MODERATION": "none",
+        "QUIRE_COMMENT_MIN_SECONDS": "1",
+    }
+    with hypercorn(database_url, folder, **settings) as url:
+        yield LiveServer(url, database_url)
 
 
 @pytest.fixture(scope="session")

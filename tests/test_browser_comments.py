@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
+from components import comments, posts
+from components.comments import Moderation, Rules, Submission
 from components.models import PostStatus
+from tests.conftest import TEST_SECRET, session_on
 
 from .test_browser_reading import wait_until
 
@@ -140,3 +143,49 @@ async def test_script_in_comments_never_runs(live_server, page) -> None:
         await page.reload()
         await page.wait_for_selector("#comments-list .comment")
     assert dialogs == []
+
+
+async def someone_else_comments(database_url: str, slug: str, body: str) -> int:
+    """A comment sent from another reader's browser, straight into the server's database."""
+    async with session_on(database_url) as session:
+        post = await posts.find_visible(session, slug)
+        assert post is not None
+        form = Submission(
+            name="Another Reader",
+            body=body,
+            stamp=comments.issue_stamp(TEST_SECRET, time.time() - 60),
+        )
+        comment = await comments.submit(
+            session,
+            post.post,
+            form,
+            rules=Rules(moderation=Moderation.NONE, min_seconds=0),
+            secret=TEST_SECRET,
+            ip="203.0.113.8",
+        )
+        await session.commit()
+        return comment.id
+
+
+async def test_new_comments_appear_live_and_only_once(live_server, page) -> None:
+    live_server.seed(a_post_open_to_comments)
+    await open_post(page, live_server.url)
+    await wait_until(page, "document.querySelector('.comments-live')?._htmx?.sse != null")
+    theirs = await someone_else_comments(live_server.database_url, "talk-to-me", "Hi from afar")
+    await wait_until(page, f"document.querySelector('#comment-{theirs}') !== null")
+    assert "Hi from afar" in await page.locator(f"#comment-{theirs}").inner_text()
+    assert await page.locator("#comments-title").inner_text() == "1 comment"
+
+    # The reader's own comment comes back twice (from the form and from the stream),
+    # and is shown once.
+    await page.fill("#comment-form-name", "Lin Reader")
+    await page.fill("#comment-form-body", "And hello from here")
+    await page.click("#comment-form button[type=submit]")
+    await wait_until(page, "document.querySelectorAll('#comments-list > li').length === 2")
+    await wait_until(page, "document.querySelector('#comments-title').textContent === '2 comments'")
+    await asyncio.sleep(1.5)  # the stream's copy has long arrived by now
+    ids = await page.evaluate(
+        "Array.from(document.querySelectorAll('#comments-list > li')).map(li => li.id)"
+    )
+    assert len(ids) == len(set(ids)) == 2
+    assert page.console_errors == []

@@ -161,7 +161,7 @@ async def test_with_htmx_the_comment_appears_in_place_and_the_form_resets(
     assert "HX-Request" in response.headers["Vary"]
     html = await response.get_data(as_text=True)
     [comment] = await stored(db)
-    assert '<hx-partial hx-target="#comments-list" hx-swap="beforeend">' in html
+    assert '<hx-partial hx-target="#comments-list" hx-swap="upsert">' in html
     assert f'id="comment-{comment.id}"' in html and "<p>Inline!</p>" in html
     assert 'id="comment-form"' in html and "</textarea>" in html
     assert "Inline!</textarea>" not in html  # the form is empty again

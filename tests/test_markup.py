@@ -16,7 +16,7 @@ from web.config import PROJECT_ROOT
 from .conftest import make_user, post_form, sign_in, unavailable
 from .test_pages import post_path, publish
 
-HTMX_ATTRIBUTE = re.compile(r"Attribute “hx-[a-z-]+(:inherited)?” not allowed on element")
+HTMX_ATTRIBUTE = re.compile(r"Attribute “hx-[a-z-]+(:[a-z-]+)?” not allowed on element")
 VNU = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 BODY = (
     "Intro with $x^2$ and a footnote.[^n]\n\n## One\n\n- [x] done\n- [ ] todo\n\n"

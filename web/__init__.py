@@ -27,6 +27,7 @@ from web import (
     moderation,
     search,
     stamps,
+    streams,
 )
 from web.config import PROJECT_ROOT, ConfigError, load_config
 
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     except assets.MissingAsset as error:
         raise SystemExit(f"quire: {error}") from None
     database.init_app(app)
+    streams.init_app(app)
     headers.init_app(app)
     compression.init_app(app)
     errors.init_app(app)

@@ -9,7 +9,12 @@ from quart import Quart, Response, current_app, request, url_for
 
 FINGERPRINTS = "quire.asset_fingerprints"
 # Files the base layout needs; start-up fails clearly when one is missing.
-REQUIRED = ("css/quire.css", "vendor/htmx.min.js")
+REQUIRED = (
+    "css/quire.css",
+    "vendor/htmx.min.js",
+    "vendor/hx-sse.min.js",
+    "vendor/hx-upsert.min.js",
+)
 ONE_YEAR = 365 * 24 * 3600
 
 

@@ -127,6 +127,7 @@ async def render_post(
         status=status,
         post=post,
         comment_count=found.comment_count,
+        last_event=found.last_event,
         older=found.older,
         newer=found.newer,
         threads=threads,

@@ -1,4 +1,4 @@
-"""Readers' comments on a post: the form, the reply form, and the comments feed."""
+"""Readers' comments on a post: the form, the reply form, the feed and the live stream."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import secrets
 from datetime import timedelta
 
 from quart import Blueprint, Response, abort, current_app, make_response, render_template, request
+from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from components import comments, posts
+from components import comments, live, posts
 from components.comments import Submission
-from components.models import Comment, CommentStatus, Post, User
-from web import auth, caching, csrf
+from components.live import Change
+from components.models import Comment, CommentEventKind, CommentStatus, Post, User
+from web import auth, caching, csrf, streams
 from web.blog import COMMENT_HELD, post_url, render_post
 from web.database import get_db
 from web.htmx import fragment, see_other, wants_fragment
@@ -182,3 +184,36 @@ async def feed(year: int, month: int, day: int, slug: str) -> Response:
     response: Response = await make_response(body)
     response.content_type = ATOM
     return await caching.conditional(response, updated)
+
+
+@bp.get(f"{AT_POST}/comments/stream")
+async def stream(year: int, month: int, day: int, slug: str) -> Response:
+    """A post's comments as they are published or withdrawn: server-sent events."""
+    post = await _post_at(year, month, day, slug)
+    if not post.comments_enabled and current_app.config["CLOSED_COMMENTS"] == "hide":
+        abort(404)
+    post_id = post.id
+
+    async def load(session: AsyncSession, after: int) -> list[Change]:
+        return await live.after(session, after, post_id=post_id)
+
+    async def render(change: Change) -> str:
+        return await streams.get_hub().rendered("readers", change, _for_readers)
+
+    return await streams.open_stream(
+        post_id=post_id, after=streams.requested_after(), load=load, render=render
+    )
+
+
+async def _for_readers(change: Change) -> str:
+    """What readers' pages do with a change: show the comment, or take it away."""
+    if change.kind is CommentEventKind.RECEIVED:
+        return ""  # held for moderation: nothing to show yet
+    comment = change.shows
+    return await render_template(
+        "partials/comment_live.html",
+        change=change,
+        comment=comment,
+        post=comment.post if comment else None,
+        comment_count=change.shown_count,
+    )

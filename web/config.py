@@ -72,6 +72,11 @@ def load_config(
         ),
         # When a post's comments are switched off, its existing comments stay (or go).
         "CLOSED_COMMENTS": get("QUIRE_CLOSED_COMMENTS", "show", _choice(("show", "hide"))),
+        # Live comment streams: open at once per process, seconds between keep-alives,
+        # and (on SQLite, which cannot notify) milliseconds between looks at the event log.
+        "STREAM_LIMIT": get("QUIRE_STREAM_LIMIT", 500, _int_between(1, 100_000)),
+        "STREAM_KEEPALIVE": get("QUIRE_STREAM_KEEPALIVE", 15, _int_between(1, 300)),
+        "STREAM_POLL_MS": get("QUIRE_STREAM_POLL_MS", 500, _int_between(50, 60_000)),
         # An image upload may be this large; a larger one is refused with 413.
         "MEDIA_MAX_BYTES": max_upload,
         # A form field held in memory (the editor's text: up to a million characters).

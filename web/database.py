@@ -41,6 +41,15 @@ def get_db() -> AsyncSession:
     return g.db
 
 
+async def release() -> None:
+    """End the request's session now, for a response that outlives its use of the
+    database (a stream): its connection goes back to the pool at once."""
+    session: AsyncSession | None = g.pop("db", None)
+    if session is not None:
+        await session.commit()
+        await session.close()
+
+
 async def _commit(response: Response) -> Response:
     # Only a successful response keeps its writes; an error page rolls them back.
     session: AsyncSession | None = g.get("db")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, request, url_for
+from quart import Blueprint, Response, abort, render_template, request, url_for
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments
+from components import comments, live
 from components.comments import Verdict
+from components.live import Change
 from components.models import Comment, CommentStatus, User
-from web import auth
+from web import auth, streams
 from web.database import get_db
 from web.htmx import fragment, render, see_other, wants_fragment
 
@@ -64,6 +66,38 @@ async def queue() -> Response:
         shown=shown,
         user=user,
         notice=request.args.get("notice"),
+        last_event=await live.latest(db),
+    )
+
+
+@bp.get("/stream")
+@auth.login_required
+async def stream() -> Response:
+    """The queue, live: new comments arrive, judged ones change, deleted ones go."""
+    user = await auth.current_user()
+    assert user is not None
+    shown = _shown()
+    hub = streams.get_hub()
+
+    async def load(session: AsyncSession, after: int) -> list[Change]:
+        return await live.after(session, after)
+
+    async def render(change: Change) -> str:
+        if not (user.is_admin or change.post_author_id == user.id):
+            return ""  # someone else's post: only the event id moves on
+        async with hub.session() as session:
+            pending = await comments.pending_count(session, user)
+        return await render_template(
+            "partials/queue_live.html",
+            change=change,
+            comment=change.comment,
+            shown=shown,
+            user=user,
+            pending=pending,
+        )
+
+    return await streams.open_stream(
+        post_id=None, after=streams.requested_after(), load=load, render=render
     )
 
 
