@@ -7,7 +7,7 @@ reply to a reconnecting browser's Last-Event-ID, and the work of each process's 
 (web/streams) when it learns that something new was committed.
 
 On PostgreSQL the writing transaction also sends a NOTIFY, delivered at commit to
-every process that LISTENs; on SQLite the hubs poll `latest()`, one index lookup.
+every process that LISTENs; on SQLite the hubs poll `position()`, one index lookup.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.orm import load_only, selectinload
 from components.models import Comment, CommentEvent, CommentEventKind, CommentStatus, Post
 
 CHANNEL = "quire_comments"
-# A catch-up longer than this is cut short: the page is better reloaded by then.
+# Events read at once: a longer catch-up is read in batches of this many.
 MAX_BATCH = 500
 
 

@@ -93,7 +93,7 @@ class Subscription:
 
 
 class Hub:
-    """The process's one reader of the event log, running while any stream is open."""
+    """The process's one reader of the event log, from its first stream until shutdown."""
 
     def __init__(
         self,
