@@ -14,6 +14,7 @@ from components.models import PostStatus
 from tests.conftest import TEST_SECRET, session_on
 
 from .test_browser_reading import wait_until
+from .test_browser_writing import a_writer, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -145,7 +146,9 @@ async def test_script_in_comments_never_runs(live_server, page) -> None:
     assert dialogs == []
 
 
-async def someone_else_comments(database_url: str, slug: str, body: str) -> int:
+async def someone_else_comments(
+    database_url: str, slug: str, body: str, moderation: Moderation = Moderation.NONE
+) -> int:
     """A comment sent from another reader's browser, straight into the server's database."""
     async with session_on(database_url) as session:
         post = await posts.find_visible(session, slug)
@@ -159,7 +162,7 @@ async def someone_else_comments(database_url: str, slug: str, body: str) -> int:
             session,
             post.post,
             form,
-            rules=Rules(moderation=Moderation.NONE, min_seconds=0),
+            rules=Rules(moderation=moderation, min_seconds=0),
             secret=TEST_SECRET,
             ip="203.0.113.8",
         )
@@ -188,4 +191,32 @@ async def test_new_comments_appear_live_and_only_once(live_server, page) -> None
         "Array.from(document.querySelectorAll('#comments-list > li')).map(li => li.id)"
     )
     assert len(ids) == len(set(ids)) == 2
+    assert page.console_errors == []
+
+
+async def a_writer_and_a_post_open_to_comments(session: AsyncSession) -> None:
+    await a_writer(session)
+    await a_post_open_to_comments(session)
+
+
+async def test_the_moderation_queue_fills_live(live_server, page) -> None:
+    live_server.seed(a_writer_and_a_post_open_to_comments)
+    await sign_in(page, live_server.url)
+    await page.goto(live_server.url + "/admin/comments/")
+    await wait_until(page, "document.querySelector('.queue-live')?._htmx?.sse != null")
+    assert await page.locator("#queue-empty").is_visible()
+    assert not await page.locator("#queue-rows").is_visible()  # an empty table stays hidden
+
+    held = await someone_else_comments(
+        live_server.database_url, "talk-to-me", "Please let me in", Moderation.ALL
+    )
+    await wait_until(page, f"document.querySelector('#comment-row-{held}') !== null")
+    assert "Please let me in" in await page.locator(f"#comment-row-{held}").inner_text()
+    assert await page.locator("#queue-empty").count() == 0
+    assert await page.locator("#pending-count").text_content() == "1 waiting"
+
+    # Approved in place: the row says so, and the count in the navigation goes.
+    await page.locator(f"#comment-row-{held} button", has_text="Approve").click()
+    await wait_until(page, "document.querySelector('#pending-count').hidden")
+    assert "approved" in await page.locator(f"#comment-row-{held} .state").inner_text()
     assert page.console_errors == []
