@@ -7,10 +7,9 @@ import secrets
 from datetime import timedelta
 
 from quart import Blueprint, Response, abort, current_app, make_response, render_template, request
-from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.datastructures import MultiDict
 
-from components import comments, live, posts
+from components import comments, posts
 from components.comments import Submission
 from components.live import Change
 from components.models import Comment, CommentEventKind, CommentStatus, Post, User
@@ -192,16 +191,12 @@ async def stream(year: int, month: int, day: int, slug: str) -> Response:
     post = await _post_at(year, month, day, slug)
     if not post.comments_enabled and current_app.config["CLOSED_COMMENTS"] == "hide":
         abort(404)
-    post_id = post.id
-
-    async def load(session: AsyncSession, after: int) -> list[Change]:
-        return await live.after(session, after, post_id=post_id)
 
     async def render(change: Change) -> str:
         return await streams.get_hub().rendered("readers", change, _for_readers)
 
     return await streams.open_stream(
-        post_id=post_id, after=streams.requested_after(), load=load, render=render
+        post_id=post.id, after=streams.requested_after(), render=render
     )
 
 

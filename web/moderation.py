@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response, abort, render_template, request, url_for
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import comments, live
 from components.comments import Verdict
@@ -79,9 +78,6 @@ async def stream() -> Response:
     shown = _shown()
     hub = streams.get_hub()
 
-    async def load(session: AsyncSession, after: int) -> list[Change]:
-        return await live.after(session, after)
-
     async def render(change: Change) -> str:
         if not (user.is_admin or change.post_author_id == user.id):
             return ""  # someone else's post: only the event id moves on
@@ -96,9 +92,7 @@ async def stream() -> Response:
             pending=pending,
         )
 
-    return await streams.open_stream(
-        post_id=None, after=streams.requested_after(), load=load, render=render
-    )
+    return await streams.open_stream(post_id=None, after=streams.requested_after(), render=render)
 
 
 async def _judged(comment_id: int, verdict: Verdict, notice: str) -> Response:

@@ -46,7 +46,6 @@ RENDERED = 256
 log = logging.getLogger(__name__)
 
 Render = Callable[[Change], Awaitable[str]]
-Load = Callable[[AsyncSession, int], Awaitable[list[Change]]]
 
 
 class Unavailable(Exception):
@@ -327,9 +326,7 @@ def message(event_id: int, data: str) -> bytes:
     return ("\n".join(lines) + "\n\n").encode()
 
 
-async def open_stream(
-    *, post_id: int | None, after: int | None, load: Load, render: Render
-) -> Response:
+async def open_stream(*, post_id: int | None, after: int | None, render: Render) -> Response:
     """An event stream for one post's readers (or, with no post, a moderator's queue),
     from after event `after` (None: from now)."""
     hub = get_hub()
@@ -342,7 +339,7 @@ async def open_stream(
     async def events() -> AsyncIterator[bytes]:
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
-            sent, missed = await _catch_up(hub, load, after)
+            sent, missed = await _catch_up(hub, post_id, after)
             batch: list[Change] | None = missed
             while batch is not None:
                 for change in batch:
@@ -363,18 +360,17 @@ async def open_stream(
     return response
 
 
-async def _catch_up(hub: Hub, load: Load, after: int | None) -> tuple[int, list[Change]]:
+async def _catch_up(hub: Hub, post_id: int | None, after: int | None) -> tuple[int, list[Change]]:
     """What was missed since `after`, and where the stream now stands."""
     async with hub.session() as session:
         # Subscribed already, so nothing after this is lost. An id from before the log
         # was replaced (a restored backup) would hide everything new: such a browser
         # starts from now as well.
         newest = await live.latest(session)
-    start = newest if after is None else min(after, newest)
-    missed: list[Change] = []
-    while True:
-        async with hub.session() as session:
-            found = await load(session, missed[-1].id if missed else start)
-        missed += found
-        if len(found) < live.MAX_BATCH:
-            return start, missed
+        start = newest if after is None else min(after, newest)
+        missed: list[Change] = []
+        while True:
+            found = await live.after(session, missed[-1].id if missed else start, post_id=post_id)
+            missed += found
+            if len(found) < live.MAX_BATCH:
+                return start, missed
