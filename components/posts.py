@@ -186,6 +186,18 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     return Reading(post, comments, older, newer, last_event or 0)
 
 
+async def for_api(session: AsyncSession, slug: str) -> tuple[Post, int] | None:
+    """The visible post with this slug in full, its tags and its approved comment count,
+    without the neighbours a page links to: two statements."""
+    query = (
+        select(Post, _approved_comments())
+        .where(Post.slug == slug, is_visible(utcnow()))
+        .options(selectinload(Post.tags))
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def visible_post(session: AsyncSession, slug: str) -> Post | None:
     """The visible post with this slug, without its body: what its comments need to know."""
     query = select(Post).where(Post.slug == slug, is_visible(utcnow()))

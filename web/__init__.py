@@ -12,6 +12,7 @@ from quart import Quart
 from web import (
     accounts,
     admin,
+    api,
     assets,
     auth,
     blog,
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(media.bp)
     app.register_blueprint(comments.bp)
     app.register_blueprint(moderation.bp)
+    api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.

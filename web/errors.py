@@ -6,6 +6,7 @@ from quart import Quart, Response, current_app, redirect, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from components import posts
+from web import api
 from web.blog import post_url
 from web.database import get_db
 from web.htmx import render
@@ -31,6 +32,11 @@ def init_app(app: Quart) -> None:
 async def page_for(error: HTTPException) -> Response:
     """The error page (or fragment) for `error`, public so that a blueprint's own handler
     can fall back on it."""
+    if api.serves(request.path):
+        # An error under /api/ that the API's own handler never saw: a routing error (no
+        # such address, a method other than GET) matched no endpoint, hence no blueprint,
+        # and an unexpected exception comes here as a 500. The API answers both in JSON.
+        return await api.error_response(error)
     status = error.code or 500
     if status == 404 and request.method in {"GET", "HEAD"}:
         # Old slugs, Jekyll permalinks and Hugo aliases keep working for good.
