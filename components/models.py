@@ -204,6 +204,9 @@ class Post(Base):
     reading_minutes: Mapped[int] = mapped_column(Integer, default=1)
     # The table of contents: [{"level": 2, "id": "anchor", "text": "Heading"}, ...].
     toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Front matter keys an imported file had that Quire does not use (`layout`, `image`,
+    # ...), in their order, so that an export writes them back: nothing is lost in transit.
+    front_matter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The tag names joined by spaces, so that the full-text index sees the tags in the row.
     tag_names: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PostStatus] = mapped_column(
