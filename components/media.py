@@ -688,6 +688,26 @@ async def _one(session: AsyncSession, condition: ColumnElement[bool]) -> Media |
     return await session.scalar(query)
 
 
+async def _checked(data: bytes, max_bytes: int, max_pixels: int, keep_clean: bool) -> _Prepared:
+    if not data:
+        raise MediaError("The file is empty.")
+    if len(data) > max_bytes:
+        raise MediaError(
+            f"The file is {_size(len(data), up=True)}; the limit is {_size(max_bytes)}.",
+            status=413,
+        )
+    # Decoding and encoding take whole seconds for a large photo: not on the event loop.
+    return await asyncio.to_thread(_prepare, data, max_pixels, keep_clean)
+
+
+async def stored_hash(
+    data: bytes, *, max_bytes: int, max_pixels: int = MAX_PIXELS, keep_clean: bool = False
+) -> str:
+    """The hash `store` would give these bytes, or its MediaError, storing nothing: what a
+    dry run needs to know whether the library already holds an image."""
+    return (await _checked(data, max_bytes, max_pixels, keep_clean)).original.sha256
+
+
 async def store(
     session: AsyncSession,
     data: bytes,
@@ -718,16 +738,8 @@ async def store(
     not clean is re-encoded as usual.
     """
     _refuse_paths(filename)
-    if not data:
-        raise MediaError("The file is empty.")
-    if len(data) > max_bytes:
-        raise MediaError(
-            f"The file is {_size(len(data), up=True)}; the limit is {_size(max_bytes)}.",
-            status=413,
-        )
     alt = _clean_alt_text(alt_text)
-    # Decoding and encoding take whole seconds for a large photo: not on the event loop.
-    prepared = await asyncio.to_thread(_prepare, data, max_pixels, keep_clean)
+    prepared = await _checked(data, max_bytes, max_pixels, keep_clean)
     original = prepared.original
     if owner is not None and owner.id is None:
         await session.flush()

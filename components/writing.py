@@ -379,9 +379,15 @@ async def for_admin(
 
 def state_of(post: Post) -> str:
     """What the admin list calls a post: draft, scheduled or published."""
-    if post.status is PostStatus.DRAFT:
+    return state(post.status, post.published_at)
+
+
+def state(status: PostStatus, published_at: datetime | None) -> str:
+    """Draft, scheduled or published: what readers see of a status and a time."""
+    if status is PostStatus.DRAFT:
         return "draft"
-    return "published" if _visible(post) else "scheduled"
+    visible = published_at is not None and published_at <= utcnow()
+    return "published" if visible else "scheduled"
 
 
 async def tag_suggestions(session: AsyncSession, prefix: str, limit: int = 8) -> Sequence[str]:

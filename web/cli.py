@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ from components import accounts, comments, demo, migrations, posts
 from components.accounts import AccountError
 from components.db import make_engine, make_sessionmaker
 from components.models import Role
+from web import portability
 from web.config import ConfigError, load_config
 
 
@@ -41,6 +43,11 @@ def _with_engine(work: Callable[[AsyncEngine], Awaitable[str]]) -> None:
             await engine.dispose()
 
     click.echo(asyncio.run(run()))
+
+
+async def _up_to_date(engine: AsyncEngine) -> None:
+    if await migrations.pending(engine):
+        raise click.ClickException("the database is not up to date: run `quire db upgrade`")
 
 
 @click.group()
@@ -72,8 +79,7 @@ def load_demo() -> None:
     """Load the sample posts into an empty blog (a blog with posts is left alone)."""
 
     async def work(engine: AsyncEngine) -> str:
-        if await migrations.pending(engine):
-            raise click.ClickException("the database is not up to date: run `quire db upgrade`")
+        await _up_to_date(engine)
         async with make_sessionmaker(engine)() as session:
             existing = await posts.count(session)
             if existing:
@@ -117,8 +123,7 @@ def user_create(email: str, name: str, role: str, password_stdin: bool) -> None:
         raise click.ClickException(str(error)) from None
 
     async def work(engine: AsyncEngine) -> str:
-        if await migrations.pending(engine):
-            raise click.ClickException("the database is not up to date: run `quire db upgrade`")
+        await _up_to_date(engine)
         async with make_sessionmaker(engine)() as session:
             try:
                 created = await accounts.create_user(
@@ -161,11 +166,129 @@ def purge_spam(older_than: timedelta) -> None:
     """Delete comments marked as spam (and replies to them) for good."""
 
     async def work(engine: AsyncEngine) -> str:
-        if await migrations.pending(engine):
-            raise click.ClickException("the database is not up to date: run `quire db upgrade`")
+        await _up_to_date(engine)
         async with make_sessionmaker(engine)() as session:
             purged = await comments.purge_spam(session, older_than)
             await session.commit()
         return f"deleted {purged} spam comment(s) older than {older_than}"
 
     _with_engine(work)
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False))
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what would be created, updated or left alone; write nothing.",
+)
+@click.option(
+    "--author",
+    "author_email",
+    metavar="EMAIL",
+    help="The account the imported posts and images belong to (default: none; admins edit them).",
+)
+@click.option(
+    "--time-zone",
+    default="UTC",
+    show_default=True,
+    help="The zone of dates written without one (`date: 2023-09-29`, or a file name's date).",
+)
+def import_posts(
+    paths: tuple[Path, ...], dry_run: bool, author_email: str | None, time_zone: str
+) -> None:
+    """Import Jekyll or Hugo Markdown files, or folders of them (searched recursively).
+
+    Front matter in YAML (---) or TOML (+++) becomes each post's title, slug, date,
+    description, tags (and categories), switches (comments, share), draft state
+    (`published: false`, `draft: true`, or a file in `_drafts/`) and former addresses
+    (permalink, aliases, redirect_from); other keys are kept for export. Images the
+    Markdown shows by a local path go into the media library and the links follow.
+
+    A post is matched by its slug, so importing the same files again updates them in
+    place. Each file is imported in its own transaction: a bad file is reported with
+    its line and skipped, and an interrupted import can simply be run again. The exit
+    status is 1 when any file was skipped.
+    """
+    try:
+        accounts.check_time_zone(time_zone)
+    except AccountError as error:
+        raise click.BadParameter(str(error), param_hint="--time-zone") from None
+    settings = _settings()
+    files, missing = portability.markdown_files(paths)
+    for problem in missing:
+        click.echo(problem, err=True)
+    if not files:
+        raise click.ClickException(
+            "no Markdown files (.md, .markdown) found in " + ", ".join(map(str, paths))
+        )
+
+    async def run() -> portability.Report:
+        engine = make_engine(settings["DATABASE_URL"])
+        try:
+            await _up_to_date(engine)
+            async with portability.web_links() as links:
+                with portability.progress(len(files), "Importing") as show:
+                    return await portability.import_files(
+                        engine,
+                        files,
+                        links=links,
+                        settings=settings,
+                        author_email=author_email,
+                        time_zone=time_zone,
+                        dry_run=dry_run,
+                        show=show,
+                    )
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: every file imported so far is complete, the one in progress was "
+            "rolled back; run the same command again to finish",
+            err=True,
+        )
+        sys.exit(130)
+    if portability.is_terminal():
+        for problem in report.problems:
+            click.echo(problem, err=True)
+    for note in report.notes:
+        click.echo(f"warning: {note}", err=True)
+    click.echo(report.summary())
+    if report.counts["skipped"] or missing:
+        sys.exit(1)
+
+
+@main.command("export")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+def export_posts(folder: Path) -> None:
+    """Write every post (drafts too) into FOLDER as Jekyll Markdown, with its media.
+
+    Posts go to _posts/YYYY-MM-DD-slug.md, drafts without a date to _drafts/slug.md,
+    drafts with `published: false`; images to assets/media/, with their names and alt
+    texts in _data/quire_media.yml. `quire import FOLDER` brings it all back. FOLDER
+    must be new or empty; it appears only once the export is complete.
+    """
+    url = _settings()["DATABASE_URL"]
+
+    async def run() -> str:
+        engine = make_engine(url)
+        try:
+            await _up_to_date(engine)
+            async with make_sessionmaker(engine)() as session:
+                total = await posts.count(session)
+            async with portability.web_links() as links:
+                with portability.progress(total, "Exporting") as show:
+                    summary = await portability.export_all(engine, folder, links=links, show=show)
+        except FileExistsError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            await engine.dispose()
+        return (
+            f"exported {summary.posts} post(s) ({summary.drafts} draft(s)) and "
+            f"{summary.media} image(s) to {folder}"
+        )
+
+    click.echo(asyncio.run(run()))

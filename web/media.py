@@ -50,12 +50,19 @@ def _srcset(item: Media) -> str:
     return ", ".join([*sizes, f"{media_url(item)} {item.width}w"])
 
 
+def picture(item: Media) -> Picture | None:
+    """The responsive sizes of a library image, for `srcset` (None when it has no size)."""
+    if not (item.width and item.height):
+        return None
+    return Picture(srcset=_srcset(item), width=item.width, height=item.height)
+
+
 async def pictures_in(body: str) -> dict[str, Picture]:
     """The responsive sizes of the library images a post's Markdown shows."""
     return {
-        media_url(item): Picture(srcset=_srcset(item), width=item.width, height=item.height)
+        media_url(item): found
         for item in await media.for_body(get_db(), body)
-        if item.width and item.height
+        if (found := picture(item)) is not None
     }
 
 

@@ -1,0 +1,241 @@
+"""Every post out as Jekyll-compatible Markdown with front matter, with the media it uses.
+
+The layout is Jekyll's: `_posts/YYYY-MM-DD-slug.md` for posts with a date,
+`_drafts/slug.md` for drafts without one, the images under `assets/media/` by their
+library names, and what the library knows of them (name, alt text) in
+`_data/quire_media.yml`. Importing the folder into an empty Quire gives the same
+posts, tags, dates, switches, redirects and media (components/importer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from components import media
+from components.frontmatter import Source
+from components.importer import MEDIA_MANIFEST
+from components.models import Media, Post, PostStatus, Redirect
+
+MEDIA_FOLDER = PurePosixPath("assets/media")
+_BATCH = 200
+
+
+def file_path(post: Source) -> PurePosixPath:
+    """Where a post goes in the export."""
+    if post.date is None:
+        return PurePosixPath("_drafts") / f"{post.slug}.md"
+    return PurePosixPath("_posts") / f"{post.date.astimezone(UTC):%Y-%m-%d}-{post.slug}.md"
+
+
+def jekyll_date(moment: datetime) -> str:
+    """`2023-09-29 10:00:00 +0000`, as Jekyll writes dates (to the microsecond if need be)."""
+    moment = moment.astimezone(UTC)
+    fraction = f".{moment.microsecond:06d}" if moment.microsecond else ""
+    return f"{moment:%Y-%m-%d %H:%M:%S}{fraction} +0000"
+
+
+def render_file(post: Source) -> str:
+    """The Markdown file for a post: YAML front matter, then the body as written."""
+    matter: dict[str, Any] = {"title": post.title, "slug": post.slug}
+    if post.date is not None:
+        matter["date"] = jekyll_date(post.date)
+    if post.description:
+        matter["description"] = post.description
+    if post.tags:
+        matter["tags"] = list(post.tags)
+    matter["comments"] = post.comments
+    matter["share"] = post.share
+    if post.draft:
+        matter["published"] = False
+    if post.redirects:
+        matter["redirect_from"] = list(post.redirects)
+    for key, value in post.extra.items():
+        matter[key] = _as_yaml(value)
+    front = yaml.safe_dump(
+        matter, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000
+    )
+    return f"---\n{front}---\n\n{post.body}"
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2})?")
+
+
+def _as_yaml(value: Any) -> Any:
+    """A kept front matter value as it was written: a date stored as ISO text is a date again."""
+    if isinstance(value, dict):
+        return {key: _as_yaml(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_yaml(item) for item in value]
+    if isinstance(value, str):
+        try:
+            if _ISO_DATE.fullmatch(value):
+                return date.fromisoformat(value)
+            if _ISO_DATETIME.fullmatch(value):
+                moment = datetime.fromisoformat(value)
+                if moment.isoformat() == value:
+                    return moment
+        except ValueError:
+            pass
+    return value
+
+
+@dataclass(frozen=True)
+class Summary:
+    posts: int
+    drafts: int
+    media: int
+
+
+async def _posts(session: AsyncSession) -> AsyncIterator[list[Post]]:
+    """Every post with its tags, a batch at a time, in id order."""
+    after = 0
+    while True:
+        batch = (
+            await session.scalars(
+                select(Post)
+                .where(Post.id > after)
+                .order_by(Post.id)
+                .limit(_BATCH)
+                .options(selectinload(Post.tags))
+            )
+        ).all()
+        if not batch:
+            return
+        yield list(batch)
+        after = batch[-1].id
+
+
+async def export(
+    session: AsyncSession,
+    folder: Path,
+    *,
+    media_url: Callable[[Media], str],
+    progress: Callable[[str], None] = lambda _path: None,
+) -> Summary:
+    """Write the blog into `folder`, which must not exist yet or be empty.
+
+    The files are written into a temporary folder beside it and moved into place at
+    the end, so an interrupted export leaves no half-written folder behind.
+    """
+    staging = await asyncio.to_thread(_stage, folder)
+    try:
+        summary = await _write_all(session, staging, media_url, progress)
+        await asyncio.to_thread(_publish, staging, folder)
+    except BaseException:
+        await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
+        raise
+    return summary
+
+
+async def _write_all(
+    session: AsyncSession,
+    staging: Path,
+    media_url: Callable[[Media], str],
+    progress: Callable[[str], None],
+) -> Summary:
+    redirects: dict[int, list[str]] = {}
+    for post_id, path in await session.execute(
+        select(Redirect.post_id, Redirect.path).order_by(Redirect.path)
+    ):
+        redirects.setdefault(post_id, []).append(path)
+    used: dict[str, Media] = {}
+    posts = drafts = 0
+    async for batch in _posts(session):
+        for post in batch:
+            # A cover image (`image: ...`) is kept in the front matter, not in the body.
+            mentions = f"{post.body}\n{json.dumps(post.front_matter or {})}"
+            shown = {item.sha256: item for item in await media.for_body(session, mentions)}
+            used.update(shown)
+            exported = _exported(post, redirects.get(post.id, []), shown.values(), media_url)
+            relative = file_path(exported)
+            await asyncio.to_thread(_write, staging / relative, render_file(exported))
+            progress(str(relative))
+            posts += 1
+            drafts += exported.draft
+    for item in used.values():
+        data = await session.scalar(select(Media.data).where(Media.id == item.id))
+        name = media.file_name(item.sha256, item.content_type)
+        await asyncio.to_thread(_write_bytes, staging / MEDIA_FOLDER / name, data or b"")
+    if used:
+        manifest = [
+            {
+                "file": media.file_name(item.sha256, item.content_type),
+                "filename": item.filename,
+                "alt": item.alt_text,
+            }
+            for item in sorted(used.values(), key=lambda item: item.sha256)
+        ]
+        text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
+        await asyncio.to_thread(_write, staging / MEDIA_MANIFEST, text)
+    return Summary(posts=posts, drafts=drafts, media=len(used))
+
+
+def _exported(
+    post: Post, redirects: list[str], shown: Any, media_url: Callable[[Media], str]
+) -> Source:
+    # The library's addresses become the files' places in the export, from the site root.
+    moves = {
+        media_url(item): f"/{MEDIA_FOLDER / media.file_name(item.sha256, item.content_type)}"
+        for item in shown
+    }
+
+    def moved(text: str) -> str:
+        for old, new in moves.items():
+            text = text.replace(old, new)
+        return text
+
+    return Source(
+        title=post.title,
+        slug=post.slug,
+        body=moved(post.body),
+        description=post.description,
+        tags=tuple(tag.name for tag in post.tags),
+        draft=post.status is PostStatus.DRAFT,
+        date=post.published_at,
+        comments=post.comments_enabled,
+        share=post.share_enabled,
+        redirects=tuple(redirects),
+        extra={
+            key: moved(value) if isinstance(value, str) else value
+            for key, value in (post.front_matter or {}).items()
+        },
+    )
+
+
+def _stage(folder: Path) -> Path:
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise FileExistsError(f"{folder} is not an empty folder: export into a new one")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+
+
+def _publish(staging: Path, folder: Path) -> None:
+    if folder.exists():
+        folder.rmdir()  # empty, as _stage found it
+    os.replace(staging, folder)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

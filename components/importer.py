@@ -1,0 +1,377 @@
+"""Bring a post read from a Markdown file (components/frontmatter) into the blog.
+
+A file's post is found again by its slug, so importing the same files twice updates
+in place and the second run changes nothing. Images the Markdown shows by a local
+path are stored in the media library and the links rewritten to it. The caller owns
+the transaction: one file, one commit, so a post is never half-imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+from markdown_it import MarkdownIt
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from components import markdown, media, revisions
+from components.frontmatter import Source
+from components.markdown import Picture
+from components.models import Media, Post, PostStatus, Redirect, RevisionKind, User, utcnow
+from components.posts import tags_named
+from components.text import slugify
+from components.writing import keep_address, state, state_of
+
+# Where an export keeps what the library knows of each file beyond its bytes.
+MEDIA_MANIFEST = Path("_data") / "quire_media.yml"
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
+
+
+@dataclass(frozen=True)
+class Links:
+    """The public addresses the web layer gives posts and media (components/ knows none)."""
+
+    post_path: Callable[[Post], str]
+    media_url: Callable[[Media], str]
+    picture: Callable[[Media], Picture | None]
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass
+class Imported:
+    outcome: Outcome
+    slug: str
+    images: int = 0  # images added to the library
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- images in the Markdown ---------------------------------------------------
+
+_INLINE_IMAGE = re.compile(
+    r"(?P<lead>!\[(?P<alt>(?:[^\]\\\n]|\\.)*)\]\(\s*)(?P<target><[^>\n]*>|[^\s()<>]+)"
+)
+_REFERENCE = re.compile(r"^(?P<lead> {0,3}\[[^\]\n]+\]:[ \t]*)(?P<target><[^>\n]*>|\S+)", re.M)
+_HTML_IMAGE = re.compile(
+    r"(?P<lead><img\b[^>]*?\bsrc\s*=\s*(?P<quote>[\"']))(?P<target>[^\"'>]*)(?P=quote)", re.I
+)
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:", re.I)
+_LIBRARY_FILE = re.compile(r"[0-9a-f]{64}\.(?:png|jpg|webp|gif)$")
+_commonmark = MarkdownIt("commonmark")
+
+
+@dataclass(frozen=True)
+class _Reference:
+    target: str  # as written, without <>
+    alt: str
+    file: Path | None  # None: a local path that leads to no file
+
+
+def _code_lines(body: str) -> set[int]:
+    """The 0-based lines inside fenced or indented code: their text is shown, not followed."""
+    lines: set[int] = set()
+    for token in _commonmark.parse(body):
+        if token.type in {"fence", "code_block"} and token.map:
+            lines.update(range(*token.map))
+    return lines
+
+
+def _matches(body: str) -> Iterable[tuple[re.Match[str], bool]]:
+    """Every image-like reference outside code, and whether it must be an image file."""
+    found = [
+        (match, images_only)
+        for pattern, images_only in (
+            (_INLINE_IMAGE, False),
+            (_HTML_IMAGE, False),
+            (_REFERENCE, True),
+        )
+        for match in pattern.finditer(body)
+    ]
+    # Most posts show no image: parse for code blocks only when there is something to check.
+    code = _code_lines(body) if found else set()
+    for match, images_only in found:
+        if body.count("\n", 0, match.start()) not in code:
+            yield match, images_only
+
+
+def _is_local(target: str) -> bool:
+    return bool(target) and not (_SCHEME.match(target) or target.startswith(("//", "#")))
+
+
+def _find_file(target: str, source: Path) -> Path | None:
+    """The file a local image address names: relative to the post's folder, or, for a
+    site-root path (`/assets/a.png`), under the first folder above it that has it, or
+    that folder's `static/` (Hugo)."""
+    clean = unquote(target.split("#")[0].split("?")[0])
+    if not clean:
+        return None
+    if not clean.startswith("/"):
+        candidate = source.parent / clean
+        return candidate if candidate.is_file() else None
+    relative = clean.lstrip("/")
+    folder = source.parent.resolve()
+    for ancestor in (folder, *folder.parents):
+        for base in (ancestor, ancestor / "static"):
+            candidate = base / relative
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def find_images(body: str, source: Path, cover: str | None = None) -> list[_Reference]:
+    """The local images a post shows (blocking: it looks at the disk)."""
+    found: dict[str, _Reference] = {}
+    candidates = [(m["target"], m.groupdict().get("alt") or "", only) for m, only in _matches(body)]
+    if cover:
+        candidates.append((cover, "", False))
+    for written, alt, images_only in candidates:
+        target = written.removeprefix("<").removesuffix(">")
+        if target in found or not _is_local(target):
+            continue
+        is_image = Path(unquote(target.split("?")[0])).suffix.lower() in IMAGE_SUFFIXES
+        if images_only and not is_image:
+            continue  # a reference definition for a link, not an image
+        file = _find_file(target, source)
+        if file is None and _LIBRARY_FILE.search(target.split("?")[0]):
+            continue  # already an address in a media library (Quire's own `/media/...`)
+        found[target] = _Reference(target, alt.replace("\\", ""), file)
+    return list(found.values())
+
+
+def _rewrite(body: str, urls: dict[str, str]) -> str:
+    """The body with each image address in `urls` replaced (code left as it is)."""
+    if not urls:
+        return body
+    pieces: list[tuple[int, int, str]] = []
+    for match, _ in _matches(body):
+        target = match["target"].removeprefix("<").removesuffix(">")
+        if target in urls:
+            pieces.append((match.start("target"), match.end("target"), urls[target]))
+    out, at = [], 0
+    for start, end, url in sorted(pieces):
+        out.append(body[at:start])
+        out.append(url)
+        at = end
+    out.append(body[at:])
+    return "".join(out)
+
+
+def _manifest_entry(file: Path, cache: dict[Path, dict[str, Any]]) -> dict[str, Any]:
+    """What an export's manifest says of an image (its name and alt text), if anything."""
+    for ancestor in file.resolve().parents:
+        manifest = ancestor / MEDIA_MANIFEST
+        if manifest not in cache:
+            cache[manifest] = _load_manifest(manifest)
+        if entry := cache[manifest].get(file.name):
+            return entry
+    return {}
+
+
+def _load_manifest(manifest: Path) -> dict[str, Any]:
+    if not manifest.is_file():
+        return {}
+    try:
+        entries = yaml.safe_load(manifest.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    if not isinstance(entries, list):
+        return {}
+    return {
+        str(entry["file"]): entry
+        for entry in entries
+        if isinstance(entry, dict) and "file" in entry
+    }
+
+
+# --- the post -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    links: Links
+    media_folder: Path
+    max_image_bytes: int
+    author: User | None = None
+    dry_run: bool = False
+    # Caches the export manifests found while importing (see _manifest_entry).
+    manifests: dict[Path, dict[str, Any]] = field(default_factory=dict)
+
+
+async def _images(
+    session: AsyncSession, references: Sequence[_Reference], options: Options, imported: Imported
+) -> dict[str, str]:
+    """Store the images the post shows; their addresses' new URLs."""
+    urls: dict[str, str] = {}
+    for reference in references:
+        if reference.file is None:
+            imported.warnings.append(f"image {reference.target!r} not found; its link is kept")
+            continue
+        try:
+            data = await asyncio.to_thread(reference.file.read_bytes)
+        except OSError as error:
+            imported.warnings.append(f"image {reference.target!r} unreadable ({error.strerror})")
+            continue
+        # A clean file keeps its own hash in the library: found without re-encoding it.
+        stored = await _library_file(session, hashlib.sha256(data).hexdigest())
+        if stored is None and options.dry_run:
+            try:
+                hashed = await media.stored_hash(
+                    data, max_bytes=options.max_image_bytes, keep_clean=True
+                )
+            except media.MediaError as error:
+                imported.warnings.append(f"image {reference.target!r} refused: {error}")
+                continue
+            stored = await _library_file(session, hashed)
+            if stored is None:
+                imported.images += 1
+                urls[reference.target] = f"(new image {reference.file.name})"
+                continue
+        if stored is None:
+            entry = await asyncio.to_thread(_manifest_entry, reference.file, options.manifests)
+            try:
+                stored = await media.store(
+                    session,
+                    data,
+                    filename=str(entry.get("filename") or reference.file.name),
+                    owner=options.author,
+                    max_bytes=options.max_image_bytes,
+                    folder=options.media_folder,
+                    alt_text=str(entry.get("alt") or reference.alt)[: media.MAX_ALT_TEXT_LENGTH],
+                    keep_clean=True,
+                )
+            except media.MediaError as error:
+                imported.warnings.append(f"image {reference.target!r} refused: {error}")
+                continue
+            imported.images += 1
+        urls[reference.target] = options.links.media_url(stored)
+    return urls
+
+
+async def _library_file(session: AsyncSession, sha256: str) -> Media | None:
+    return await session.scalar(select(Media).where(Media.sha256 == sha256))
+
+
+def _status(
+    source: Source, existing: Post | None, undated: datetime
+) -> tuple[PostStatus, datetime | None]:
+    if source.draft:
+        return PostStatus.DRAFT, source.date
+    when = source.date or (existing.published_at if existing else None) or undated
+    return (PostStatus.PUBLISHED if when <= utcnow() else PostStatus.SCHEDULED), when
+
+
+def _same(post: Post, wanted: dict[str, Any], tags: Sequence[str]) -> bool:
+    return (
+        all(getattr(post, name) == value for name, value in wanted.items() if name != "status")
+        and state_of(post) == state(wanted["status"], wanted["published_at"])
+        and {tag.slug for tag in post.tags} == {slugify(name) for name in tags}
+    )
+
+
+async def import_source(
+    session: AsyncSession, source: Source, file: Path, options: Options, *, undated: datetime
+) -> Imported:
+    """Create or update the post `source` describes; `undated` is its date if it gives none.
+
+    Flushed, not committed (unless nothing changes, when nothing is written at all).
+    """
+    imported = Imported(Outcome.UNCHANGED, source.slug, warnings=list(source.warnings))
+    existing = await session.scalar(
+        select(Post)
+        .where(Post.slug == source.slug)
+        .options(selectinload(Post.tags))
+        .execution_options(populate_existing=True)
+    )
+    references = await asyncio.to_thread(find_images, source.body, file, source.image)
+    urls = await _images(session, references, options, imported)
+    extra = {
+        key: urls.get(value, value) if key.lower() == "image" and isinstance(value, str) else value
+        for key, value in source.extra.items()
+    }
+    status, published_at = _status(source, existing, undated)
+    wanted: dict[str, Any] = {
+        "title": source.title,
+        "description": source.description,
+        "body": _rewrite(source.body, urls),
+        "status": status,
+        "published_at": published_at,
+        "comments_enabled": source.comments,
+        "share_enabled": source.share,
+        "front_matter": extra,
+    }
+    # The post's own address is no former one (a permalink may name it).
+    canonical = (
+        options.links.post_path(Post(slug=source.slug, published_at=published_at))
+        if published_at is not None
+        else None
+    )
+    known = {canonical}
+    if existing is not None:
+        known.update(
+            await session.scalars(select(Redirect.path).where(Redirect.post_id == existing.id))
+        )
+    new_redirects = sorted(set(source.redirects) - known)
+    if existing is not None and not new_redirects and _same(existing, wanted, source.tags):
+        return imported
+    imported.outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
+    if options.dry_run:
+        return imported
+
+    was_at = options.links.post_path(existing) if existing and _visible(existing) else None
+    rendered = await asyncio.to_thread(
+        markdown.render, wanted["body"], await _pictures(session, wanted["body"], options.links)
+    )
+    tags = await tags_named(session, source.tags)
+    post = existing or Post(slug=source.slug, author=options.author)
+    for name, value in wanted.items():
+        setattr(post, name, value)
+    post.body_html = rendered.html
+    post.excerpt = rendered.excerpt
+    post.reading_minutes = rendered.reading_minutes
+    post.toc = rendered.toc
+    post.tags = tags
+    post.tag_names = " ".join(tag.name for tag in tags)
+    post.updated_at = utcnow()
+    session.add(post)
+    await session.flush()
+    if was_at is not None and was_at != canonical and _visible(post):
+        await keep_address(session, was_at, post)
+    for path in new_redirects:
+        await keep_address(session, path, post)
+    await revisions.record(
+        session,
+        post_id=post.id,
+        title=post.title,
+        description=post.description,
+        body=post.body,
+        kind=RevisionKind.SAVE,
+        author=options.author,
+    )
+    return imported
+
+
+def _visible(post: Post) -> bool:
+    return state_of(post) == "published"
+
+
+async def _pictures(session: AsyncSession, body: str, links: Links) -> dict[str, Picture]:
+    pictures = {}
+    for item in await media.for_body(session, body):
+        if (picture := links.picture(item)) is not None:
+            pictures[links.media_url(item)] = picture
+    return pictures

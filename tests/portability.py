@@ -1,0 +1,131 @@
+"""Helpers for the import and export tests: the `quire` command on a test database,
+and everything a blog holds, in a form two blogs can be compared by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from click.testing import CliRunner, Result
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from components import migrations
+from components.db import make_engine
+from components.models import Media, Post, Redirect
+from components.writing import state_of
+from web.cli import main
+
+from .conftest import TEST_SECRET, reset_database, run_async, session_on
+
+FIXTURES = Path(__file__).parent / "fixtures" / "site"
+
+
+async def _stamp(url: str) -> None:
+    """Mark a database built from the models as migrated, as `quire db upgrade` leaves it."""
+
+    def stamp(connection: Connection) -> None:
+        config = migrations.alembic_config()
+        config.attributes["connection"] = connection
+        command.stamp(config, "head")
+
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(stamp)
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Blog:
+    """An empty, migrated blog and the `quire` command pointed at it."""
+
+    url: str
+    folder: Path
+
+    @classmethod
+    def empty(cls, url: str, folder: Path) -> Blog:
+        run_async(reset_database(url))
+        return cls.migrated(url, folder)
+
+    @classmethod
+    def migrated(cls, url: str, folder: Path) -> Blog:
+        run_async(_stamp(url))
+        return cls(url, folder)
+
+    @property
+    def media_folder(self) -> Path:
+        return self.folder / "instance" / "media"
+
+    def quire(self, *args: str) -> Result:
+        env = {
+            "DATABASE_URL": self.url,
+            "QUIRE_INSTANCE_PATH": str(self.folder / "instance"),
+            "SECRET_KEY": TEST_SECRET,
+        }
+        return CliRunner().invoke(main, list(args), env=env)
+
+    def contents(self) -> dict[str, Any]:
+        return run_async(contents(self.url))
+
+
+@dataclass(frozen=True)
+class PostView:
+    title: str
+    description: str
+    body: str
+    state: str
+    published_at: datetime | None
+    comments: bool
+    share: bool
+    tags: frozenset[str]
+    redirects: frozenset[str]
+    front_matter: dict[str, Any]
+
+
+async def contents(url: str) -> dict[str, Any]:
+    """Posts by slug and media by hash: what an export must carry from blog to blog."""
+    async with session_on(url) as session:
+        return {"posts": await _posts(session), "media": await _media(session)}
+
+
+async def _posts(session: AsyncSession) -> dict[str, PostView]:
+    redirects: dict[int, set[str]] = {}
+    for post_id, path in await session.execute(select(Redirect.post_id, Redirect.path)):
+        redirects.setdefault(post_id, set()).add(path)
+    found = await session.scalars(select(Post).options(selectinload(Post.tags)))
+    return {
+        post.slug: PostView(
+            title=post.title,
+            description=post.description,
+            body=post.body,
+            state=state_of(post),
+            published_at=post.published_at,
+            comments=post.comments_enabled,
+            share=post.share_enabled,
+            tags=frozenset(tag.name for tag in post.tags),
+            redirects=frozenset(redirects.get(post.id, ())),
+            front_matter=post.front_matter,
+        )
+        for post in found
+    }
+
+
+async def _media(session: AsyncSession) -> dict[str, tuple[Any, ...]]:
+    found = await session.scalars(select(Media).options(selectinload(Media.variants)))
+    return {
+        item.sha256: (
+            item.filename,
+            item.alt_text,
+            item.content_type,
+            item.width,
+            item.height,
+            tuple(variant.sha256 for variant in item.variants),
+        )
+        for item in found
+    }

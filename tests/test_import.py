@@ -1,0 +1,317 @@
+"""`quire import`: a folder of Jekyll and Hugo files, the bad ones among the good."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from components import importer
+from components.models import Media, Post, Revision
+from web import portability
+
+from .conftest import backend_url, make_user, run_async, session_on
+from .portability import FIXTURES, Blog
+
+GOOD = 9
+BAD = {
+    "_posts/2023-02-30-impossible.md:3: impossible date '2023-02-30'",
+    "_posts/2023-05-05-broken-yaml.md:3: invalid YAML front matter",
+    "_posts/2023-06-01-untitled.md:1: missing title",
+    "_posts/2023-07-01-latin1.md:2: not UTF-8 text (byte 0xe9",
+    "_posts/2023-08-01-empty.md: the file is empty",
+    "content/posts/bad-toml.md:3: invalid TOML front matter",
+}
+
+
+@pytest.fixture
+def blog(backend: str, postgres_schema: None, tmp_path: Path) -> Blog:
+    return Blog.empty(backend_url(backend, tmp_path), tmp_path)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A copy of the fixture site that a test may change."""
+    return Path(shutil.copytree(FIXTURES, tmp_path / "site"))
+
+
+def count(blog: Blog, model: Any) -> int:
+    async def counted() -> int:
+        async with session_on(blog.url) as session:
+            return await session.scalar(select(func.count()).select_from(model)) or 0
+
+    return run_async(counted())
+
+
+def test_imports_every_good_file_and_names_each_bad_one(blog: Blog, site: Path) -> None:
+    result = blog.quire("import", str(site))
+    assert result.exit_code == 1, result.output
+    for problem in BAD:
+        assert f"{site}/{problem}" in result.stderr
+    assert result.stdout.count("created ") == GOOD
+    assert result.stdout.strip().endswith(
+        "9 created, 0 updated, 0 unchanged; 5 image(s) added; 6 file(s) skipped"
+    )
+
+    posts = blog.contents()["posts"]
+    assert len(posts) == GOOD
+    hello = posts["hello-jekyll"]
+    assert hello.title == "Hello, Jekyll"
+    assert hello.description == ""  # " " in the file
+    assert hello.published_at == datetime(2023, 9, 29, 8, tzinfo=UTC)
+    assert hello.tags == {"python", "web", "Notes"}
+    assert (hello.comments, hello.share, hello.state) == (True, False, "published")
+    assert hello.redirects == {"/blog/hello-jekyll.html", "/old/hello/"}
+    assert hello.front_matter["layout"] == "post"
+    assert hello.front_matter["custom"] == {"nested": [1, 2]}
+    # Local images are in the library, the links rewritten; code samples are left alone.
+    assert "](/media/" in hello.body and "[b]: /media/" in hello.body
+    assert "/assets/img/missing-in-code.png" in hello.body
+    assert hello.front_matter["image"].startswith("/media/")
+
+    toml = posts["hugo-toml"]
+    assert toml.title == "Hugo in TOML: 日本語のタイトル"
+    assert toml.published_at == datetime(2023, 10, 1, 15, 30, tzinfo=UTC)
+    assert toml.tags == {"Hugo", "TOML", "Notes"}
+    assert toml.redirects == {"/posts/old-hugo-toml/", "/older-hugo"}
+    assert toml.description == "A Hugo post written in TOML."
+    assert toml.front_matter == {
+        "lastmod": "2023-10-02",
+        "summary": "A Hugo post written in TOML.",
+        "params": {"mood": "curious"},
+    }
+    assert "](/media/" in toml.body  # /images/logo.png, found in Hugo's static/
+
+    assert posts["leap-day"].published_at == datetime(2024, 2, 29, tzinfo=UTC)
+    assert posts["leap-day"].description == "What happens on the 29th of February."
+    assert posts["no-front-date"].published_at == datetime(2023, 1, 5, tzinfo=UTC)
+    assert posts["unpublished"].state == "draft"
+    assert posts["a-jekyll-draft"].state == "draft"
+    assert posts["a-jekyll-draft"].published_at is None
+    assert posts["hugo-yaml-draft"].state == "draft"
+    assert posts["scheduled"].state == "scheduled"
+    assert posts["bundle"].body.startswith("![local](/media/")
+    assert "_index" not in posts and "posts" not in posts  # Hugo's section page is no post
+
+    media = blog.contents()["media"]
+    assert len(media) == 5
+    assert {(name, alt) for name, alt, *_ in media.values()} >= {
+        ("red.png", "A red square"),
+        ("photo.png", "local"),
+    }
+
+
+def test_importing_again_changes_nothing(blog: Blog, site: Path) -> None:
+    blog.quire("import", str(site))
+    before = blog.contents()
+    revisions = count(blog, Revision)
+    again = blog.quire("import", str(site))
+    assert again.stdout.strip().endswith("0 created, 0 updated, 9 unchanged; 6 file(s) skipped")
+    assert blog.contents() == before
+    assert count(blog, Revision) == revisions == GOOD
+
+
+def test_dry_run_says_what_would_happen_and_writes_nothing(blog: Blog, site: Path) -> None:
+    result = blog.quire("import", "--dry-run", str(site))
+    assert result.exit_code == 1
+    assert "dry run, nothing written: 9 would be created" in result.stdout
+    assert "5 image(s) would be added" in result.stdout
+    assert blog.contents() == {"posts": {}, "media": {}}
+    assert not blog.media_folder.exists()
+
+    blog.quire("import", str(site))
+    post = site / "_posts" / "2024-02-29-leap-day.markdown"
+    post.write_text(post.read_text().replace("Body of the leap day post.", "A new body."))
+    before = blog.contents()
+    dry = blog.quire("import", "--dry-run", str(site))
+    assert "0 would be created, 1 would be updated, 8 would be unchanged" in dry.stdout
+    assert blog.contents() == before
+
+
+def test_a_changed_file_updates_its_post_in_place_and_keeps_the_old_text(
+    blog: Blog, site: Path
+) -> None:
+    blog.quire("import", str(site))
+    post = site / "_posts" / "2024-02-29-leap-day.markdown"
+    post.write_text(
+        post.read_text()
+        .replace("Body of the leap day post.", "A new body.")
+        .replace("date: 2024-02-29", "date: 2024-03-01")
+    )
+    result = blog.quire("import", str(post))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("0 created, 1 updated, 0 unchanged")
+    posts = blog.contents()["posts"]
+    assert len(posts) == GOOD
+    assert posts["leap-day"].body == "A new body.\n"
+    # Its old address keeps working, and its earlier text is a revision.
+    assert "/2024/02/29/leap-day" in posts["leap-day"].redirects
+    assert count(blog, Revision) == GOOD + 1
+
+
+def test_a_file_the_database_refuses_is_rolled_back_alone(
+    blog: Blog, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = importer.revisions.record
+
+    async def refuse_one(session: Any, **fields: Any) -> Any:
+        if fields["title"] == "A page bundle":
+            raise IntegrityError("INSERT INTO revisions", {}, Exception("refused for the test"))
+        return await record(session, **fields)
+
+    monkeypatch.setattr(importer.revisions, "record", refuse_one)
+    result = blog.quire("import", str(site))
+    assert "bundle/index.md: not imported, the database refused it" in result.stderr
+    posts = blog.contents()["posts"]
+    assert "bundle" not in posts and len(posts) == GOOD - 1
+    # Its image was stored in the same transaction, so it went too.
+    assert len(blog.contents()["media"]) == 4
+
+
+def test_an_interrupted_import_leaves_whole_posts_and_can_be_run_again(
+    blog: Blog, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importer.import_source
+    calls = 0
+
+    async def interrupted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            await asyncio.sleep(0)
+            raise KeyboardInterrupt
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(portability.importer, "import_source", interrupted)
+    result = blog.quire("import", str(site))
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr and "run the same command again" in result.stderr
+    assert len(blog.contents()["posts"]) == 2
+    assert count(blog, Revision) == 2
+
+    monkeypatch.setattr(portability.importer, "import_source", real)
+    finished = blog.quire("import", str(site))
+    assert "7 created, 0 updated, 2 unchanged" in finished.stdout
+    assert len(blog.contents()["posts"]) == GOOD
+
+
+def test_on_a_terminal_a_progress_bar_stands_for_the_file_lines(
+    blog: Blog, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portability, "is_terminal", lambda: True)
+    result = blog.quire("import", str(site))
+    assert "Importing" in result.stdout
+    assert "created " not in result.stdout
+    assert all(f"{site}/{problem}" in result.stderr for problem in BAD)
+    assert "9 created" in result.stdout
+
+
+def test_author_option_gives_the_posts_an_owner(blog: Blog, site: Path) -> None:
+    unknown = blog.quire("import", "--author", "nobody@example.com", str(site))
+    assert unknown.exit_code == 1
+    assert "no account for nobody@example.com" in unknown.output
+    assert blog.contents()["posts"] == {}
+
+    async def add_user() -> int:
+        async with session_on(blog.url) as session:
+            return (await make_user(session, "ada@example.com", "Ada")).id
+
+    user_id = run_async(add_user())
+    blog.quire("import", "--author", "ada@example.com", str(site / "_posts"))
+
+    async def owners() -> set[int | None]:
+        async with session_on(blog.url) as session:
+            posts = set(await session.scalars(select(Post.author_id)))
+            return posts | set(await session.scalars(select(Media.owner_id)))
+
+    assert run_async(owners()) == {user_id}
+
+
+def test_time_zone_option_places_dates_without_a_zone(blog: Blog, site: Path) -> None:
+    blog.quire("import", "--time-zone", "Europe/Paris", str(site / "_posts"))
+    posts = blog.contents()["posts"]
+    assert posts["leap-day"].published_at == datetime(2024, 2, 28, 23, tzinfo=UTC)
+    # A date with its own zone is not moved.
+    assert posts["hello-jekyll"].published_at == datetime(2023, 9, 29, 8, tzinfo=UTC)
+    wrong = blog.quire("import", "--time-zone", "Mars/Olympus", str(site))
+    assert wrong.exit_code == 2 and "not a time zone" in wrong.output
+
+
+def test_missing_paths_and_folders_without_markdown_are_reported(
+    blog: Blog, site: Path, tmp_path: Path
+) -> None:
+    missing = blog.quire("import", str(tmp_path / "nowhere"), str(site / "_drafts"))
+    assert missing.exit_code == 1
+    assert f"{tmp_path / 'nowhere'}: no such file or folder" in missing.stderr
+    assert "1 created" in missing.stdout
+    (tmp_path / "empty").mkdir()
+    empty = blog.quire("import", str(tmp_path / "empty"))
+    assert empty.exit_code == 1 and "no Markdown files" in empty.output
+
+
+def test_an_image_that_cannot_be_found_or_read_keeps_its_link(blog: Blog, tmp_path: Path) -> None:
+    post = tmp_path / "2023-01-01-pictures.md"
+    (tmp_path / "fake.png").write_bytes(b"not an image at all")
+    post.write_text(
+        "---\ntitle: Pictures\n---\n![gone](gone.png) ![fake](fake.png) "
+        "![far](https://example.com/x.png)\n"
+    )
+    result = blog.quire("import", str(post))
+    assert result.exit_code == 0
+    assert "image 'gone.png' not found; its link is kept" in result.stderr
+    assert "image 'fake.png' refused: This file is not an image" in result.stderr
+    body = blog.contents()["posts"]["pictures"].body
+    assert body == "![gone](gone.png) ![fake](fake.png) ![far](https://example.com/x.png)\n"
+
+
+async def test_imported_posts_are_on_the_site_and_their_old_addresses_redirect(
+    client: Any, database_url: str, tmp_path: Path
+) -> None:
+    blog = Blog.migrated(database_url, tmp_path)
+    await asyncio.to_thread(blog.quire, "import", str(FIXTURES))
+    page = await client.get("/2023/09/29/hello-jekyll")
+    assert page.status_code == 200
+    html = await page.get_data(as_text=True)
+    assert "Hello, Jekyll" in html and 'srcset="' in html
+    for old in ("/blog/hello-jekyll.html", "/old/hello/", "/old/hello"):
+        moved = await client.get(old)
+        assert moved.status_code == 301 and moved.location.endswith("/2023/09/29/hello-jekyll")
+    assert (await client.get("/2099/05/01/scheduled")).status_code == 404
+    media = html.split('src="/media/')[1].split('"')[0]
+    assert (await client.get(f"/media/{media}")).status_code == 200
+
+
+def test_help_describes_every_command_and_option() -> None:
+    blog = Blog("sqlite+aiosqlite:///unused.db", Path("unused"))
+    top = blog.quire("--help")
+    assert top.exit_code == 0
+    for command in ("db", "demo", "user", "comments", "import", "export"):
+        assert f"  {command} " in top.output
+    imports = blog.quire("import", "--help").output
+    for option in ("--dry-run", "--author EMAIL", "--time-zone", "permalink", "_drafts"):
+        assert option in imports
+    assert "_posts/YYYY-MM-DD-slug.md" in blog.quire("export", "--help").output
+
+
+def test_dry_run_knows_an_image_stored_before_even_when_it_was_cleaned(
+    blog: Blog, tmp_path: Path
+) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "A camera maker"  # metadata the library strips, so the stored hash differs
+    Image.new("RGB", (60, 40), (10, 200, 30)).save(tmp_path / "photo.jpg", exif=exif)
+    post = tmp_path / "2023-01-01-photo.md"
+    post.write_text("---\ntitle: Photo\n---\n![a photo](photo.jpg)\n")
+    assert "1 image(s) would be added" in blog.quire("import", "--dry-run", str(post)).stdout
+    blog.quire("import", str(post))
+    (stored,) = blog.contents()["media"]
+    assert stored != hashlib.sha256((tmp_path / "photo.jpg").read_bytes()).hexdigest()
+    dry = blog.quire("import", "--dry-run", str(post))
+    assert "0 would be created, 0 would be updated, 1 would be unchanged" in dry.stdout
