@@ -10,7 +10,7 @@ PORT ?= 5000
 # Root installs system packages itself; anyone else is asked through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format lock chromium clean
+.PHONY: run test lint format lock chromium clean bench-import
 
 run: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/quire db upgrade
@@ -43,6 +43,11 @@ $(VENV)/.dev-deps: requirements-dev.txt requirements.txt pyproject.toml | $(BIN)
 $(HTMX): package.json package-lock.json scripts/vendor.mjs
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Not a test: times `quire import` of 10,000 generated files (FILES=... to change it).
+FILES ?= 10000
+bench-import: $(VENV)/.run-deps $(HTMX)
+	$(BIN)/python -m bench.import_files --files $(FILES)
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own here).
 chromium:
