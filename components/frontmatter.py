@@ -120,6 +120,9 @@ def _decode(data: bytes) -> str:
             "save it as UTF-8 and import again",
             line,
         ) from None
+    if (nul := text.find("\0")) >= 0:
+        # PostgreSQL stores no NUL in text, and no Markdown needs one: it is binary data.
+        raise SourceError("a NUL character: this is not a text file", text.count("\n", 0, nul) + 1)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -95,7 +95,8 @@ def test_windows_line_endings_come_back_as_plain_newlines(blog: Blog, tmp_path: 
 # --- the property ---------------------------------------------------------------
 
 _KEPT_OUT = {*frontmatter._KNOWN, "image", "summary", "excerpt"}
-_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
+# No NUL: PostgreSQL stores none in text, and the reader refuses a file with one.
+_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\0"), max_size=60)
 _words = _text.map(lambda text: " ".join(text.split()))
 titles = _words.filter(lambda title: 0 < len(title) <= 300)
 slugs = st.from_regex(r"[a-z0-9]{1,12}(-[a-z0-9]{1,12}){0,3}", fullmatch=True)
@@ -104,7 +105,7 @@ tag_names = st.lists(_words.filter(slugify), max_size=4, unique_by=slugify)
 moments = st.datetimes(
     min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
 )
-bodies = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r"), max_size=300)
+bodies = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\0"), max_size=300)
 paths = st.from_regex(r"/[a-z0-9_.~-]{1,20}(/[a-z0-9_.~-]{1,20}){0,2}/?", fullmatch=True)
 json_values = st.recursive(
     st.none()

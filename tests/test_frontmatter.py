@@ -197,6 +197,11 @@ def test_a_file_that_is_not_utf8_names_the_byte_and_line() -> None:
     assert error.line == 2
 
 
+def test_a_file_with_a_nul_character_is_refused_as_binary() -> None:
+    error = problem(b"---\ntitle: T\n---\nline\nnul \x00 here\n")
+    assert "not a text file" in error.message and error.line == 5
+
+
 @pytest.mark.parametrize("text", [b"", b"  \n\n\t\n"])
 def test_an_empty_file_is_refused(text: bytes) -> None:
     error = problem(text)
