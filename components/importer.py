@@ -29,7 +29,7 @@ from components import markdown, media, revisions
 from components.frontmatter import Source
 from components.markdown import Picture
 from components.models import Media, Post, PostStatus, Redirect, RevisionKind, User, utcnow
-from components.posts import tags_named
+from components.posts import set_content, tags_named
 from components.text import slugify
 from components.writing import keep_address, state, state_of
 
@@ -340,12 +340,7 @@ async def import_source(
     post = existing or Post(slug=source.slug, author=options.author)
     for name, value in wanted.items():
         setattr(post, name, value)
-    post.body_html = rendered.html
-    post.excerpt = rendered.excerpt
-    post.reading_minutes = rendered.reading_minutes
-    post.toc = rendered.toc
-    post.tags = tags
-    post.tag_names = " ".join(tag.name for tag in tags)
+    set_content(post, rendered, tags)
     post.updated_at = utcnow()
     session.add(post)
     await session.flush()

@@ -315,6 +315,16 @@ async def tags_named(session: AsyncSession, names: Iterable[str]) -> list[Tag]:
     return tags
 
 
+def set_content(post: Post, rendered: markdown.Rendered, tags: list[Tag]) -> None:
+    """Set what is derived from a post's body and tags, together, so that none goes stale."""
+    post.body_html = rendered.html
+    post.excerpt = rendered.excerpt
+    post.reading_minutes = rendered.reading_minutes
+    post.toc = rendered.toc
+    post.tags = tags
+    post.tag_names = " ".join(tag.name for tag in tags)
+
+
 async def create(
     session: AsyncSession,
     *,
@@ -347,18 +357,13 @@ async def create(
         slug=slug,
         description=description.strip(),
         body=body,
-        body_html=rendered.html,
-        excerpt=rendered.excerpt,
-        reading_minutes=rendered.reading_minutes,
-        toc=rendered.toc,
         status=status,
         published_at=published_at,
         author=author,
         comments_enabled=comments_enabled,
         share_enabled=share_enabled,
-        tags=post_tags,
-        tag_names=" ".join(tag.name for tag in post_tags),
     )
+    set_content(post, rendered, post_tags)
     session.add(post)
     await session.flush()
     return post

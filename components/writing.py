@@ -31,7 +31,7 @@ from components.models import (
     post_tags,
     utcnow,
 )
-from components.posts import is_visible, tags_named
+from components.posts import is_visible, set_content, tags_named
 from components.text import slugify
 
 UNTITLED = "Untitled draft"
@@ -253,12 +253,7 @@ async def save(
     post.slug = checked.slug
     post.description = draft.description.strip()
     post.body = draft.body
-    post.body_html = rendered.html
-    post.excerpt = rendered.excerpt
-    post.reading_minutes = rendered.reading_minutes
-    post.toc = rendered.toc
-    post.tags = tags
-    post.tag_names = " ".join(tag.name for tag in tags)
+    set_content(post, rendered, tags)
     post.comments_enabled = draft.comments_enabled
     post.share_enabled = draft.share_enabled
     post.status = checked.status
