@@ -234,7 +234,7 @@ def _to_source(
         )
 
     # Jekyll's drafts have no date in their names: a leading date there is part of the slug.
-    stem, file_date = _from_file_name(path, dated="_drafts" not in path.parts)
+    stem, file_date = _from_file_name(path, zone, dated="_drafts" not in path.parts)
     slug = slugify(_text(known.get("slug"), "slug", line) or stem or title)
     if not slug:
         slug = slugify(title)
@@ -279,7 +279,7 @@ def _to_source(
         description=description,
         tags=_unique(tags),
         draft=draft,
-        date=when if when is not None else file_date(zone) if file_date else None,
+        date=when if when is not None else file_date,
         comments=_flag(known.get("comments"), "comments", line, default=False),
         share=_flag(known.get("share"), "share", line, default=True),
         redirects=tuple(redirects),
@@ -288,24 +288,19 @@ def _to_source(
     )
 
 
-def _from_file_name(path: PurePath, *, dated: bool) -> tuple[str, Any]:
-    """The slug a file name gives, and its date (as a function of the zone) if it has one."""
+def _from_file_name(path: PurePath, zone: ZoneInfo, *, dated: bool) -> tuple[str, datetime | None]:
+    """The slug a file name gives, and its date (midnight in `zone`) if it has one."""
     stem = path.stem
     if stem.lower() == "index" and path.parent.name:
         stem = path.parent.name  # a Hugo page bundle: my-post/index.md
     match = _FILE_DATE.fullmatch(stem) if dated else None
     if match is None:
         return stem, None
-    year, month, day, rest = int(match[1]), int(match[2]), int(match[3]), match[4]
     try:
-        date(year, month, day)
+        midnight = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=zone)
     except ValueError:
         return stem, None
-
-    def at_midnight(zone: ZoneInfo) -> datetime:
-        return datetime(year, month, day, tzinfo=zone).astimezone(UTC)
-
-    return rest, at_midnight
+    return match[4], midnight.astimezone(UTC)
 
 
 def _text(value: Any, key: str, line: Mapping[str, int]) -> str:
@@ -352,10 +347,12 @@ def _names(value: Any, key: str, line: Mapping[str, int], *, split: bool = True)
 
 
 def _unique(names: tuple[str, ...]) -> tuple[str, ...]:
+    """One name per tag: names that slug alike are one tag, and one with no slug is none."""
     seen: dict[str, str] = {}
     for name in names:
-        seen.setdefault(slugify(name) or name, name)
-    return tuple(name for key, name in seen.items() if slugify(key))
+        if slug := slugify(name):
+            seen.setdefault(slug, name)
+    return tuple(seen.values())
 
 
 def _redirect_path(target: str) -> tuple[str | None, str]:

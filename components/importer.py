@@ -31,7 +31,7 @@ from components.markdown import Picture
 from components.models import Media, Post, PostStatus, Redirect, RevisionKind, User, utcnow
 from components.posts import set_content, tags_named
 from components.text import slugify
-from components.writing import keep_address, state, state_of
+from components.writing import is_public, keep_address, state, state_of
 
 # Where an export keeps what the library knows of each file beyond its bytes.
 MEDIA_MANIFEST = Path("_data") / "quire_media.yml"
@@ -332,9 +332,13 @@ async def import_source(
     if options.dry_run:
         return imported
 
-    was_at = options.links.post_path(existing) if existing and _visible(existing) else None
+    was_at = options.links.post_path(existing) if existing and is_public(existing) else None
     rendered = await asyncio.to_thread(
-        markdown.render, wanted["body"], await _pictures(session, wanted["body"], options.links)
+        markdown.render,
+        wanted["body"],
+        await media.pictures(
+            session, wanted["body"], url=options.links.media_url, picture=options.links.picture
+        ),
     )
     tags = await tags_named(session, source.tags)
     post = existing or Post(slug=source.slug, author=options.author)
@@ -344,7 +348,7 @@ async def import_source(
     post.updated_at = utcnow()
     session.add(post)
     await session.flush()
-    if was_at is not None and was_at != canonical and _visible(post):
+    if was_at is not None and was_at != canonical and is_public(post):
         await keep_address(session, was_at, post)
     for path in new_redirects:
         await keep_address(session, path, post)
@@ -358,15 +362,3 @@ async def import_source(
         author=options.author,
     )
     return imported
-
-
-def _visible(post: Post) -> bool:
-    return state_of(post) == "published"
-
-
-async def _pictures(session: AsyncSession, body: str, links: Links) -> dict[str, Picture]:
-    pictures = {}
-    for item in await media.for_body(session, body):
-        if (picture := links.picture(item)) is not None:
-            pictures[links.media_url(item)] = picture
-    return pictures

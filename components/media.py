@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, selectinload
 
+from components.markdown import Picture
 from components.models import Media, MediaVariant, Post, User
 
 # Pillow's names of the formats Quire accepts, and the type each is stored as. MPO is
@@ -912,3 +913,19 @@ async def for_body(session: AsyncSession, body: str) -> Sequence[Media]:
         return []
     statement = select(Media).where(Media.sha256.in_(hashes)).options(selectinload(Media.variants))
     return (await session.scalars(statement)).all()
+
+
+async def pictures(
+    session: AsyncSession,
+    body: str,
+    *,
+    url: Callable[[Media], str],
+    picture: Callable[[Media], Picture | None],
+) -> dict[str, Picture]:
+    """The responsive sizes of the library images a Markdown text shows, by their `url`
+    (which the web layer gives, as it gives `picture` its srcset)."""
+    found = {}
+    for item in await for_body(session, body):
+        if (sizes := picture(item)) is not None:
+            found[url(item)] = sizes
+    return found

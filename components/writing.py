@@ -245,7 +245,7 @@ async def save(
 
     rendered = await asyncio.to_thread(markdown.render, draft.body, pictures)
     tags = await tags_named(session, draft.tag_list)
-    was_at = address(post) if post is not None and _visible(post) else None
+    was_at = address(post) if post is not None and is_public(post) else None
     if post is None:
         post = Post(author=author, tags=[])
         session.add(post)
@@ -267,7 +267,7 @@ async def save(
         post_id = post.id
         await session.rollback()
         raise Conflict(post_id) from None
-    if was_at is not None and _visible(post) and address(post) != was_at:
+    if was_at is not None and is_public(post) and address(post) != was_at:
         await keep_address(session, was_at, post)
     await revisions.record(
         session,
@@ -281,12 +281,9 @@ async def save(
     return post
 
 
-def _visible(post: Post) -> bool:
-    return (
-        post.status in (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
-        and post.published_at is not None
-        and post.published_at <= utcnow()
-    )
+def is_public(post: Post) -> bool:
+    """Whether readers can see the post now (published, or scheduled and due)."""
+    return state_of(post) == "published"
 
 
 async def keep_address(session: AsyncSession, path: str, post: Post) -> None:

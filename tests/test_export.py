@@ -215,7 +215,7 @@ async def _round_trip(app: Quart, folder: Path, wanted: list[tuple[Source, PostS
     engine = make_engine(url)
     try:
         async with portability.web_links(app) as links:
-            await portability.export_all(engine, out, links=links, show=lambda _line: None)
+            await portability.export_all(engine, out, links=links, show=lambda *_: None)
             await reset_database(url)
             files, missing = portability.markdown_files([out])
             report = await portability.import_files(
@@ -226,7 +226,7 @@ async def _round_trip(app: Quart, folder: Path, wanted: list[tuple[Source, PostS
                 author_email=None,
                 time_zone="UTC",
                 dry_run=False,
-                show=lambda _line: None,
+                show=lambda *_: None,
             )
     finally:
         await engine.dispose()

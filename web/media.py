@@ -59,11 +59,7 @@ def picture(item: Media) -> Picture | None:
 
 async def pictures_in(body: str) -> dict[str, Picture]:
     """The responsive sizes of the library images a post's Markdown shows."""
-    return {
-        media_url(item): found
-        for item in await media.for_body(get_db(), body)
-        if (found := picture(item)) is not None
-    }
+    return await media.pictures(get_db(), body, url=media_url, picture=picture)
 
 
 bp.add_app_template_global(media.file_name, "media_file_name")

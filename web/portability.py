@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 from quart import Quart
@@ -66,6 +66,12 @@ async def web_links(app: Quart | None = None) -> AsyncIterator[importer.Links]:
         yield importer.Links(post_path=post_url, media_url=media_url, picture=picture)
 
 
+class Show(Protocol):
+    """Told of each file as it is done: the line for it, and whether it is a problem."""
+
+    def __call__(self, text: str, problem: bool = False, /) -> None: ...
+
+
 @dataclass
 class Report:
     """What an import did, file by file, and what it says at the end."""
@@ -85,7 +91,7 @@ class Report:
         ]
         line = ", ".join(parts)
         if self.images:
-            line += f"; {self.images} image(s) {'would be ' if self.dry_run else ''}added"
+            line += f"; {self.images} image(s) {verb}added"
         if self.counts["skipped"]:
             line += f"; {self.counts['skipped']} file(s) skipped"
         prefix = "dry run, nothing written: " if self.dry_run else ""
@@ -98,8 +104,9 @@ def _where(path: Path, line: int | None) -> str:
 
 async def _import_one(
     engine: AsyncEngine, path: Path, options: importer.Options, time_zone: str, report: Report
-) -> str:
-    """Import one file in its own transaction; the line to show for it."""
+) -> tuple[str, bool]:
+    """Import one file in its own transaction; the line to show for it, and whether it
+    tells of a problem."""
     try:
         data = await asyncio.to_thread(path.read_bytes)
         modified = await asyncio.to_thread(lambda: path.stat().st_mtime)
@@ -123,17 +130,13 @@ async def _import_one(
     report.counts[done.outcome.value] += 1
     report.images += done.images
     report.notes.extend(f"{path}: {warning}" for warning in done.warnings)
-    return f"{done.outcome.value:<9} {path} -> {done.slug}"
+    return f"{done.outcome.value:<9} {path} -> {done.slug}", False
 
 
-def _skip(report: Report, problem: str) -> str:
+def _skip(report: Report, problem: str) -> tuple[str, bool]:
     report.counts["skipped"] += 1
     report.problems.append(problem)
-    return f"skipped   {problem}"
-
-
-def is_problem(line: str) -> bool:
-    return line.startswith("skipped ")
+    return f"skipped   {problem}", True
 
 
 async def import_files(
@@ -145,7 +148,7 @@ async def import_files(
     author_email: str | None,
     time_zone: str,
     dry_run: bool,
-    show: Callable[[str], None],
+    show: Show,
 ) -> Report:
     """Import `files` one transaction each; `show` is told of each file as it is done."""
     report = Report(dry_run=dry_run)
@@ -157,7 +160,7 @@ async def import_files(
         dry_run=dry_run,
     )
     for path in files:
-        show(await _import_one(engine, path, options, time_zone, report))
+        show(*await _import_one(engine, path, options, time_zone, report))
     return report
 
 
@@ -176,18 +179,26 @@ def is_terminal() -> bool:
 
 
 @contextlib.contextmanager
-def progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
+def progress(total: int, label: str) -> Iterator[Show]:
     """A progress bar on a terminal; elsewhere (a log, a pipe) one plain line per file,
     problems on standard error."""
     if not is_terminal():
-        yield lambda line: click.echo(line, err=is_problem(line))
+
+        def line(text: str, problem: bool = False) -> None:
+            click.echo(text, err=problem)
+
+        yield line
         return
     with click.progressbar(length=total, label=label, show_pos=True, file=sys.stdout) as bar:
-        yield lambda _line: bar.update(1)
+
+        def step(_text: str, _problem: bool = False) -> None:
+            bar.update(1)
+
+        yield step
 
 
 async def export_all(
-    engine: AsyncEngine, folder: Path, *, links: importer.Links, show: Callable[[str], None]
+    engine: AsyncEngine, folder: Path, *, links: importer.Links, show: Show
 ) -> exporter.Summary:
     async with make_sessionmaker(engine)() as session:
         return await exporter.export(session, folder, media_url=links.media_url, progress=show)
