@@ -286,9 +286,10 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, url: str, database_url: str) -> None:
+    def __init__(self, url: str, database_url: str, log: Path | None = None) -> None:
         self.url = url
         self.database_url = database_url
+        self.log = log
 
     def seed_demo(self) -> None:
         """Reset the server's database to the demo content."""
@@ -303,7 +304,17 @@ class LiveServer:
                 await fill(session)
                 await session.commit()
 
-        run_async(seed())
+        try:
+            run_async(seed())
+        except Exception as error:
+            # Say what the server was doing: a lock it holds shows in its log.
+            log = self.log.read_text()[-4000:] if self.log and self.log.exists() else ""
+            raise RuntimeError(f"seeding the live server failed; its log ends:\n{log}") from error
+
+
+def server_log(folder: Path, url: str) -> Path:
+    """Where `hypercorn()` writes the output of the server at `url`."""
+    return folder / f"server-{url.rsplit(':', 1)[1]}.log"
 
 
 @contextmanager
@@ -328,10 +339,10 @@ def hypercorn(database_url: str, folder: Path, *args: str, **settings: str) -> I
         f"127.0.0.1:{port}",
         *args,
     ]
-    log_path = folder / f"server-{port}.log"
+    url = f"http://127.0.0.1:{port}"
+    log_path = server_log(folder, url)
     log = log_path.open("w")
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -369,7 +380,7 @@ def live_server(
         "QUIRE_COMMENT_MIN_SECONDS": "1",
     }
     with hypercorn(database_url, folder, **settings) as url:
-        yield LiveServer(url, database_url)
+        yield LiveServer(url, database_url, server_log(folder, url))
 
 
 @pytest.fixture(scope="session")

@@ -99,10 +99,15 @@ async def test_typing_without_a_pause_still_autosaves(live_server, page) -> None
     assert sent, "no autosave while typing"
     assert "x" * 20 in sent[0]
     # The pause at the end still saves what came last, three seconds on.
-    last = await page.wait_for_event(
-        "request", lambda request: request.url.endswith("/admin/posts/autosave"), timeout=10_000
-    )
-    assert "x" * 40 in (last.post_data or "")
+    async with page.expect_response(
+        lambda response: (
+            response.url.endswith("/admin/posts/autosave")
+            and "x" * 40 in (response.request.post_data or "")
+        ),
+        timeout=10_000,
+    ) as last:
+        pass
+    assert (await last.value).status == 200
     assert page.console_errors == []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from quart import Quart, Response, current_app, g
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -61,4 +63,7 @@ async def _commit(response: Response) -> Response:
 async def _close(_error: BaseException | None) -> None:
     session: AsyncSession | None = g.pop("db", None)
     if session is not None:
-        await session.close()  # rolls back whatever was not committed
+        # Rolls back whatever was not committed. A client that goes away cancels its
+        # request, and the cancellation can land here: shielded, the rollback still
+        # runs to its end, so the connection never goes back holding SQLite's write lock.
+        await asyncio.shield(session.close())
