@@ -54,7 +54,9 @@ def render_file(post: Source) -> str:
     matter: dict[str, Any] = {"title": post.title, "slug": post.slug}
     if post.date is not None:
         matter["date"] = jekyll_date(post.date)
-    if post.description:
+    # An empty one is written too when a kept `summary` or `excerpt` would stand in for
+    # a missing one on import.
+    if post.description or any(key.lower() in {"summary", "excerpt"} for key in post.extra):
         matter["description"] = post.description
     if post.tags:
         matter["tags"] = list(post.tags)

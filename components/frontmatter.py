@@ -252,7 +252,9 @@ def _to_source(
     )
 
     description = _text(known.get("description"), "description", line).strip()
-    if not description:
+    # A blank description stays empty (the card shows the opening words); only a file
+    # without one lets its `summary` or `excerpt` stand in.
+    if "description" not in known:
         for fallback in ("summary", "excerpt"):
             text = next((v for k, v in values.items() if k.lower() == fallback), None)
             if isinstance(text, str) and text.strip():
@@ -379,7 +381,13 @@ def _date(value: Any, zone: ZoneInfo, line: int | None) -> datetime:
         raise SourceError(f"'date' must be a date like 2023-09-29, not {value!r}", line)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01 east of UTC, or 9999-12-31 west of it, has no UTC time.
+        raise SourceError(
+            f"impossible date {value!s}: it falls outside the years 1 to 9999", line
+        ) from None
 
 
 def _date_text(text: str, line: int | None) -> datetime:

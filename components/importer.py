@@ -210,6 +210,8 @@ class Options:
     dry_run: bool = False
     # Caches the export manifests found while importing (see _manifest_entry).
     manifests: dict[Path, dict[str, Any]] = field(default_factory=dict)
+    # A dry run's images that the library lacks, by hash: each is counted once.
+    planned: set[str] = field(default_factory=set)
 
 
 async def _images(
@@ -226,9 +228,10 @@ async def _images(
         except OSError as error:
             imported.warnings.append(f"image {reference.target!r} unreadable ({error.strerror})")
             continue
-        # A clean file keeps its own hash in the library: found without re-encoding it.
+        # A clean file keeps its own hash in the library: found without decoding it.
         stored = await _library_file(session, hashlib.sha256(data).hexdigest())
-        if stored is None and options.dry_run:
+        if stored is None:
+            # Any other file is found by the hash its cleaned copy was given.
             try:
                 hashed = await media.stored_hash(
                     data, max_bytes=options.max_image_bytes, keep_clean=True
@@ -237,10 +240,12 @@ async def _images(
                 imported.warnings.append(f"image {reference.target!r} refused: {error}")
                 continue
             stored = await _library_file(session, hashed)
-            if stored is None:
+        if stored is None and options.dry_run:
+            if hashed not in options.planned:
+                options.planned.add(hashed)
                 imported.images += 1
-                urls[reference.target] = f"(new image {reference.file.name})"
-                continue
+            urls[reference.target] = f"(new image {reference.file.name})"
+            continue
         if stored is None:
             entry = await asyncio.to_thread(_manifest_entry, reference.file, options.manifests)
             try:

@@ -94,7 +94,7 @@ def test_windows_line_endings_come_back_as_plain_newlines(blog: Blog, tmp_path: 
 
 # --- the property ---------------------------------------------------------------
 
-_KEPT_OUT = {*frontmatter._KNOWN, "image", "summary", "excerpt"}
+_KEPT_OUT = {*frontmatter._KNOWN, "image"}
 # No NUL: PostgreSQL stores none in text, and the reader refuses a file with one.
 _text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\0"), max_size=60)
 _words = _text.map(lambda text: " ".join(text.split()))
@@ -120,7 +120,9 @@ json_values = st.recursive(
     max_leaves=6,
 )
 extras = st.dictionaries(
-    st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
+    # `summary` and `excerpt` are kept, and stand in for a missing description on import.
+    st.sampled_from(["summary", "Excerpt"])
+    | st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,12}", fullmatch=True).filter(
         lambda key: key.lower() not in _KEPT_OUT
     ),
     json_values,
@@ -151,6 +153,14 @@ def exported_posts(draw: st.DrawFn, slug: str | None = None) -> Source:
 def test_reading_a_written_file_gives_the_post_back(post: Source) -> None:
     path = exporter.file_path(post)
     assert frontmatter.read(exporter.render_file(post).encode(), path) == post
+
+
+def test_an_empty_description_stays_empty_beside_a_kept_summary() -> None:
+    # On import a summary stands in for a missing description, so an export must say
+    # that this one is empty.
+    for key in ("summary", "Excerpt"):
+        post = Source(title="T", slug="t", body="", extra={key: "Said elsewhere."})
+        assert frontmatter.read(exporter.render_file(post).encode(), PurePosixPath("t.md")) == post
 
 
 def test_kept_dates_are_written_as_dates() -> None:

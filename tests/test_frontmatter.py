@@ -217,3 +217,17 @@ def test_kept_values_are_json_safe() -> None:
         "nan": "nan",
         "when": ["2023-01-01"],
     }
+
+
+def test_a_summary_stands_in_only_for_a_missing_description() -> None:
+    kept = "---\ntitle: T\nexcerpt: The gist.\n"
+    assert source(kept + "---\nBody.\n").description == "The gist."
+    # A blank one is the writer's choice: the card shows the opening words.
+    assert source(kept + "description: ' '\n---\nBody.\n").description == ""
+    assert source(kept + "description:\n---\nBody.\n").description == ""
+
+
+@pytest.mark.parametrize("date", ["0001-01-01 00:00:00 +0500", "9999-12-31T23:00:00-05:00"])
+def test_a_date_that_has_no_utc_time_is_impossible(date: str) -> None:
+    found = problem(f"---\ntitle: T\ndate: {date}\n---\n")
+    assert found.line == 3 and "outside the years 1 to 9999" in found.message

@@ -295,9 +295,14 @@ def test_help_describes_every_command_and_option() -> None:
     assert top.exit_code == 0
     for command in ("db", "demo", "user", "comments", "import", "export"):
         assert f"  {command} " in top.output
+    assert "..." not in top.output.split("Commands:")[1]  # every summary is whole
+    assert "DATABASE_URL" in top.output
     imports = blog.quire("import", "--help").output
     for option in ("--dry-run", "--author EMAIL", "--time-zone", "permalink", "_drafts"):
         assert option in imports
+    for suffix in portability.MARKDOWN_SUFFIXES:
+        assert suffix in imports
+    assert "_index.md" in imports and "130" in imports and "modification time" in imports
     assert "_posts/YYYY-MM-DD-slug.md" in blog.quire("export", "--help").output
 
 
@@ -315,3 +320,84 @@ def test_dry_run_knows_an_image_stored_before_even_when_it_was_cleaned(
     assert stored != hashlib.sha256((tmp_path / "photo.jpg").read_bytes()).hexdigest()
     dry = blog.quire("import", "--dry-run", str(post))
     assert "0 would be created, 0 would be updated, 1 would be unchanged" in dry.stdout
+    assert "image(s)" not in dry.stdout  # the cleaned copy is found: nothing to add
+
+
+def test_a_real_import_again_of_a_cleaned_image_adds_nothing(blog: Blog, tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "A camera maker"
+    Image.new("RGB", (60, 40), (200, 10, 30)).save(tmp_path / "shot.jpg", exif=exif)
+    for name in ("2023-01-01-one.md", "2023-01-02-two.md"):
+        (tmp_path / name).write_text("---\ntitle: Shot\n---\n![a shot](shot.jpg)\n")
+    # Two posts show the same new image: it would be added once.
+    assert "1 image(s) would be added" in blog.quire("import", "--dry-run", str(tmp_path)).stdout
+    assert "1 image(s) added" in blog.quire("import", str(tmp_path)).stdout
+    again = blog.quire("import", str(tmp_path))
+    assert again.stdout.strip().endswith("0 created, 0 updated, 2 unchanged")
+    assert count(blog, Media) == 1
+
+
+def test_two_files_with_one_address_keep_the_first_and_name_both(
+    blog: Blog, tmp_path: Path
+) -> None:
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_drafts").mkdir()
+    (tmp_path / "_drafts" / "twin.md").write_text("---\ntitle: Draft twin\n---\nDraft.\n")
+    (tmp_path / "_posts" / "2023-01-01-twin.md").write_text(
+        "---\ntitle: Posted twin\n---\nPosted.\n"
+    )
+    (tmp_path / "_posts" / "2023-01-01-first.md").write_text(
+        "---\ntitle: First\nredirect_from: /old/\n---\nFirst.\n"
+    )
+    (tmp_path / "_posts" / "2023-01-02-other.md").write_text(
+        "---\ntitle: Other\npermalink: /old/\n---\nOther.\n"
+    )
+    first = blog.quire("import", str(tmp_path))
+    assert first.exit_code == 1
+    draft, posted = tmp_path / "_drafts" / "twin.md", tmp_path / "_posts" / "2023-01-01-twin.md"
+    assert f"{posted}: its address 'twin' is already {draft}'s in this import" in first.stderr
+    first_file = tmp_path / "_posts" / "2023-01-01-first.md"
+    assert f"former address /old/ is already {first_file}'s; not redirected here" in first.stderr
+    before = blog.contents()
+    assert before["posts"]["twin"].title == "Draft twin"
+    assert before["posts"]["first"].redirects == {"/old/"}
+    # Run again, the same files win, and nothing takes turns.
+    again = blog.quire("import", str(tmp_path))
+    assert again.stdout.strip().endswith("0 created, 0 updated, 3 unchanged; 1 file(s) skipped")
+    assert blog.contents() == before
+    assert count(blog, Revision) == 3
+
+
+@pytest.mark.parametrize(
+    "date", ["0001-01-01T00:00:00+05:00", "9999-12-31 23:00:00 -0500", "0001-01-01"]
+)
+def test_a_date_with_no_utc_time_is_named_and_the_rest_go_on(
+    blog: Blog, tmp_path: Path, date: str
+) -> None:
+    (tmp_path / "edge.md").write_text(f"---\ntitle: Edge\ndate: {date}\n---\nText.\n")
+    (tmp_path / "fine.md").write_text("---\ntitle: Fine\ndate: 2023-01-01\n---\nText.\n")
+    result = blog.quire("import", "--time-zone", "Asia/Tokyo", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'edge.md'}:3: impossible date" in result.stderr
+    assert set(blog.contents()["posts"]) == {"fine"}
+
+
+def test_an_unexpected_failure_skips_that_file_alone(
+    blog: Blog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: A\n---\nBoom.\n")
+    (tmp_path / "b.md").write_text("---\ntitle: B\n---\nFine.\n")
+    real = importer.import_source
+
+    async def failing(session: Any, source: Any, *args: Any, **kwargs: Any) -> Any:
+        if source.slug == "a":
+            raise RuntimeError("the disk went away")
+        return await real(session, source, *args, **kwargs)
+
+    monkeypatch.setattr(importer, "import_source", failing)
+    result = blog.quire("import", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'a.md'}: not imported, unexpected RuntimeError: the disk went away" in (
+        result.stderr
+    )
+    assert set(blog.contents()["posts"]) == {"b"}

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from components import accounts, exporter, frontmatter, importer
 from components.db import make_sessionmaker
-from components.frontmatter import SourceError
+from components.frontmatter import Source, SourceError
 from components.models import User
 from web import create_app
 from web.blog import post_url
@@ -32,6 +33,8 @@ from web.media import media_url, picture
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 # Folders that hold no posts of their own: build outputs, dependencies, version control.
 SKIPPED_FOLDERS = frozenset({"_site", "node_modules", "public", "resources"})
+
+logger = logging.getLogger(__name__)
 
 
 def markdown_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
@@ -83,6 +86,9 @@ class Report:
     images: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Which file of this run claimed each address, so that two never take turns at one.
+    slugs: dict[str, Path] = field(default_factory=dict)
+    redirects: dict[str, Path] = field(default_factory=dict)
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
@@ -115,6 +121,13 @@ async def _import_one(
         return _skip(report, f"{_where(path, error.line)}: {error.message}")
     except OSError as error:
         return _skip(report, f"{path}: cannot read it ({error.strerror})")
+    if (first := report.slugs.setdefault(source.slug, path)) != path:
+        return _skip(
+            report,
+            f"{path}: its address '{source.slug}' is already {first}'s in this import;"
+            " give one of them another 'slug:'",
+        )
+    source = _without_taken_redirects(source, path, report)
     undated = datetime.fromtimestamp(modified, UTC)
     async with make_sessionmaker(engine)() as session:
         try:
@@ -125,12 +138,44 @@ async def _import_one(
                 await session.commit()
         except SQLAlchemyError as error:
             await session.rollback()
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            return _skip(report, f"{path}: not imported, the database refused it: {reason}")
+            return _skip(
+                report, f"{path}: not imported, the database refused it: {_first_line(error)}"
+            )
+        except Exception as error:  # one file's surprise must not stop the rest
+            await session.rollback()
+            logger.exception("importing %s failed", path)
+            return _skip(
+                report,
+                f"{path}: not imported, unexpected {type(error).__name__}: {_first_line(error)}",
+            )
     report.counts[done.outcome.value] += 1
     report.images += done.images
     report.notes.extend(f"{path}: {warning}" for warning in done.warnings)
     return f"{done.outcome.value:<9} {path} -> {done.slug}", False
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _without_taken_redirects(source: Source, path: Path, report: Report) -> Source:
+    """The source without the former addresses an earlier file of this run claimed."""
+    taken = [
+        redirect
+        for redirect in source.redirects
+        if report.redirects.setdefault(redirect, path) != path
+    ]
+    if not taken:
+        return source
+    warnings = tuple(
+        f"former address {redirect} is already {report.redirects[redirect]}'s; not redirected here"
+        for redirect in taken
+    )
+    return replace(
+        source,
+        redirects=tuple(r for r in source.redirects if r not in taken),
+        warnings=source.warnings + warnings,
+    )
 
 
 def _skip(report: Report, problem: str) -> tuple[str, bool]:
