@@ -264,8 +264,16 @@ async def for_sitemap(session: AsyncSession) -> tuple[Sequence[Post], Sequence[T
     return listed.all(), tags.all()
 
 
-async def tag_by_slug(session: AsyncSession, slug: str) -> Tag | None:
-    return await session.scalar(select(Tag).where(Tag.slug == slug))
+async def public_tag(session: AsyncSession, slug: str) -> Tag | None:
+    """The tag, if a visible post has it: a tag on drafts only is not public yet, on
+    any page of its list (a `before` cursor must not tell it apart from no tag)."""
+    tagged_visible = (
+        select(post_tags.c.tag_id)
+        .join(Post, Post.id == post_tags.c.post_id)
+        .where(post_tags.c.tag_id == Tag.id, is_visible(utcnow()))
+        .exists()
+    )
+    return await session.scalar(select(Tag).where(Tag.slug == slug, tagged_visible))
 
 
 async def tags_in_use(session: AsyncSession) -> Sequence[tuple[Tag, int]]:

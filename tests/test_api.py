@@ -155,6 +155,9 @@ async def test_tag_filter(client, db) -> None:
     # A tag whose posts are all drafts or scheduled for later is not public yet.
     for tag in ("hidden", "later"):
         assert tag in await error_of(await client.get(f"/api/posts?tag={tag}"), 404)
+        # Nor on a later page: a cursor must not tell such a tag from no tag at all.
+        later_page = f"/api/posts?tag={tag}&before={page['next']}"
+        assert tag in await error_of(await client.get(later_page), 404)
 
 
 # --- one post, and the tags --------------------------------------------------

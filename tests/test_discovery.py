@@ -56,6 +56,9 @@ async def test_tag_feed_lists_only_that_tag(client, db) -> None:
     assert [entry.title for entry in parsed.entries] == ["Tagged"]
     assert parsed.feed.title == "#Rust · Quire"
     assert (await client.get("/tags/nothing/feed.xml")).status_code == 404
+    await posts.create(db, title="Draft", body="x", tags=["Secret"])
+    await db.commit()
+    assert (await client.get("/tags/secret/feed.xml")).status_code == 404
     page = await (await client.get("/tags/rust")).get_data(as_text=True)
     assert 'type="application/atom+xml"' in page and 'href="/tags/rust/feed.xml"' in page
 

@@ -204,6 +204,10 @@ async def test_tag_page_paginates_like_home(app, client, db) -> None:
     assert card_titles(second) == ["Tagged 2"] and older_link(second) is None
     assert (await client.get("/tags/nope")).status_code == 404
     assert (await client.get("/tags/secret")).status_code == 404
+    # Nor on a later page: a cursor must not tell a tag on drafts from no tag at all.
+    cursor = nxt.split("before=")[1]
+    assert (await client.get(f"/tags/secret?before={cursor}")).status_code == 404
+    assert (await client.get(f"/tags/nope?before={cursor}")).status_code == 404
 
 
 async def test_archive_groups_by_year_and_month(client, db) -> None:

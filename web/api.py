@@ -244,8 +244,6 @@ async def post_list(query_args: ListQuery) -> Response:
     tag = await _public_tag(db, query_args.tag) if query_args.tag else None
     limit = query_args.limit or min(current_app.config["POSTS_PER_PAGE"], MAX_LIMIT)
     found = await posts.page(db, limit=limit, before=query_args.before, tag=tag)
-    if tag is not None and not found.posts and query_args.before is None:
-        abort(404, f"There is no tag '{tag.slug}'.")  # a tag on drafts only is not public yet
     after = str(found.next) if found.next else None
     listed = [PostSummary(**_summary(post, found.comment_counts[post.id])) for post in found.posts]
     more = _api_url("api.post_list", before=after, limit=query_args.limit, tag=query_args.tag)
@@ -373,9 +371,9 @@ def _lower_first(text: str) -> str:
 
 
 async def _public_tag(db: AsyncSession, slug: str) -> Tag:
-    tag = await posts.tag_by_slug(db, slug)
+    tag = await posts.public_tag(db, slug)
     if tag is None:
-        abort(404, f"There is no tag '{slug}'.")
+        abort(404, f"There is no tag '{slug}'.")  # nor one on drafts only
     return tag
 
 

@@ -152,14 +152,12 @@ async def tag(slug: str) -> Response:
     """The posts of one tag, paginated like the home page."""
     before = _cursor()
     db = get_db()
-    found_tag = await posts.tag_by_slug(db, slug)
+    found_tag = await posts.public_tag(db, slug)
     if found_tag is None:
         abort(404)
     found = await posts.page(
         db, limit=current_app.config["POSTS_PER_PAGE"], before=before, tag=found_tag
     )
-    if not found.posts and before is None:
-        abort(404)  # a tag on drafts only is not public yet
     more = url_for("blog.tag", slug=slug, before=str(found.next)) if found.next else None
     return await render(
         "tag.html",

@@ -40,12 +40,10 @@ async def feed() -> Response:
 async def tag_feed(slug: str) -> Response:
     """The newest posts of one tag, as Atom."""
     db = get_db()
-    tag = await posts.tag_by_slug(db, slug)
+    tag = await posts.public_tag(db, slug)
     if tag is None:
         abort(404)
     entries = await posts.for_feed(db, limit=current_app.config["FEED_ENTRIES"], tag=tag)
-    if not entries:
-        abort(404)
     return await _feed(f"#{tag.name} · {current_app.config['SITE_TITLE']}", list(entries), tag)
 
 
