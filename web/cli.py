@@ -50,9 +50,14 @@ async def _up_to_date(engine: AsyncEngine) -> None:
         raise click.ClickException("the database is not up to date: run `quire db upgrade`")
 
 
-@click.group()
+@click.group(epilog="Run `quire COMMAND --help` for what each command does and takes.")
 def main() -> None:
-    """Quire, a blog engine for technical writing."""
+    """Quire, a blog engine for technical writing.
+
+    Every command works on the database that DATABASE_URL names (SQLite or
+    PostgreSQL; default: instance/quire.db) and reads the same QUIRE_* settings
+    as the web app; the README lists them all.
+    """
 
 
 @main.group()
@@ -74,7 +79,7 @@ def db_upgrade() -> None:
     _with_engine(work)
 
 
-@main.command("demo")
+@main.command("demo", short_help="Load the sample posts into an empty blog.")
 def load_demo() -> None:
     """Load the sample posts into an empty blog (a blog with posts is left alone)."""
 
@@ -175,7 +180,7 @@ def purge_spam(older_than: timedelta) -> None:
     _with_engine(work)
 
 
-@main.command("import")
+@main.command("import", short_help="Import Jekyll or Hugo Markdown files or folders.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False))
 @click.option(
     "--dry-run",
@@ -199,16 +204,28 @@ def import_posts(
 ) -> None:
     """Import Jekyll or Hugo Markdown files, or folders of them (searched recursively).
 
+    \b
+    Files: .md, .markdown, .mdown and .mkd. Folders are searched for them, skipping
+    dot-folders, _site, public, resources, node_modules and Hugo's _index.md pages.
+
     Front matter in YAML (---) or TOML (+++) becomes each post's title, slug, date,
-    description, tags (and categories), switches (comments, share), draft state
-    (`published: false`, `draft: true`, or a file in `_drafts/`) and former addresses
-    (permalink, aliases, redirect_from); other keys are kept for export. Images the
-    Markdown shows by a local path go into the media library and the links follow.
+    description (else summary or excerpt), tags (and categories), switches
+    (comments, share), draft state (`published: false`, `draft: true`, or a file in
+    `_drafts/`) and former addresses (permalink, aliases, redirect_from); other keys
+    are kept for export. The slug comes from `slug`, else the file name, else the
+    title; the date from `date`, else the file name, else the file's modification
+    time. Images the Markdown shows by a local path go into the media library and the
+    links follow.
 
     A post is matched by its slug, so importing the same files again updates them in
-    place. Each file is imported in its own transaction: a bad file is reported with
-    its line and skipped, and an interrupted import can simply be run again. The exit
-    status is 1 when any file was skipped.
+    place and leaves the rest alone; a second file with the same slug in one import
+    is skipped. Each file is imported in its own transaction: a bad file is reported
+    with its line and skipped. Ctrl-C stops after the file in progress is rolled back;
+    run the same command again to finish.
+
+    \b
+    Exit status: 0 when every file was imported, 1 when any was skipped (or a path
+    was missing), 130 when interrupted.
     """
     try:
         accounts.check_time_zone(time_zone)
@@ -220,7 +237,8 @@ def import_posts(
         click.echo(problem, err=True)
     if not files:
         raise click.ClickException(
-            "no Markdown files (.md, .markdown) found in " + ", ".join(map(str, paths))
+            f"no Markdown files ({', '.join(sorted(portability.MARKDOWN_SUFFIXES))}) found in "
+            + ", ".join(map(str, paths))
         )
 
     async def run() -> portability.Report:
@@ -261,7 +279,7 @@ def import_posts(
         sys.exit(1)
 
 
-@main.command("export")
+@main.command("export", short_help="Write every post and image out as a Jekyll site.")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 def export_posts(folder: Path) -> None:
     """Write every post (drafts too) into FOLDER as Jekyll Markdown, with its media.
