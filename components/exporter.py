@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from components import media
-from components.frontmatter import Source
+from components.frontmatter import DESCRIPTION_STAND_INS, Source
 from components.importer import MEDIA_MANIFEST
 from components.models import Media, Post, PostStatus, Redirect
 
@@ -56,7 +56,7 @@ def render_file(post: Source) -> str:
         matter["date"] = jekyll_date(post.date)
     # An empty one is written too when a kept `summary` or `excerpt` would stand in for
     # a missing one on import.
-    if post.description or any(key.lower() in {"summary", "excerpt"} for key in post.extra):
+    if post.description or any(key.lower() in DESCRIPTION_STAND_INS for key in post.extra):
         matter["description"] = post.description
     if post.tags:
         matter["tags"] = list(post.tags)

@@ -70,6 +70,9 @@ class Source:
         return image.strip() if isinstance(image, str) and image.strip() else None
 
 
+# Kept keys that stand in for a missing `description`, in this order.
+DESCRIPTION_STAND_INS = ("summary", "excerpt")
+
 # Keys Quire maps onto a post. Anything else is kept in `extra`. `summary` and `excerpt`
 # are kept too, and also stand in for a blank description.
 _KNOWN = frozenset(
@@ -255,7 +258,7 @@ def _to_source(
     # A blank description stays empty (the card shows the opening words); only a file
     # without one lets its `summary` or `excerpt` stand in.
     if "description" not in known:
-        for fallback in ("summary", "excerpt"):
+        for fallback in DESCRIPTION_STAND_INS:
             text = next((v for k, v in values.items() if k.lower() == fallback), None)
             if isinstance(text, str) and text.strip():
                 description = text.strip()

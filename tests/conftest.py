@@ -286,7 +286,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, url: str, database_url: str, log: Path | None = None) -> None:
+    def __init__(self, url: str, database_url: str, log: Path) -> None:
         self.url = url
         self.database_url = database_url
         self.log = log
@@ -308,7 +308,7 @@ class LiveServer:
             run_async(seed())
         except Exception as error:
             # Say what the server was doing: a lock it holds shows in its log.
-            log = self.log.read_text()[-4000:] if self.log and self.log.exists() else ""
+            log = self.log.read_text()[-4000:] if self.log.exists() else ""
             raise RuntimeError(f"seeding the live server failed; its log ends:\n{log}") from error
 
 
