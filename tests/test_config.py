@@ -119,3 +119,58 @@ def test_hypercorn_start_up_failure_is_one_clear_line(tmp_path: Path) -> None:
         "quire: configuration error: DATABASE_URL: unsupported database 'mysql' "
         "(use SQLite or PostgreSQL)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("workers", "size", "overflow"),
+    [("1", 10, 10), ("2", 5, 5), ("4", 2, 3), ("16", 2, 0)],
+)
+def test_the_pool_shares_twenty_connections_among_the_workers(
+    tmp_path: Path, workers: str, size: int, overflow: int
+) -> None:
+    pool = load_config({"QUIRE_INSTANCE_PATH": str(tmp_path), "WEB_CONCURRENCY": workers})[
+        "DATABASE_POOL"
+    ]
+    assert (pool.size, pool.overflow) == (size, overflow)
+    assert pool.timeout == 10
+    assert pool.statement_timeout == 30
+
+
+def test_pool_settings_override_the_defaults(tmp_path: Path) -> None:
+    pool = load_config(
+        {
+            "QUIRE_INSTANCE_PATH": str(tmp_path),
+            "QUIRE_DB_POOL_SIZE": "7",
+            "QUIRE_DB_MAX_OVERFLOW": "0",
+            "QUIRE_DB_POOL_TIMEOUT": "3",
+            "QUIRE_DB_STATEMENT_TIMEOUT": "0",
+        }
+    )["DATABASE_POOL"]
+    assert (pool.size, pool.overflow, pool.timeout, pool.statement_timeout) == (7, 0, 3, 0)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"QUIRE_DB_POOL_SIZE": "1"}, "QUIRE_DB_POOL_SIZE: must be between 2 and 500"),
+        ({"QUIRE_DB_MAX_OVERFLOW": "-1"}, "QUIRE_DB_MAX_OVERFLOW: must be between 0 and 500"),
+        ({"WEB_CONCURRENCY": "many"}, "WEB_CONCURRENCY: must be a whole number"),
+        (
+            {"DATABASE_URL": "postgres://u@db.example/blog?sslmode=always"},
+            "DATABASE_URL: sslmode must be one of disable, allow, prefer, require",
+        ),
+    ],
+)
+def test_bad_pool_settings_name_the_setting(tmp_path: Path, environ: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config({"QUIRE_INSTANCE_PATH": str(tmp_path), **environ})
+
+
+def test_a_paas_url_keeps_its_sslmode(tmp_path: Path) -> None:
+    config = load_config(
+        {
+            "QUIRE_INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": "postgres://u:p@db.example:5432/blog?sslmode=require",
+        }
+    )
+    assert config["DATABASE_URL"] == "postgresql+asyncpg://u:p@db.example:5432/blog?sslmode=require"

@@ -24,6 +24,7 @@ from web import (
     errors,
     headers,
     health,
+    logs,
     media,
     moderation,
     search,
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(moderation.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
+    logs.init_app(app)  # inside the proxy fix below, so it logs the client's own address
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]

@@ -18,7 +18,7 @@ from components import accounts, comments, demo, migrations, posts
 from components.accounts import AccountError
 from components.db import make_engine, make_sessionmaker
 from components.models import Role
-from web import portability
+from web import checks, portability
 from web.config import ConfigError, load_config
 
 
@@ -77,6 +77,30 @@ def db_upgrade() -> None:
         return f"applied {len(todo)} migration(s): {', '.join(todo)}"
 
     _with_engine(work)
+
+
+@main.command("check", short_help="List settings that are wrong, or unsafe for production.")
+@click.option(
+    "--deploy",
+    is_flag=True,
+    help="Also check what production needs: QUIRE_ENV, SECRET_KEY, TLS to the database, "
+    "the proxy settings, the pool against the database's connection limit.",
+)
+def check(deploy: bool) -> None:
+    """Check the settings, the assets and the database, and list what is wrong.
+
+    Exits 1 when there is an error (something that would lose data, leak sessions or
+    stop the site), 0 when there are only warnings or nothing at all. Run it with the
+    production environment, e.g. in the release phase before `quire db upgrade`.
+    """
+    found = asyncio.run(checks.problems(os.environ, deploy=deploy))
+    for problem in found:
+        click.echo(str(problem))
+    errors = sum(problem.level == checks.Level.ERROR for problem in found)
+    warnings = len(found) - errors
+    click.echo(f"{errors} error(s), {warnings} warning(s)" if found else "no problems found")
+    if errors:
+        sys.exit(1)
 
 
 @main.command("demo", short_help="Load the sample posts into an empty blog.")

@@ -16,12 +16,17 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from components.comments import Moderation, Rules
+from components.db import SSL_MODES, Pool
 from components.throttle import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
 MIN_PRODUCTION_SECRET_LENGTH = 32
 FORM_FIELD_BYTES = 5_000_000
+# All workers together keep at most about this many PostgreSQL connections unless told
+# otherwise: the limit of the smallest managed PostgreSQL plans, less room for a console
+# and the release phase.
+DEFAULT_CONNECTION_BUDGET = 20
 
 
 class ConfigError(Exception):
@@ -53,9 +58,17 @@ def load_config(
         "DATABASE_URL": get(
             "DATABASE_URL", f"sqlite+aiosqlite:///{instance / 'quire.db'}", _database_url
         ),
+        "DATABASE_POOL": _pool(get, get("WEB_CONCURRENCY", 2, _int_between(1, 64))),
         # Forwarded headers are believed only from this many proxies in front of us (0: none).
         "PROXY_HOPS": get("QUIRE_PROXY_HOPS", 0, _int_between(0, 10)),
         "PROXY_MODE": get("QUIRE_PROXY_MODE", "legacy", _choice(("legacy", "modern"))),
+        # Log lines: JSON objects for a platform's log drain, or text for a terminal.
+        "LOG_FORMAT": get(
+            "QUIRE_LOG_FORMAT", "json" if production else "text", _choice(("json", "text"))
+        ),
+        "LOG_LEVEL": get(
+            "QUIRE_LOG_LEVEL", "info", _choice(("debug", "info", "warning", "error"))
+        ).upper(),
         "FEED_ENTRIES": get("QUIRE_FEED_ENTRIES", 20, _int_between(1, 200)),
         # Failed sign-ins allowed per account and per address in 15 minutes, then 429.
         "LOGIN_LIMITS": Limits(
@@ -145,11 +158,31 @@ def _database_url(name: str, raw: Any) -> str:
         if not url.host and not url.query.get("host"):
             raise ConfigError(f"{name}: a PostgreSQL URL needs a host")
         url = url.set(drivername="postgresql+asyncpg")
+        sslmode = url.query.get("sslmode")
+        if sslmode is not None and sslmode not in SSL_MODES:
+            raise ConfigError(f"{name}: sslmode must be one of {', '.join(SSL_MODES)}")
     elif backend == "sqlite":
         url = url.set(drivername="sqlite+aiosqlite")
     else:
         raise ConfigError(f"{name}: unsupported database {backend!r} (use SQLite or PostgreSQL)")
     return url.render_as_string(hide_password=False)
+
+
+def _pool(get: Callable[[str, Any, Callable[[str, Any], Any]], Any], workers: int) -> Pool:
+    """PostgreSQL pool settings for one worker process of `workers`.
+
+    By default each worker keeps half its share of the connection budget open and may
+    open the other half under load, so a scaled-out instance stays within a small plan's
+    limit; the stream hub's LISTEN connection comes out of the same pool, hence two at least.
+    """
+    share = max(2, DEFAULT_CONNECTION_BUDGET // workers)
+    size = get("QUIRE_DB_POOL_SIZE", max(2, share // 2), _int_between(2, 500))
+    return Pool(
+        size=size,
+        overflow=get("QUIRE_DB_MAX_OVERFLOW", share - min(share, size), _int_between(0, 500)),
+        timeout=get("QUIRE_DB_POOL_TIMEOUT", 10, _int_between(1, 300)),
+        statement_timeout=get("QUIRE_DB_STATEMENT_TIMEOUT", 30, _int_between(0, 3600)),
+    )
 
 
 def _secret_key(raw: Any, production: bool, instance: Path) -> str:

@@ -1,23 +1,44 @@
-"""The database for the app: one engine per serving process, one session per request."""
+"""The database for the app: one engine per serving process, one session per request.
+
+A request's writes are committed before its response is sent, so whatever a client is
+told was saved, was. A request that loses a race for the database (SQLite's write lock
+held by another worker past the busy timeout, a PostgreSQL deadlock or serialization
+failure) is run again from the start on a fresh session, a few times, before it is
+answered 503: never a 500, and never half a write.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from quart import Quart, Response, current_app, g
+from quart import Quart, Response, current_app, g, request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from components.db import make_engine, make_sessionmaker
+from components.db import is_conflict, make_engine, make_sessionmaker
 
 ENGINE = "quire.engine"
 SESSIONMAKER = "quire.sessionmaker"
+# Runs of a request that keeps losing races, and the pause before the second one
+# (doubled each time, with jitter so that the losers do not collide again in step).
+ATTEMPTS = 5
+FIRST_PAUSE_SECONDS = 0.05
+
+log = logging.getLogger(__name__)
+
+View = Callable[..., Awaitable[Any]]
 
 
 def init_app(app: Quart) -> None:
     # `g` is reset after start-up, so the engine lives on app.extensions.
     @app.before_serving
     async def open_engine() -> None:
-        engine = make_engine(app.config["DATABASE_URL"])
+        engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_POOL"])
         app.extensions[ENGINE] = engine
         app.extensions[SESSIONMAKER] = make_sessionmaker(engine)
 
@@ -28,8 +49,58 @@ def init_app(app: Quart) -> None:
         if engine is not None:
             await engine.dispose()
 
-    app.after_request(_commit)
+    @app.before_serving
+    async def commit_views() -> None:
+        # Once every blueprint (and any view added after create_app) is registered.
+        for endpoint, view in list(app.view_functions.items()):
+            if not getattr(view, "commits", False):
+                app.view_functions[endpoint] = _committing(app.ensure_async(view))
+
     app.teardown_request(_close)
+
+
+def _committing(view: View) -> View:
+    """`view`, made to commit its writes before it answers, and to run again when it
+    loses a race for the database."""
+
+    @functools.wraps(view)
+    async def run(**kwargs: Any) -> Response:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = await current_app.make_response(await view(**kwargs))
+                await _commit(response)
+                return response
+            except DBAPIError as error:
+                if attempt == ATTEMPTS or not is_conflict(error):
+                    raise
+                log.info(
+                    "%s %s lost a race for the database (%s); run %d of %d follows",
+                    request.method,
+                    request.path,
+                    error.orig,
+                    attempt + 1,
+                    ATTEMPTS,
+                )
+            await _start_over(attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    run.commits = True  # type: ignore[attr-defined]
+    return run
+
+
+async def _start_over(attempt: int) -> None:
+    """Forget the lost attempt: its session (rolled back), what was read through it, and
+    how far its uploads were read; then wait a little."""
+    session: AsyncSession | None = g.pop("db", None)
+    if session is not None:
+        await asyncio.shield(session.close())
+    g.pop("signed_in", None)  # an ORM object of the old session (web/auth)
+    if request.mimetype == "multipart/form-data":
+        for upload in (await request.files).values():
+            upload.stream.seek(0)
+    # Jitter, not secrecy: the standard generator is right here.
+    pause = FIRST_PAUSE_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())  # noqa: S311
+    await asyncio.sleep(pause)
 
 
 def get_engine() -> AsyncEngine:
@@ -52,12 +123,11 @@ async def release() -> None:
         await session.close()
 
 
-async def _commit(response: Response) -> Response:
+async def _commit(response: Response) -> None:
     # Only a successful response keeps its writes; an error page rolls them back.
     session: AsyncSession | None = g.get("db")
     if session is not None and response.status_code < 400:
         await session.commit()
-    return response
 
 
 async def _close(_error: BaseException | None) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from quart import Quart, Response, current_app, redirect, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from components import posts
+from components.db import is_unavailable
 from web import api
 from web.blog import post_url
 from web.database import get_db
@@ -21,7 +22,11 @@ MESSAGES = {
     413: "What you sent is too large: an image may be up to {upload_mb} MB, and a post's text "
     "up to a million characters.",
     429: "Too many requests. Please wait a moment and try again.",
+    503: "The site is too busy to answer just now. Nothing was changed: please try again "
+    "in a moment.",
 }
+# Seconds a client is asked to wait when the database is out of reach or overloaded.
+RETRY_AFTER_SECONDS = 5
 
 
 def init_app(app: Quart) -> None:
@@ -59,6 +64,12 @@ async def page_for(error: HTTPException) -> Response:
 
 
 async def _unexpected_error(error: Exception) -> Response:
+    if is_unavailable(error):
+        # Overload or an outage, not a bug: the client may try again, and nothing was kept.
+        current_app.logger.error("database unavailable", exc_info=error)
+        response = await page_for(ServiceUnavailable())
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     current_app.logger.exception("unhandled error", exc_info=error)
     return await page_for(InternalServerError())
 
