@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/quire db upgrade
 	$(BIN)/quire demo
-	$(BIN)/hypercorn 'web:create_app()' --bind $(HOST):$(PORT)
+	$(BIN)/quire serve --host $(HOST) --port $(PORT) --workers 1
 
 test: $(VENV)/.dev-deps $(HTMX) chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)

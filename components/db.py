@@ -27,6 +27,7 @@ POSTGRES_RETRY_STATES = {"40001", "40P01", "55P03"}
 # Cancelled by statement_timeout, too many connections, the server shutting down or
 # restarting: the database cannot serve us now, whatever we send.
 POSTGRES_UNAVAILABLE_STATES = {"57014", "53300", "57P01", "57P02", "57P03"}
+APPLICATION_NAME = "quire"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
@@ -69,15 +70,15 @@ def make_engine(url: str, pool: Pool | None = None, **options: Any) -> AsyncEngi
         # A PaaS writes libpq's `?sslmode=require`; asyncpg takes it as a connect argument.
         parsed = parsed.difference_update_query(["sslmode"])
         connect_args["ssl"] = sslmode
+    # Named in pg_stat_activity, so an operator can tell Quire's connections apart.
+    server_settings = connect_args.setdefault("server_settings", {})
+    server_settings.setdefault("application_name", APPLICATION_NAME)
     if pool is not None:
         options.setdefault("pool_size", pool.size)
         options.setdefault("max_overflow", pool.overflow)
         options.setdefault("pool_timeout", pool.timeout)
         if pool.statement_timeout:
-            connect_args["server_settings"] = {
-                **connect_args.get("server_settings", {}),
-                "statement_timeout": str(round(pool.statement_timeout * 1000)),
-            }
+            server_settings["statement_timeout"] = str(round(pool.statement_timeout * 1000))
     options.setdefault("pool_pre_ping", True)
     return create_async_engine(parsed, connect_args=connect_args, **options)
 

@@ -35,6 +35,7 @@ from web.database import ENGINE
 PG_URL = os.environ.get("QUIRE_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path("/usr/bin/chromium")
+QUIRE = str(Path(sys.executable).with_name("quire"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -313,14 +314,16 @@ class LiveServer:
 
 
 def server_log(folder: Path, url: str) -> Path:
-    """Where `hypercorn()` writes the output of the server at `url`."""
+    """Where `served()` writes the output of the server at `url`."""
     return folder / f"server-{url.rsplit(':', 1)[1]}.log"
 
 
-@contextmanager
-def hypercorn(database_url: str, folder: Path, *args: str, **settings: str) -> Iterator[str]:
-    """Quire under a real hypercorn on a free loopback port (its base URL), stopped by its
-    PID afterwards. `args` go to hypercorn (say, `--workers 2`), `settings` to the app."""
+def start_quire(
+    database_url: str, folder: Path, *args: str, **settings: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`quire serve` (the Procfile's server) on a free loopback port, once it answers
+    /healthz: its process and base URL. `args` go to `quire serve` (`--workers 4`; one
+    worker unless told), `settings` to the app."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {
@@ -330,47 +333,54 @@ def hypercorn(database_url: str, folder: Path, *args: str, **settings: str) -> I
         "QUIRE_INSTANCE_PATH": str(folder / "instance"),
         **settings,
     }
-    command = [
-        sys.executable,
-        "-m",
-        "hypercorn",
-        "web:create_app()",
-        "--bind",
-        f"127.0.0.1:{port}",
-        *args,
-    ]
+    if "--workers" not in args:
+        args = ("--workers", "1", *args)
+    command = [QUIRE, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     url = f"http://127.0.0.1:{port}"
     log_path = server_log(folder, url)
-    log = log_path.open("w")
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_quire(process)
+            raise RuntimeError(f"quire serve did not start: {log_path.read_text()}")
+        time.sleep(0.1)
+
+
+def stop_quire(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    """SIGTERM, as a platform stops it; killed if it does not stop in `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"hypercorn did not start: {log_path.read_text()}")
-            time.sleep(0.1)
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+
+
+@contextmanager
+def served(database_url: str, folder: Path, *args: str, **settings: str) -> Iterator[str]:
+    """Quire under `quire serve` (see start_quire), stopped by its PID afterwards."""
+    process, url = start_quire(database_url, folder, *args, **settings)
+    try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop_quire(process)
 
 
 @pytest.fixture(scope="module")
 def live_server(
     backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """Quire under a real hypercorn, for the browser tests."""
+    """Quire under `quire serve`, for the browser tests."""
     folder, database_url = fresh_database(backend, tmp_path_factory, "live")
     settings = {
         # Small pages, so that a few posts are enough to page and scroll through.
@@ -379,7 +389,7 @@ def live_server(
         "QUIRE_COMMENT_MODERATION": "none",
         "QUIRE_COMMENT_MIN_SECONDS": "1",
     }
-    with hypercorn(database_url, folder, **settings) as url:
+    with served(database_url, folder, **settings) as url:
         yield LiveServer(url, database_url, server_log(folder, url))
 
 

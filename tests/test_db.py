@@ -20,7 +20,8 @@ from components.db import (
     is_unavailable,
     make_engine,
 )
-from tests.conftest import PG_URL, unavailable
+from tests.conftest import PG_URL, app_config, unavailable
+from web import create_app
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ async def test_a_postgres_pool_is_sized_and_checked_and_takes_sslmode_as_an_argu
         await engine.dispose()
     assert "sslmode" not in sent
     assert sent["ssl"] == "require"
-    assert sent["server_settings"] == {"statement_timeout": "2500"}
+    assert sent["server_settings"] == {"application_name": "quire", "statement_timeout": "2500"}
 
 
 async def test_sslmode_in_the_url_connects(pg_url: str) -> None:
@@ -159,3 +160,28 @@ async def test_an_unreachable_server_and_an_exhausted_pool_are_outages() -> None
 def test_is_sqlite() -> None:
     assert is_sqlite("sqlite+aiosqlite:///x.db")
     assert not is_sqlite("postgresql+asyncpg://u@h/d")
+
+
+async def test_the_app_recovers_when_postgres_drops_its_connections(
+    pg_url: str, tmp_path: Path
+) -> None:
+    app = create_app(app_config(pg_url, tmp_path / "instance"))
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        assert (await client.get("/healthz")).status_code == 200
+        # What a database restart does to the pool: every connection ended under it.
+        admin = make_engine(pg_url, connect_args={"server_settings": {"application_name": "x"}})
+        try:
+            async with admin.connect() as connection:
+                ended = await connection.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name = 'quire' AND pid <> pg_backend_pid()"
+                    )
+                )
+        finally:
+            await admin.dispose()
+        assert ended >= 1
+        # Pre-ping finds the dead connection and opens a new one: no error, no restart.
+        for _ in range(3):
+            assert (await client.get("/healthz")).status_code == 200

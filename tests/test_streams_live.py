@@ -25,9 +25,9 @@ from tests.conftest import (
     TEST_SECRET,
     backend_url,
     fresh_database,
-    hypercorn,
     make_user,
     reset_database,
+    served,
     session_on,
 )
 from tests.sse import Reader, from_httpx
@@ -52,8 +52,8 @@ def site(
 ) -> Iterator[Site]:
     folder, database_url = fresh_database(backend, tmp_path_factory, "streams")
     with ExitStack() as stack:
-        a = stack.enter_context(hypercorn(database_url, folder / "a", "--workers", "2", **SETTINGS))
-        b = stack.enter_context(hypercorn(database_url, folder / "b", **SETTINGS))
+        a = stack.enter_context(served(database_url, folder / "a", "--workers", "2", **SETTINGS))
+        b = stack.enter_context(served(database_url, folder / "b", **SETTINGS))
         yield Site(database_url, a, b)
 
 
@@ -169,7 +169,7 @@ async def test_one_process_holds_500_streams(tmp_path: Path) -> None:
     asked to come back later."""
     database_url = backend_url("sqlite", tmp_path)
     await reset_database(database_url)
-    with hypercorn(database_url, tmp_path / "server", **SETTINGS) as url:
+    with served(database_url, tmp_path / "server", **SETTINGS) as url:
         site = Site(database_url, url, url)
         path, [held] = await prepared(site, "Crowded", 1)
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)

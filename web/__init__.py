@@ -24,6 +24,7 @@ from web import (
     errors,
     headers,
     health,
+    limits,
     logs,
     media,
     moderation,
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     headers.init_app(app)
     compression.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)  # before csrf: an oversized request is refused unread
     csrf.init_app(app)
     auth.init_app(app)
     app.register_blueprint(blog.bp)

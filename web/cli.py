@@ -18,7 +18,7 @@ from components import accounts, comments, demo, migrations, posts
 from components.accounts import AccountError
 from components.db import make_engine, make_sessionmaker
 from components.models import Role
-from web import checks, portability
+from web import checks, create_app, portability, serve
 from web.config import ConfigError, load_config
 
 
@@ -77,6 +77,42 @@ def db_upgrade() -> None:
         return f"applied {len(todo)} migration(s): {', '.join(todo)}"
 
     _with_engine(work)
+
+
+@main.command("serve", short_help="Serve Quire with several workers; graceful on SIGTERM.")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on [default: 0.0.0.0 when QUIRE_ENV=production, else 127.0.0.1].",
+)
+@click.option("--port", type=int, default=None, help="Port to listen on [default: PORT, 5000].")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes [default: WEB_CONCURRENCY, 2].",
+)
+def serve_command(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve Quire under hypercorn with several worker processes.
+
+    On SIGTERM or SIGINT each worker ends its live-comment streams, stops taking
+    connections, lets the requests in flight finish (QUIRE_GRACEFUL_TIMEOUT seconds at
+    most) and closes its database pool; a worker that dies is replaced. The settings
+    are the app's: the README lists them.
+    """
+    try:
+        app = create_app()
+    except SystemExit as error:
+        raise click.ClickException(str(error).removeprefix("quire: ")) from None
+    config = app.config
+    chosen_host = host or ("0.0.0.0" if config["QUIRE_ENV"] == "production" else "127.0.0.1")  # noqa: S104
+    code = serve.supervise(
+        app,
+        chosen_host,
+        port or config["PORT"],
+        workers or config["WEB_CONCURRENCY"],
+    )
+    sys.exit(code)
 
 
 @main.command("check", short_help="List settings that are wrong, or unsafe for production.")

@@ -48,6 +48,7 @@ def load_config(
     env = get("QUIRE_ENV", "development", _choice(ENVIRONMENTS))
     instance = get("QUIRE_INSTANCE_PATH", PROJECT_ROOT / "instance", _path)
     production = env == "production"
+    workers = get("WEB_CONCURRENCY", 2, _int_between(1, 64))
     max_upload = get("QUIRE_MAX_UPLOAD_MB", 10, _int_between(1, 200)) * 1_000_000
     config = {
         "QUIRE_ENV": env,
@@ -58,10 +59,18 @@ def load_config(
         "DATABASE_URL": get(
             "DATABASE_URL", f"sqlite+aiosqlite:///{instance / 'quire.db'}", _database_url
         ),
-        "DATABASE_POOL": _pool(get, get("WEB_CONCURRENCY", 2, _int_between(1, 64))),
+        "WEB_CONCURRENCY": workers,
+        "DATABASE_POOL": _pool(get, workers),
         # Forwarded headers are believed only from this many proxies in front of us (0: none).
         "PROXY_HOPS": get("QUIRE_PROXY_HOPS", 0, _int_between(0, 10)),
         "PROXY_MODE": get("QUIRE_PROXY_MODE", "legacy", _choice(("legacy", "modern"))),
+        # Serving (web/serve): seconds a shutdown lets requests in flight finish, seconds
+        # a connection may take to send a whole request, the most header bytes taken,
+        # and seconds a request body may take to arrive (then 408).
+        "GRACEFUL_TIMEOUT": get("QUIRE_GRACEFUL_TIMEOUT", 20, _int_between(1, 600)),
+        "KEEP_ALIVE_TIMEOUT": get("QUIRE_KEEP_ALIVE_TIMEOUT", 5, _int_between(1, 300)),
+        "MAX_HEADER_BYTES": get("QUIRE_MAX_HEADER_KB", 32, _int_between(4, 1024)) * 1024,
+        "BODY_TIMEOUT": get("QUIRE_BODY_TIMEOUT", 60, _int_between(1, 3600)),
         # Log lines: JSON objects for a platform's log drain, or text for a terminal.
         "LOG_FORMAT": get(
             "QUIRE_LOG_FORMAT", "json" if production else "text", _choice(("json", "text"))

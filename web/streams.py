@@ -303,6 +303,15 @@ def init_app(app: Quart) -> None:
         return response
 
 
+async def end_streams(app: Quart) -> None:
+    """Shutdown has begun: end every stream now, not after the graceful wait that the
+    streams (which never end by themselves) would otherwise fill. Their browsers
+    reconnect to a process that is still serving."""
+    hub: Hub | None = app.extensions.get(HUB)
+    if hub is not None:
+        await hub.close()
+
+
 def get_hub() -> Hub:
     return current_app.extensions[HUB]
 

@@ -1,0 +1,142 @@
+"""`quire serve`: workers replaced when they die, slow and oversized requests refused."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from quart import Quart
+
+from tests.conftest import fresh_database, start_quire, stop_quire
+from web import create_app, serve
+from web.headers import CONTENT_SECURITY_POLICY
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Two workers with short timeouts, so that slow clients are cut off in seconds."""
+    folder, database_url = fresh_database("sqlite", tmp_path_factory, "serve")
+    process, url = start_quire(
+        database_url,
+        folder,
+        "--workers",
+        "2",
+        QUIRE_KEEP_ALIVE_TIMEOUT="2",
+        QUIRE_BODY_TIMEOUT="2",
+    )
+    yield process, url
+    stop_quire(process)
+
+
+def workers_of(process: subprocess.Popen) -> set[int]:
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_a_worker_that_dies_is_replaced(server: tuple[subprocess.Popen, str]) -> None:
+    process, url = server
+    before = workers_of(process)
+    assert len(before) == 2
+    victim = min(before)
+    subprocess.run(["kill", "-KILL", str(victim)], check=True)
+    deadline = time.monotonic() + 20
+    while True:
+        now = workers_of(process)
+        if len(now) == 2 and victim not in now:
+            break
+        assert time.monotonic() < deadline, f"no new worker: {now}"
+        time.sleep(0.2)
+    for _ in range(10):
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+    assert process.poll() is None
+
+
+def test_a_client_sending_headers_a_byte_at_a_time_is_cut_off(
+    server: tuple[subprocess.Popen, str],
+) -> None:
+    _, url = server
+    with connect(url) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: quire\r\n")
+        closed = False
+        for _ in range(20):  # up to 10 s of dribbling
+            try:
+                sock.sendall(b"X")
+                time.sleep(0.5)
+                sock.settimeout(0.01)
+                if sock.recv(1024) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+                break
+        assert closed
+        # The keep-alive timeout (2 s here) counts from the first byte.
+        assert time.monotonic() - started < 5
+
+
+def test_a_body_that_does_not_arrive_in_time_is_a_408(
+    server: tuple[subprocess.Popen, str],
+) -> None:
+    _, url = server
+    with connect(url) as sock:
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: quire\r\nSec-Fetch-Site: same-origin\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nq="
+        )
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+@pytest.mark.parametrize("size", [40_000, 100_000])
+def test_oversized_headers_are_a_431(server: tuple[subprocess.Popen, str], size: int) -> None:
+    _, url = server
+    with connect(url) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: quire\r\nX-Big: " + b"a" * size + b"\r\n\r\n")
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 431")
+
+
+async def test_a_431_is_an_error_page_with_the_security_headers(tmp_path: Path) -> None:
+    app: Quart = create_app({"QUIRE_INSTANCE_PATH": str(tmp_path), "TESTING": True})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        response = await client.get("/", headers={"X-Big": "a" * 33_000})
+        assert response.status_code == 431
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        text = await response.get_data(as_text=True)
+        assert "headers are too large" in text and "at most 32,768" in text
+        fine = await client.get("/healthz", headers={"X-Big": "a" * 30_000})
+        assert fine.status_code == 200
+
+
+def test_workers_that_keep_dying_as_they_start_stop_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(serve, "WORKER", [sys.executable, "-c", "raise SystemExit(3)"])
+    app = create_app({"QUIRE_INSTANCE_PATH": str(tmp_path)})
+    started = time.monotonic()
+    assert serve.supervise(app, "127.0.0.1", 0, 2) == 1
+    assert time.monotonic() - started < 15

@@ -1,0 +1,25 @@
+"""Request headers past the size limit are refused with 431, before any view runs.
+
+hypercorn bounds headers only while a request is still arriving, and it reads 64 KiB
+at a time, so a request that comes whole in one read passes its check whatever its
+headers weigh. The body's limits (MAX_CONTENT_LENGTH, MAX_FORM_MEMORY_SIZE) and its
+timeout (BODY_TIMEOUT) are Quart's own settings, set in web/config.
+"""
+
+from __future__ import annotations
+
+from quart import Quart, abort, current_app, request
+
+# Per header, the ": " and CRLF that framed it on the wire.
+FRAMING_BYTES = 4
+
+
+def init_app(app: Quart) -> None:
+    app.before_request(_check_header_size)
+
+
+async def _check_header_size() -> None:
+    size = sum(len(name) + len(value) + FRAMING_BYTES for name, value in request.headers.items())
+    limit = current_app.config["MAX_HEADER_BYTES"]
+    if size > limit:
+        abort(431, f"The request's headers are too large ({size:,} bytes; at most {limit:,}).")

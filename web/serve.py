@@ -1,0 +1,147 @@
+"""`quire serve`: Quire under hypercorn, several worker processes, graceful on SIGTERM.
+
+hypercorn's own `--workers` mode is not graceful: when the first worker has drained,
+the parent terminates the others mid-request, and a SIGTERM sent to every process (as
+a PaaS or systemd does) kills the workers outright. Its workers also learn of shutdown
+only after the graceful wait, so an open event stream holds them for all of it.
+
+So the parent here only holds the listening sockets and minds its workers: it starts
+them (and starts another when one dies), and on SIGTERM or SIGINT passes SIGTERM on and
+waits for each to finish. Each worker is a plain `hypercorn.asyncio.serve` on the
+inherited sockets whose shutdown begins by ending its event streams (browsers reconnect
+to a live process), then stops accepting, lets requests in flight finish within the
+graceful timeout, and finally closes its database pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+from web import create_app, streams
+
+# Named, not __name__: workers run this module as __main__.
+log = logging.getLogger("web.serve")
+
+# A worker that dies this soon after starting, this many times in a row, is not going to
+# get better by being started again: the server stops and says so.
+EARLY_DEATH_SECONDS = 10.0
+EARLY_DEATHS_ALLOWED = 3
+# On top of the graceful timeout, for the worker's own shutdown (closing its pool).
+SHUTDOWN_MARGIN_SECONDS = 5.0
+# How a worker is started: this module, on the sockets' descriptors.
+WORKER = [sys.executable, "-m", "web.serve"]
+
+
+def server_config(settings: Mapping[str, Any], binds: list[str]) -> Config:
+    """hypercorn's settings for one worker, from Quire's."""
+    config = Config()
+    config.bind = binds
+    config.graceful_timeout = settings["GRACEFUL_TIMEOUT"]
+    # Counted from the connection's first byte until a whole request has arrived, so
+    # it also ends a client that sends its headers a byte at a time.
+    config.keep_alive_timeout = settings["KEEP_ALIVE_TIMEOUT"]
+    config.h11_max_incomplete_size = settings["MAX_HEADER_BYTES"]
+    config.h2_max_header_list_size = settings["MAX_HEADER_BYTES"]
+    # No read_timeout: it would also cut event streams and slow uploads' answers.
+    config.accesslog = None  # web/logs writes the access lines, with request ids
+    return config
+
+
+def supervise(app: Quart, host: str, port: int, workers: int) -> int:
+    """Run `workers` worker processes on host:port until SIGTERM or SIGINT; the exit code."""
+    settings = app.config
+    listening = Config()
+    listening.bind = [f"{host}:{port}"]
+    sockets = listening.create_sockets().insecure_sockets
+    for sock in sockets:
+        sock.set_inheritable(True)
+    fds = [sock.fileno() for sock in sockets]
+    stopping: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda number, _frame: stopping.append(number))
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+
+    def start() -> tuple[subprocess.Popen[bytes], float]:
+        command = [*WORKER, *map(str, fds)]
+        return subprocess.Popen(command, pass_fds=fds), time.monotonic()  # noqa: S603
+
+    log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
+    children = [start() for _ in range(workers)]
+    early_deaths = 0
+    code = 0
+    while not stopping:
+        time.sleep(0.2)
+        for index, (child, started) in enumerate(children):
+            if stopping or child.poll() is None:
+                continue
+            early_deaths = (
+                early_deaths + 1 if time.monotonic() - started < EARLY_DEATH_SECONDS else 0
+            )
+            if early_deaths >= EARLY_DEATHS_ALLOWED:
+                log.error("workers keep dying as they start; stopping (see the errors above)")
+                stopping.append(0)
+                code = 1
+                break
+            log.error("worker %d exited with %s; starting another", child.pid, child.returncode)
+            children[index] = start()
+    _stop([child for child, _ in children], settings["GRACEFUL_TIMEOUT"] + SHUTDOWN_MARGIN_SECONDS)
+    for sock in sockets:
+        sock.close()
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+    return code
+
+
+def _stop(children: list[subprocess.Popen[bytes]], patience: float) -> None:
+    """SIGTERM to each worker, then wait for all; any still running after `patience`
+    seconds is killed."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + patience
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.error("worker %d did not stop in %.0f s; killing it", child.pid, patience)
+            child.kill()
+            child.wait()
+
+
+async def _serve_worker(app: Quart, config: Config) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    async def shutdown_begins() -> None:
+        await stop.wait()
+        log.info("worker %d shutting down: ending event streams, finishing requests", os.getpid())
+        # Before the graceful wait, or a stream (which never ends by itself) holds it all.
+        await streams.end_streams(app)
+
+    await serve(app, config, shutdown_trigger=shutdown_begins)  # type: ignore[arg-type]
+
+
+def worker(fds: list[int]) -> None:
+    """One worker process: the app, served on the sockets its parent handed down."""
+    app = create_app()
+    config = server_config(app.config, [f"fd://{fd}" for fd in fds])
+    asyncio.run(_serve_worker(app, config))
+
+
+if __name__ == "__main__":
+    worker([int(fd) for fd in sys.argv[1:]])
