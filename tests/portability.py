@@ -25,7 +25,7 @@ from .conftest import TEST_SECRET, reset_database, run_async, session_on
 FIXTURES = Path(__file__).parent / "fixtures" / "site"
 
 
-async def _stamp(url: str) -> None:
+async def stamp_as_migrated(url: str) -> None:
     """Mark a database built from the models as migrated, as `quire db upgrade` leaves it."""
 
     def stamp(connection: Connection) -> None:
@@ -55,7 +55,7 @@ class Blog:
 
     @classmethod
     def migrated(cls, url: str, folder: Path) -> Blog:
-        run_async(_stamp(url))
+        run_async(stamp_as_migrated(url))
         return cls(url, folder)
 
     @property

@@ -110,3 +110,19 @@ def test_development_logs_are_text_and_production_logs_json(tmp_path: Path) -> N
     assert isinstance(handler(production).formatter, logs.JSONFormatter)
     assert production.config["LOG_LEVEL"] == "INFO"
     logs.configure("text", "INFO")
+
+
+@pytest.mark.parametrize(("hops", "client"), [("0", "127.0.0.1"), ("1", "203.0.113.9")])
+async def test_the_client_address_is_the_forwarded_one_only_behind_a_trusted_proxy(
+    database_url: str, tmp_path: Path, lines: Any, hops: str, client: str
+) -> None:
+    app = create_app(app_config(database_url, tmp_path / "instance", QUIRE_PROXY_HOPS=hops))
+    logs.configure("json", "INFO", stream=lines[0])
+    async with app.test_app() as test_app:
+        await test_app.test_client().get(
+            "/healthz",
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            scope_base={"client": ("127.0.0.1", 5000)},
+        )
+    [access] = [line for line in lines[1]() if line["logger"] == "web.access"]
+    assert access["client"] == client

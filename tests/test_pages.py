@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import demo, posts
 from components.models import PostStatus, utcnow
+from tests.conftest import app_config
+from web import create_app
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "section#posts"}
 BOOSTED = {"HX-Request": "true", "HX-Request-Type": "full", "HX-Boosted": "true"}
@@ -156,6 +158,59 @@ async def test_security_headers_on_every_response(client) -> None:
         assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
         assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
         assert "camera=()" in headers["Permissions-Policy"]
+
+
+def assert_security_headers(headers, where: str) -> None:
+    csp = headers.get("Content-Security-Policy", "")
+    assert "default-src 'self'" in csp, where
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where
+    assert "frame-ancestors 'none'" in csp, where
+    assert headers.get("X-Content-Type-Options") == "nosniff", where
+    assert headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
+    assert headers.get("Cross-Origin-Opener-Policy") == "same-origin", where
+    assert "camera=()" in headers.get("Permissions-Policy", ""), where
+
+
+async def test_security_headers_on_fragments_feeds_static_files_and_errors(client, db) -> None:
+    await publish(db, "Headers everywhere")
+    home = await client.get("/")
+    after = (await home.get_data(as_text=True)).split('href="/static/css/')[1]
+    css = "/static/css/" + after.split('"')[0]
+    answers = {
+        "fragment": await client.get("/", headers=PARTIAL),
+        "feed": await client.get("/feed.xml"),
+        "sitemap": await client.get("/sitemap.xml"),
+        "static file": await client.get(css),
+        "api": await client.get("/api/posts"),
+        "304": await client.get("/", headers={"If-None-Match": home.headers["ETag"]}),
+        "404 fragment": await client.get("/2020/01/01/missing", headers=PARTIAL),
+        "405": await client.post("/"),
+        "431": await client.get("/", headers={"X-Big": "a" * 40_000}),
+    }
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "fragment": 200,
+        "feed": 200,
+        "sitemap": 200,
+        "static file": 200,
+        "api": 200,
+        "304": 304,
+        "404 fragment": 404,
+        "405": 405,
+        "431": 431,
+    }
+    for name, response in answers.items():
+        assert_security_headers(response.headers, name)
+        assert "Strict-Transport-Security" not in response.headers  # development
+
+
+async def test_production_adds_hsts(database_url, tmp_path) -> None:
+    app = create_app({**app_config(database_url, tmp_path / "instance"), "QUIRE_ENV": "production"})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        for path in ("/", "/feed.xml", "/nowhere", "/healthz"):
+            response = await client.get(path)
+            assert_security_headers(response.headers, path)
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 async def test_pages_have_no_inline_scripts_or_styles(client, db) -> None:

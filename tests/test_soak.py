@@ -1,0 +1,306 @@
+"""A bounded soak: Quire under `quire serve` with four workers, 50 clients reading and
+commenting at once while a writer saves posts and `quire import` runs, then SIGTERM in
+the middle of it.
+
+Afterwards: no 5xx at any point, every comment the server acknowledged is stored
+exactly once, SQLite's file is intact, the requests in flight at SIGTERM completed,
+event streams were ended at once rather than held for the graceful timeout, and the
+server exited cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import random
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text, update
+
+from components import accounts, comments, demo
+from components.db import is_sqlite
+from components.models import Comment, Post, Role
+from tests.conftest import (
+    QUIRE,
+    TEST_PASSWORD,
+    TEST_SECRET,
+    fresh_database,
+    reset_database,
+    session_on,
+    start_quire,
+    stop_quire,
+)
+from tests.portability import stamp_as_migrated
+
+pytestmark = pytest.mark.soak
+
+CLIENTS = 50
+IMPORTED = 200
+WRITER = "writer@example.com"
+WORKERS = 4
+LOAD_SECONDS = 10.0
+GRACEFUL_SECONDS = 15
+SETTINGS = {
+    "QUIRE_COMMENT_MODERATION": "none",
+    "QUIRE_COMMENT_MIN_SECONDS": "0",
+    "QUIRE_COMMENTS_PER_IP": "10000",
+    "QUIRE_GRACEFUL_TIMEOUT": str(GRACEFUL_SECONDS),
+    "QUIRE_LOG_LEVEL": "warning",
+}
+SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
+
+
+@dataclass
+class Tally:
+    phase: str
+    statuses: Counter[int] = field(default_factory=Counter)
+    acknowledged: list[str] = field(default_factory=list)
+    # Comments whose answer never came (the server was stopping): stored at most once.
+    unanswered: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    sequence: itertools.count[int] = field(default_factory=itertools.count)
+
+
+async def seed(database_url: str) -> list[str]:
+    """The demo posts, open to comments, and a writer; the published posts' addresses."""
+    await reset_database(database_url)
+    await stamp_as_migrated(database_url)  # `quire import` insists on a migrated database
+    async with session_on(database_url) as session:
+        await demo.load(session)
+        await accounts.create_user(
+            session, email=WRITER, name="Soak Writer", password=TEST_PASSWORD, role=Role.AUTHOR
+        )
+        await session.execute(update(Post).values(comments_enabled=True))
+        await session.commit()
+        found = await session.scalars(select(Post).where(Post.published_at.is_not(None)))
+        return [f"/{p.published_at:%Y/%m/%d}/{p.slug}" for p in found]
+
+
+def comment_form(body: str) -> dict[str, str]:
+    stamp = comments.issue_stamp(TEST_SECRET, time.time() - 60)
+    return {"name": "Soak Reader", "website": "", "body": body, "stamp": stamp}
+
+
+async def client_loop(
+    number: int, base: str, pages: list[str], tally: Tally, until: asyncio.Event
+) -> None:
+    """One reader: pages, the feed, a search, and a comment now and then, until told."""
+    rng = random.Random(number)
+    reads = ["/", "/?page=2", "/tags", "/feed.xml", "/search?q=git", *pages]
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        while not until.is_set():
+            post_comment = rng.random() < 0.3
+            body = f"soak {tally.phase} {number}-{next(tally.sequence)}"
+            try:
+                if post_comment:
+                    # A reader without a session (the page's form would carry its token).
+                    client.cookies.clear()
+                    response = await client.post(
+                        f"{rng.choice(pages)}/comments",
+                        data=comment_form(body),
+                        headers=SAME_SITE,
+                    )
+                else:
+                    response = await client.get(rng.choice(reads))
+            except httpx.TransportError as error:
+                if not until.is_set():  # only a server that is stopping may drop us
+                    tally.failures.append(f"client {number}: {error!r}")
+                if post_comment:
+                    tally.unanswered.append(body)
+                return  # the server is going away: this reader is done
+            tally.statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                tally.failures.append(f"{response.request.method} {response.request.url}: 5xx")
+            elif post_comment:
+                if response.status_code == 303:
+                    tally.acknowledged.append(body)
+                else:
+                    tally.failures.append(
+                        f"comment refused: {response.status_code} {response.request.url.path} "
+                        + response.text[-300:]
+                    )
+
+
+def token_in(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the form"
+    return found.group(1)
+
+
+async def writer_loop(base: str, until: asyncio.Event) -> list[str]:
+    """A writer signed in through the login form, saving new drafts until told; the
+    titles of the saves the server acknowledged."""
+    saved: list[str] = []
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=SAME_SITE) as client:
+        login = await client.get("/login")
+        form = {"email": WRITER, "password": TEST_PASSWORD, "csrf_token": token_in(login.text)}
+        assert (await client.post("/login", data=form)).status_code == 303
+        token = token_in((await client.get("/admin/posts/new")).text)
+        for number in itertools.count():
+            if until.is_set():
+                break
+            title = f"Soak save {number}"
+            fields = {"csrf_token": token, "title": title, "body": f"Draft *{number}*."}
+            response = await client.post("/admin/posts/save", data={**fields, "action": "draft"})
+            assert response.status_code == 303, response.text[-500:]
+            saved.append(title)
+    return saved
+
+
+async def run_import(database_url: str, folder: Path, files: int) -> int:
+    """`quire import` of `files` new Jekyll posts, as a writer would run it mid-load."""
+    site = folder / "site" / "_posts"
+    site.mkdir(parents=True)
+    for n in range(files):
+        (site / f"2024-01-01-soak-import-{n}.md").write_text(
+            f"---\ntitle: Soak import {n}\ntags: [soak]\n---\nImported *{n}*.\n"
+        )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "QUIRE_INSTANCE_PATH": str(folder / "instance"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        QUIRE, "import", str(site), env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    return await process.wait()
+
+
+async def slow_comment(base: str, page: str, body: str, seconds: float) -> int:
+    """A comment whose form trickles in over `seconds`: in flight when SIGTERM comes."""
+    encoded = str(httpx.QueryParams(comment_form(body))).encode()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        pieces = 10
+        step = -(-len(encoded) // pieces)
+        for start in range(0, len(encoded), step):
+            yield encoded[start : start + step]
+            await asyncio.sleep(seconds / pieces)
+
+    headers = {
+        **SAME_SITE,
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Length": str(len(encoded)),
+    }
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        response = await client.post(f"{page}/comments", content=trickle(), headers=headers)
+        return response.status_code
+
+
+async def open_stream(base: str, page: str, opened: asyncio.Event, ended: dict[str, float]) -> None:
+    """A reader's live-comment stream; notes when the server ended it."""
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=60) as client,
+        client.stream("GET", f"{page}/comments/stream") as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        async for _chunk in response.aiter_bytes():
+            opened.set()
+    ended[page] = time.monotonic()
+
+
+async def stored_titles(database_url: str) -> Counter[str]:
+    async with session_on(database_url) as session:
+        return Counter((await session.scalars(select(Post.title))).all())
+
+
+async def stored_bodies(database_url: str) -> Counter[str]:
+    async with session_on(database_url) as session:
+        rows = await session.scalars(select(Comment.body).where(Comment.body.like("soak %")))
+        return Counter(rows.all())
+
+
+async def test_many_workers_many_clients_then_sigterm(
+    backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder, database_url = fresh_database(backend, tmp_path_factory, "soak")
+    pages = await seed(database_url)
+    process, base = await asyncio.to_thread(
+        start_quire, database_url, folder, "--workers", str(WORKERS), **SETTINGS
+    )
+    try:
+        # 1. Fifty clients for a while: no 5xx, every acknowledged comment stored once.
+        tally = Tally("steady")
+        stop = asyncio.Event()
+        readers = [
+            asyncio.create_task(client_loop(n, base, pages, tally, stop)) for n in range(CLIENTS)
+        ]
+        writer = asyncio.create_task(writer_loop(base, stop))
+        imported = asyncio.create_task(run_import(database_url, folder, IMPORTED))
+        await asyncio.sleep(LOAD_SECONDS)
+        stop.set()
+        await asyncio.gather(*readers)
+        saves = await writer
+        assert await imported == 0
+        assert tally.failures == []
+        assert tally.statuses[200] > 0 and tally.acknowledged
+        assert set(tally.statuses) <= {200, 303}, tally.statuses
+        stored = await stored_bodies(database_url)
+        assert {body: n for body, n in stored.items() if n != 1} == {}
+        assert set(stored) == set(tally.acknowledged)
+        titles = await stored_titles(database_url)
+        assert saves and all(titles[title] == 1 for title in saves)
+        assert sum(n for title, n in titles.items() if title.startswith("Soak import")) == IMPORTED
+
+        # 2. Streams open, load again, slow comments arriving: then SIGTERM.
+        during = Tally("stopping")
+        going = asyncio.Event()
+        ended: dict[str, float] = {}
+        opened = [asyncio.Event() for _ in pages[:3]]
+        streams = [
+            asyncio.create_task(open_stream(base, page, event, ended))
+            for page, event in zip(pages, opened, strict=False)
+        ]
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in opened)), 10)
+        readers = [
+            asyncio.create_task(client_loop(n, base, pages, during, going)) for n in range(CLIENTS)
+        ]
+        slow = [
+            asyncio.create_task(slow_comment(base, pages[0], f"soak slow-{n}", seconds=3.0))
+            for n in range(5)
+        ]
+        await asyncio.sleep(1.5)
+        asked_to_stop = time.monotonic()
+        going.set()  # readers stop at their next transport error or answer
+        process.send_signal(signal.SIGTERM)
+        slow_statuses = await asyncio.gather(*slow)
+        await asyncio.wait_for(asyncio.gather(*streams), timeout=GRACEFUL_SECONDS)
+        await asyncio.gather(*readers)
+        code = await asyncio.to_thread(process.wait, GRACEFUL_SECONDS + 10)
+        exited = time.monotonic()
+    finally:
+        stop_quire(process)
+
+    # The slow comments were in flight at SIGTERM: each was answered and stored.
+    assert slow_statuses == [303] * 5
+    # Streams ended at once, not after the graceful wait; the server exited cleanly.
+    assert ended and max(ended.values()) - asked_to_stop < 3
+    assert code == 0
+    assert exited - asked_to_stop < GRACEFUL_SECONDS
+    assert [f for f in during.failures if "5xx" in f or "refused" in f] == []
+
+    stored = await stored_bodies(database_url)
+    assert {body: n for body, n in stored.items() if n != 1} == {}
+    acknowledged = {
+        *tally.acknowledged,
+        *during.acknowledged,
+        *(f"soak slow-{n}" for n in range(5)),
+    }
+    assert acknowledged <= set(stored)
+    assert set(stored) <= acknowledged | set(during.unanswered)
+
+    if is_sqlite(database_url):
+        async with session_on(database_url) as session:
+            assert (await session.execute(text("PRAGMA integrity_check"))).scalar() == "ok"
+            total = await session.scalar(select(func.count()).select_from(Comment))
+            assert total == len(stored)
