@@ -249,6 +249,21 @@ async def client(app: Quart) -> AsyncIterator[Any]:
         yield test_app.test_client()
 
 
+@pytest.fixture
+async def open_client(database_url: str, tmp_path: Path) -> Any:
+    """Comments published at once, no minimum wait: the rules under test switch one on."""
+    app = create_app(
+        app_config(
+            database_url,
+            tmp_path / "instance",
+            QUIRE_COMMENT_MODERATION="none",
+            QUIRE_COMMENT_MIN_SECONDS="0",
+        )
+    )
+    async with app.test_app() as test_app:
+        yield test_app.test_client()
+
+
 class StatementCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []

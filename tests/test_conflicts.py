@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import comments, media
-from components.models import Comment, Media
+from components.models import Media
 from tests.conftest import app_config, sign_in
-from tests.test_comments import SAME_SITE, address, form, make_post
+from tests.test_comments import SAME_SITE, address, form, make_post, stored
 from tests.test_media_web import png, upload
 from web import create_app
 from web import database as web_database
@@ -46,34 +46,28 @@ def losing(real: Any, times: int, error: Exception) -> Any:
     return run
 
 
-@pytest.fixture
-async def open_client(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    # No real waiting between runs: the tests count runs, not milliseconds.
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real waiting between runs: the tests count runs, not milliseconds."""
     monkeypatch.setattr(web_database, "FIRST_PAUSE_SECONDS", 0.0)
-    app = create_app(
-        app_config(
-            database_url,
-            tmp_path / "instance",
-            QUIRE_COMMENT_MODERATION="none",
-            QUIRE_COMMENT_MIN_SECONDS="0",
-        )
-    )
-    async with app.test_app() as test_app:
-        yield test_app.test_client()
 
 
-async def stored(db: AsyncSession) -> list[Comment]:
-    query = select(Comment).execution_options(populate_existing=True)
-    return list((await db.scalars(query)).all())
+async def comment_losing(
+    client: Any, db: AsyncSession, monkeypatch: pytest.MonkeyPatch, times: int, error: Exception
+) -> tuple[Any, Any]:
+    """Post a comment whose submission writes and then loses `times` times; the
+    response, and the submission (which counts its runs)."""
+    post = await make_post(db)
+    submit = losing(comments.submit, times, error)
+    monkeypatch.setattr(comments, "submit", submit)
+    response = await client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    return response, submit
 
 
 async def test_a_comment_that_loses_a_race_is_run_again_and_stored_once(
     open_client: Any, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    post = await make_post(db)
-    submit = losing(comments.submit, 2, lost_race())
-    monkeypatch.setattr(comments, "submit", submit)
-    response = await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    response, submit = await comment_losing(open_client, db, monkeypatch, 2, lost_race())
     assert response.status_code == 303
     assert submit.calls["n"] == 3
     [comment] = await stored(db)
@@ -83,10 +77,7 @@ async def test_a_comment_that_loses_a_race_is_run_again_and_stored_once(
 async def test_a_request_that_keeps_losing_is_a_503_and_keeps_nothing(
     open_client: Any, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    post = await make_post(db)
-    submit = losing(comments.submit, 99, lost_race())
-    monkeypatch.setattr(comments, "submit", submit)
-    response = await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    response, submit = await comment_losing(open_client, db, monkeypatch, 99, lost_race())
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "try again" in await response.get_data(as_text=True)
@@ -97,11 +88,8 @@ async def test_a_request_that_keeps_losing_is_a_503_and_keeps_nothing(
 async def test_a_database_error_that_is_not_a_race_is_not_run_again(
     open_client: Any, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    post = await make_post(db)
     bug = IntegrityError("INSERT", {}, sqlite3.IntegrityError("NOT NULL constraint failed"))
-    submit = losing(comments.submit, 99, bug)
-    monkeypatch.setattr(comments, "submit", submit)
-    response = await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    response, submit = await comment_losing(open_client, db, monkeypatch, 99, bug)
     assert response.status_code == 500
     assert submit.calls["n"] == 1
     assert await stored(db) == []
@@ -111,7 +99,6 @@ async def test_an_upload_run_again_reads_its_file_from_the_start(
     client: Any, db: AsyncSession, author: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await sign_in(client, author.email)
-    monkeypatch.setattr(web_database, "FIRST_PAUSE_SECONDS", 0.0)
     store = losing(media.store, 1, lost_race())
     monkeypatch.setattr(media, "store", store)
     response = await upload(client, png((300, 200)))

@@ -53,7 +53,7 @@ async def problems(environ: Mapping[str, str], *, deploy: bool) -> list[Problem]
     except ConfigError as error:
         setting, _, message = str(error).partition(": ")
         return [Problem(Level.ERROR, setting, message)]
-    found = _assets() + await _database(settings, environ, deploy=deploy)
+    found = _assets() + await _database(settings, deploy=deploy)
     if deploy:
         found = _deployment(settings, environ) + found
     return sorted(found, key=lambda problem: problem.level != Level.ERROR)
@@ -122,9 +122,7 @@ def _deployment(settings: dict[str, Any], environ: Mapping[str, str]) -> list[Pr
     return found
 
 
-async def _database(
-    settings: dict[str, Any], environ: Mapping[str, str], *, deploy: bool
-) -> list[Problem]:
+async def _database(settings: dict[str, Any], *, deploy: bool) -> list[Problem]:
     """Can Quire reach its database, is the schema current, and do all workers' pools
     fit in the connections PostgreSQL allows?"""
     url = settings["DATABASE_URL"]
@@ -148,7 +146,7 @@ async def _database(
             async with engine.connect() as connection:
                 allowed = int(await connection.scalar(text("SHOW max_connections")) or 0)
             pool = settings["DATABASE_POOL"]
-            workers = int(environ.get("WEB_CONCURRENCY") or 2)
+            workers = settings["WEB_CONCURRENCY"]
             wanted = workers * (pool.size + pool.overflow)
             if wanted > allowed - SPARE_CONNECTIONS:
                 found.append(
