@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +142,39 @@ def test_workers_that_keep_dying_as_they_start_stop_the_server(
     started = time.monotonic()
     assert serve.supervise(app, "127.0.0.1", 0, 2) == 1
     assert time.monotonic() - started < 15
+
+
+def ss(*filters: str) -> list[str]:
+    """Lines of `ss -tnp` for these filters, one per socket."""
+    listed = subprocess.run(
+        ["ss", "-tnpH", *filters], capture_output=True, text=True, check=True
+    ).stdout
+    return listed.splitlines()
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(server: tuple[subprocess.Popen, str]) -> None:
+    """SO_REUSEPORT: the kernel shares out new connections over the workers' sockets. With
+    one socket shared by all, keep-alive connections can pile onto one worker."""
+    process, url = server
+    port = url.rsplit(":", 1)[1]
+    workers = workers_of(process)
+    listening = ss("state", "listening", f"( sport = :{port} )")
+    owners = [
+        {int(pid) for pid in re.findall(r"pid=(\d+)", line)} - {process.pid} for line in listening
+    ]
+    assert sorted(map(len, owners)) == [1, 1]
+    assert set().union(*owners) == workers
+
+    sockets = [connect(url) for _ in range(32)]
+    try:
+        for sock in sockets:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: quire\r\n\r\n")
+        for sock in sockets:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        connected = ss("state", "established", f"( sport = :{port} )")
+    finally:
+        for sock in sockets:
+            sock.close()
+    spread = Counter(int(pid) for line in connected for pid in re.findall(r"pid=(\d+)", line))
+    assert set(spread) == workers
+    assert sum(spread.values()) == 32

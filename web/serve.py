@@ -16,9 +16,11 @@ graceful timeout, and finally closes its database pool.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,7 +31,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from web import create_app, streams
+from web import streams
 
 # Named, not __name__: workers run this module as __main__.
 log = logging.getLogger("web.serve")
@@ -40,8 +42,9 @@ EARLY_DEATH_SECONDS = 10.0
 EARLY_DEATHS_ALLOWED = 3
 # On top of the graceful timeout, for the worker's own shutdown (closing its pool).
 SHUTDOWN_MARGIN_SECONDS = 5.0
-# How a worker is started: this module, on the sockets' descriptors.
+# How a worker is started: this module, with the app factory and the sockets' descriptors.
 WORKER = [sys.executable, "-m", "web.serve"]
+FACTORY = "web:create_app"
 
 
 def server_config(settings: Mapping[str, Any], binds: list[str]) -> Config:
@@ -59,27 +62,27 @@ def server_config(settings: Mapping[str, Any], binds: list[str]) -> Config:
     return config
 
 
-def supervise(app: Quart, host: str, port: int, workers: int) -> int:
-    """Run `workers` worker processes on host:port until SIGTERM or SIGINT; the exit code."""
+def supervise(app: Quart, host: str, port: int, workers: int, factory: str = FACTORY) -> int:
+    """Run `workers` worker processes on host:port until SIGTERM or SIGINT; the exit code.
+
+    Each worker serves the app that `factory` ("module:function") builds; the benchmark
+    serves its "Hello, World!" ceiling this way, under the very same server.
+    """
     settings = app.config
-    listening = Config()
-    listening.bind = [f"{host}:{port}"]
-    sockets = listening.create_sockets().insecure_sockets
-    for sock in sockets:
-        sock.set_inheritable(True)
-    fds = [sock.fileno() for sock in sockets]
+    sockets = _listening_sockets(host, port, workers)
     stopping: list[int] = []
     previous = {
         signum: signal.signal(signum, lambda number, _frame: stopping.append(number))
         for signum in (signal.SIGTERM, signal.SIGINT)
     }
 
-    def start() -> tuple[subprocess.Popen[bytes], float]:
-        command = [*WORKER, *map(str, fds)]
+    def start(index: int) -> tuple[subprocess.Popen[bytes], float]:
+        fds = [sock.fileno() for sock in sockets[index]]
+        command = [*WORKER, factory, *map(str, fds)]
         return subprocess.Popen(command, pass_fds=fds), time.monotonic()  # noqa: S603
 
     log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
-    children = [start() for _ in range(workers)]
+    children = [start(index) for index in range(workers)]
     early_deaths = 0
     code = 0
     while not stopping:
@@ -96,13 +99,37 @@ def supervise(app: Quart, host: str, port: int, workers: int) -> int:
                 code = 1
                 break
             log.error("worker %d exited with %s; starting another", child.pid, child.returncode)
-            children[index] = start()
+            children[index] = start(index)
     _stop([child for child, _ in children], settings["GRACEFUL_TIMEOUT"] + SHUTDOWN_MARGIN_SECONDS)
-    for sock in sockets:
+    for sock in (sock for owned in sockets for sock in owned):
         sock.close()
     for signum, handler in previous.items():
         signal.signal(signum, handler)
     return code
+
+
+def _listening_sockets(host: str, port: int, workers: int) -> list[list[socket.socket]]:
+    """Listening sockets for each worker, all on the same address through SO_REUSEPORT.
+
+    With one socket shared by all, whichever worker wakes first accepts, and a load of
+    keep-alive connections can pile onto one worker while the others idle. With a
+    socket each, the kernel spreads new connections evenly over them. A worker that is
+    replaced takes over its predecessor's sockets, with the connections waiting there.
+    """
+    sets: list[list[socket.socket]] = []
+    for _ in range(workers):
+        listening = Config()
+        listening.bind = [f"{host}:{port}"]
+        listening.workers = workers  # hypercorn sets SO_REUSEPORT when there are several
+        sockets = listening.create_sockets().insecure_sockets
+        port = port or sockets[0].getsockname()[1]  # port 0: the others join the first's
+        for sock in sockets:
+            sock.set_inheritable(True)
+            # Listening from the start: a socket only bound would make the next bind's
+            # listen() fail with "address in use", and connections queue while a worker starts.
+            sock.listen(listening.backlog)
+        sets.append(sockets)
+    return sets
 
 
 def _stop(children: list[subprocess.Popen[bytes]], patience: float) -> None:
@@ -136,12 +163,13 @@ async def _serve_worker(app: Quart, config: Config) -> None:
     await serve(app, config, shutdown_trigger=shutdown_begins)  # type: ignore[arg-type]
 
 
-def worker(fds: list[int]) -> None:
+def worker(factory: str, fds: list[int]) -> None:
     """One worker process: the app, served on the sockets its parent handed down."""
-    app = create_app()
+    module, _, name = factory.partition(":")
+    app = getattr(importlib.import_module(module), name)()
     config = server_config(app.config, [f"fd://{fd}" for fd in fds])
     asyncio.run(_serve_worker(app, config))
 
 
 if __name__ == "__main__":
-    worker([int(fd) for fd in sys.argv[1:]])
+    worker(sys.argv[1], [int(fd) for fd in sys.argv[2:]])
