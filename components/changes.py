@@ -10,11 +10,12 @@ the clock's time is also never earlier than the newest visible post's publicatio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, func, insert, select, union_all, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from components.models import Comment, Post, Redirect, SiteState, Tag, utcnow
@@ -58,16 +59,35 @@ async def touch(session: AsyncSession) -> None:
     await session.run_sync(_move_clock)
 
 
-async def last_changed(session: AsyncSession) -> datetime:
-    """When public content last changed (a fixed old date on a blog never written to).
+@dataclass(frozen=True)
+class State:
+    """Where the clock stands: every public page is a function of this (and the code)."""
 
-    The later of the last write and the newest visible post's publication: a scheduled
-    post that has just gone live changed every list, feed and sitemap without a write.
+    version: int
+    changed_at: datetime  # Last-Modified: see last_changed()
+
+
+def _state_query() -> Any:
+    """The clock's version and time, with the newest visible post's publication.
+
+    A scheduled post goes public with no write, so the time is the later of the last
+    write and that publication: every list, feed and sitemap changed at that moment.
     One statement, because every public page reads it.
     """
+    version = select(SiteState.version).where(SiteState.id == 1).scalar_subquery()
     moments = union_all(
         select(SiteState.changed_at.label("at")).where(SiteState.id == 1),
         select(func.max(Post.published_at)).where(is_visible(utcnow())),
     ).subquery()
-    changed = await session.scalar(select(func.max(moments.c.at)))
-    return changed or EPOCH
+    return select(version, func.max(moments.c.at))
+
+
+async def state(reader: AsyncConnection | AsyncSession) -> State:
+    """The content clock now (version 0 and a fixed old date on a blog never written to)."""
+    version, changed = (await reader.execute(_state_query())).one()
+    return State(version or 0, changed or EPOCH)
+
+
+async def last_changed(session: AsyncSession) -> datetime:
+    """When public content last changed (a fixed old date on a blog never written to)."""
+    return (await state(session)).changed_at

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import posts
 from components.models import Redirect, utcnow
+from web.pagecache import PAGES
 
 from .test_pages import PARTIAL, post_path, publish
 
@@ -246,7 +247,7 @@ async def test_each_page_costs_a_fixed_number_of_statements(app, client, db, sql
     assert nxt is not None
     middle = await posts.find_visible(db, "post-3")
     assert middle is not None
-    # Each page's own queries, plus one read of the content clock for Last-Modified.
+    # Each page's own queries, plus one read of the content clock; once kept, the clock alone.
     costs = {
         "/": 3,
         nxt: 3,
@@ -259,10 +260,18 @@ async def test_each_page_costs_a_fixed_number_of_statements(app, client, db, sql
         "/search?q=post": 3,
     }
     for path, expected in costs.items():
+        app.extensions[PAGES].clear()
         sql.clear()
         response = await client.get(path)
         assert response.status_code == 200, path
         assert sql.count == expected, (path, sql.statements)
+        sql.clear()
+        assert (await client.get(path)).status_code == 200
+        assert sql.count == 1, (path, sql.statements)
+        sql.clear()
+        revalidated = await client.get(path, headers={"If-None-Match": response.headers["ETag"]})
+        assert revalidated.status_code == 304
+        assert sql.count == 1, (path, sql.statements)
 
 
 async def test_list_queries_use_indexes(app, client, db, sql, backend) -> None:

@@ -28,6 +28,7 @@ from web import (
     logs,
     media,
     moderation,
+    pagecache,
     search,
     stamps,
     streams,
@@ -69,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     limits.init_app(app)  # before csrf: an oversized request is refused unread
     csrf.init_app(app)
     auth.init_app(app)
+    pagecache.init_app(app)  # after the checks above, which still come first
     app.register_blueprint(blog.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(health.bp)

@@ -12,6 +12,7 @@ from components.models import Post
 from web import auth
 from web.database import get_db
 from web.htmx import render
+from web.pagecache import cached
 
 bp = Blueprint("blog", __name__)
 
@@ -78,6 +79,7 @@ def _cursor() -> posts.Cursor | None:
 
 
 @bp.get("/")
+@cached
 async def home() -> Response:
     """The newest posts as cards; `?before=` goes on from where a page ended."""
     before = _cursor()
@@ -89,6 +91,7 @@ async def home() -> Response:
 
 
 @bp.get("/<int(fixed_digits=4):year>/<int(fixed_digits=2):month>/<int(fixed_digits=2):day>/<slug>")
+@cached
 async def post(year: int, month: int, day: int, slug: str) -> Response:
     """One post at its canonical address; a Jekyll `.html` address or a wrong date moves there.
 
@@ -141,6 +144,7 @@ async def render_post(
 
 
 @bp.get("/tags")
+@cached
 async def tags() -> Response:
     """Every tag in use, with how many posts carry it."""
     in_use = await posts.tags_in_use(get_db())
@@ -148,6 +152,7 @@ async def tags() -> Response:
 
 
 @bp.get("/tags/<slug>")
+@cached
 async def tag(slug: str) -> Response:
     """The posts of one tag, paginated like the home page."""
     before = _cursor()
@@ -170,6 +175,7 @@ async def tag(slug: str) -> Response:
 
 
 @bp.get("/archive")
+@cached
 async def archive() -> Response:
     """Every post, grouped by year and month."""
     listed = await posts.archive(get_db())

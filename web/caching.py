@@ -13,6 +13,7 @@ from datetime import datetime
 from quart import Response, request
 
 from components import changes
+from web import pagecache
 from web.database import get_db
 
 SHARED_CACHE_SECONDS = 60
@@ -30,12 +31,19 @@ def set_policy(response: Response) -> None:
 
 async def last_changed() -> datetime:
     """The Last-Modified of every public page and feed: the content clock."""
-    return await changes.last_changed(get_db())
+    state = pagecache.state()  # read already, when the page may be kept
+    return state.changed_at if state else await changes.last_changed(get_db())
 
 
 async def conditional(response: Response, last_modified: datetime | None = None) -> Response:
-    """Add the validators and answer 304 when the client's copy is still current."""
+    """Add the validators and answer 304 when the client's copy is still current.
+
+    A public page for a reader without cookies has been checked against the clock before
+    it was rendered (web/pagecache.py), and is kept for the next reader.
+    """
     set_policy(response)
+    if pagecache.state() is not None and (kept := await pagecache.keep(response)):
+        return kept
     response.last_modified = last_modified or await last_changed()
     await response.add_etag()
     return await response.make_conditional(request)

@@ -17,6 +17,7 @@ from web import auth, caching, csrf, streams
 from web.blog import COMMENT_HELD, post_url, render_post
 from web.database import get_db
 from web.htmx import fragment, see_other, wants_fragment
+from web.pagecache import cached
 
 bp = Blueprint("comments", __name__)
 
@@ -173,6 +174,7 @@ async def reply_form(year: int, month: int, day: int, slug: str, comment_id: int
 
 
 @bp.get(f"{AT_POST}/comments/feed.xml")
+@cached
 async def feed(year: int, month: int, day: int, slug: str) -> Response:
     """A post's newest comments, as Atom."""
     post = await _post_at(year, month, day, slug)

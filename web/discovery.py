@@ -10,6 +10,7 @@ from components import posts
 from components.models import Post, Tag
 from web import caching
 from web.database import get_db
+from web.pagecache import cached
 
 bp = Blueprint("discovery", __name__)
 
@@ -30,6 +31,7 @@ async def _feed(title: str, entries: list[Post], tag: Tag | None = None) -> Resp
 
 
 @bp.get("/feed.xml")
+@cached
 async def feed() -> Response:
     """The newest posts in full, as Atom."""
     entries = await posts.for_feed(get_db(), limit=current_app.config["FEED_ENTRIES"])
@@ -37,6 +39,7 @@ async def feed() -> Response:
 
 
 @bp.get("/tags/<slug>/feed.xml")
+@cached
 async def tag_feed(slug: str) -> Response:
     """The newest posts of one tag, as Atom."""
     db = get_db()
@@ -48,6 +51,7 @@ async def tag_feed(slug: str) -> Response:
 
 
 @bp.get("/sitemap.xml")
+@cached
 async def sitemap() -> Response:
     """Every public address a search engine should know, with when it last changed."""
     listed, tags = await posts.for_sitemap(get_db())
@@ -57,6 +61,7 @@ async def sitemap() -> Response:
 
 
 @bp.get("/robots.txt")
+@cached
 async def robots() -> Response:
     """Crawlers are welcome everywhere public, and told where the sitemap is."""
     body = await render_template("robots.txt")

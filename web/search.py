@@ -7,6 +7,7 @@ from quart import Blueprint, Response, request
 from components import search
 from web.database import get_db
 from web.htmx import render
+from web.pagecache import cached
 
 bp = Blueprint("search", __name__)
 
@@ -14,6 +15,7 @@ PER_PAGE = 10
 
 
 @bp.get("/search")
+@cached
 async def results() -> Response:
     """Posts matching `?q=`, best first; any text at all is a valid query."""
     query = request.args.get("q", "")

@@ -15,13 +15,13 @@ from quart import Response, current_app, g
 from components import comments
 
 # Unguessable, so nothing a reader or author writes can stand in for it.
-_PLACEHOLDER = f"quire-stamp-{secrets.token_hex(16)}"
+PLACEHOLDER = f"quire-stamp-{secrets.token_hex(16)}"
 
 
 def placeholder() -> str:
     """For templates: where the form's stamp goes."""
     g.form_stamp = True
-    return _PLACEHOLDER
+    return PLACEHOLDER
 
 
 async def fill(response: Response) -> Response:
@@ -30,5 +30,5 @@ async def fill(response: Response) -> Response:
         return response
     stamp = comments.issue_stamp(current_app.config["SECRET_KEY"])
     body = await response.get_data()
-    response.set_data(body.replace(_PLACEHOLDER.encode(), stamp.encode()))
+    response.set_data(body.replace(PLACEHOLDER.encode(), stamp.encode()))
     return response

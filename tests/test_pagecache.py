@@ -1,0 +1,212 @@
+"""Public pages kept in memory (web/pagecache.py): never stale, never shared wrongly."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import brotli
+import httpx
+import pytest
+from quart import Quart
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components import changes, comments
+from components.changes import State
+from components.models import PostStatus, utcnow
+from web.pagecache import PAGES, Clock, Entry, Pages
+
+from .conftest import TEST_SECRET, served
+from .test_comments import make_post
+from .test_pages import post_path, publish
+
+STAMP = re.compile(r'name="stamp" value="([^"]+)"')
+
+
+def without_stamps(page: str) -> str:
+    return STAMP.sub('name="stamp" value=""', page)
+
+
+# --- the clock --------------------------------------------------------------------------
+
+
+async def settle() -> None:
+    """Let every task that can run, run."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_the_clock_never_answers_from_a_read_that_began_before_the_call() -> None:
+    reads: list[asyncio.Event] = []
+
+    async def read() -> State:
+        reads.append(gate := asyncio.Event())
+        number = len(reads)
+        await gate.wait()
+        return State(number, changes.EPOCH)
+
+    clock = Clock(read)
+    first = asyncio.create_task(clock.now())
+    await settle()
+    assert len(reads) == 1
+    # These come while the first read is in flight: it may predate them, so they wait
+    # for a second read, which they share.
+    later = [asyncio.create_task(clock.now()) for _ in range(3)]
+    await settle()
+    assert len(reads) == 1
+    reads[0].set()
+    assert (await first).version == 1
+    await settle()
+    assert len(reads) == 2
+    reads[1].set()
+    assert [(await task).version for task in later] == [2, 2, 2]
+    # Nothing waiting: the next call starts a read of its own.
+    third = asyncio.create_task(clock.now())
+    await settle()
+    reads[2].set()
+    assert (await third).version == 3
+
+
+async def test_a_failed_read_reaches_those_waiting_and_the_next_call_reads_again() -> None:
+    attempts = 0
+
+    async def read() -> State:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionRefusedError("database down")
+        return State(7, changes.EPOCH)
+
+    clock = Clock(read)
+    with pytest.raises(ConnectionRefusedError):
+        await clock.now()
+    assert (await clock.now()).version == 7
+
+
+def test_the_least_recently_used_pages_go_first_when_over_budget() -> None:
+    pages = Pages(budget=3 * (1000 + 512))
+    state = State(1, changes.EPOCH)
+    keys = [("http://quire/", f"/{n}?", False) for n in range(4)]
+    for key in keys[:3]:
+        pages.put(state, key, Entry([], [b"x" * 1000]))
+    assert pages.get(state, keys[0]) is not None  # now the most recently used
+    pages.put(state, keys[3], Entry([], [b"x" * 1000]))
+    assert pages.get(state, keys[1]) is None
+    assert all(pages.get(state, key) for key in (keys[0], keys[2], keys[3]))
+    # Another state of the content: nothing kept is any use.
+    assert pages.get(State(2, changes.EPOCH), keys[0]) is None
+
+
+# --- in the app -------------------------------------------------------------------------
+
+
+async def test_a_write_is_on_the_next_page(app: Quart, client, db: AsyncSession, sql) -> None:
+    await publish(db, "First")
+    assert "First" in await (await client.get("/")).get_data(as_text=True)
+    sql.clear()
+    assert "First" in await (await client.get("/")).get_data(as_text=True)
+    assert sql.count == 1, "kept: only the clock was read"
+    await publish(db, "Second")
+    assert "Second" in await (await client.get("/")).get_data(as_text=True)
+
+
+async def test_a_scheduled_post_appears_when_its_time_comes(client, db: AsyncSession) -> None:
+    await publish(db, "Now")
+    await publish(
+        db,
+        "Soon",
+        status=PostStatus.SCHEDULED,
+        published_at=utcnow() + timedelta(seconds=1.5),
+    )
+    assert "Soon" not in await (await client.get("/")).get_data(as_text=True)
+    await asyncio.sleep(1.6)  # no write at all: the clock's time moved with the publication
+    assert "Soon" in await (await client.get("/")).get_data(as_text=True)
+
+
+async def test_readers_with_cookies_get_pages_of_their_own(client, db: AsyncSession, sql) -> None:
+    await publish(db, "First")
+    await client.get("/", headers={"Cookie": "other=1"})
+    sql.clear()
+    response = await client.get("/", headers={"Cookie": "other=1"})
+    assert response.status_code == 200
+    assert sql.count > 1, "rendered again"
+    assert "private" in response.headers["Cache-Control"]
+
+
+async def test_each_answer_of_a_kept_post_page_has_a_fresh_stamp(client, db: AsyncSession) -> None:
+    post = await make_post(db)
+    path = post_path(post)
+    answers = [await client.get(path, headers={"Accept-Encoding": "gzip"}) for _ in range(3)]
+    pages = []
+    for answer in answers:
+        assert answer.headers["Content-Encoding"] == "gzip"
+        body = await answer.get_data()
+        assert int(answer.headers["Content-Length"]) == len(body)
+        pages.append(gzip.decompress(body).decode())
+    stamps = [STAMP.search(page).group(1) for page in pages]
+    assert len(set(stamps)) == 3
+    assert all(comments.stamp_age(TEST_SECRET, stamp) is not None for stamp in stamps)
+    assert len({without_stamps(page) for page in pages}) == 1
+    # The same page to a client that takes brotli only, and to one that takes nothing.
+    only_br = await client.get(path, headers={"Accept-Encoding": "br"})
+    assert only_br.headers["Content-Encoding"] == "br"
+    plain = await client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    for page in (brotli.decompress(await only_br.get_data()).decode(), await plain.get_data(True)):
+        assert without_stamps(page) == without_stamps(pages[0])
+        assert STAMP.search(page).group(1) not in stamps
+
+
+async def test_the_site_address_is_part_of_what_is_kept(client, db: AsyncSession) -> None:
+    await publish(db, "First")
+    for host in ("blog.example", "mirror.example", "blog.example"):
+        feed = await client.get("/feed.xml", headers={"Host": host})
+        assert f"http://{host}/" in await feed.get_data(as_text=True)
+
+
+async def test_pages_are_not_kept_when_told_to_keep_none(app: Quart, client, db, sql) -> None:
+    app.extensions[PAGES].budget = 0
+    await publish(db, "First")
+    await client.get("/")
+    sql.clear()
+    await client.get("/")
+    assert sql.count > 1
+
+
+# --- several workers --------------------------------------------------------------------
+
+
+async def test_an_acknowledged_write_is_on_the_next_page_from_any_worker(
+    db: AsyncSession, database_url: str, tmp_path: Path
+) -> None:
+    """Comments (published at once) posted to one worker, read right after from both: no
+    worker answers from a page it kept before the write."""
+    post = await make_post(db)
+    path = post_path(post)
+    settings = {
+        "QUIRE_COMMENT_MODERATION": "none",
+        "QUIRE_COMMENT_MIN_SECONDS": "0",
+        "QUIRE_COMMENTS_PER_IP": "1000",
+    }
+    with served(database_url, tmp_path, "--workers", "2", **settings) as url:
+        # A new connection for every request, so that both workers answer; the reader
+        # never has cookies (the writer is given one), so it is always sent kept pages.
+        options = {"base_url": url, "headers": {"Connection": "close"}, "timeout": 20}
+        async with httpx.AsyncClient(**options) as reader, httpx.AsyncClient(**options) as writer:
+            for number in range(8):
+                for _ in range(4):  # each worker keeps the page as it is now
+                    page = (await reader.get(path)).text
+                stamp = STAMP.search(page).group(1)
+                form = {"name": "Lin", "website": "", "topic": "", "stamp": stamp}
+                sent = await writer.post(
+                    f"{path}/comments",
+                    data={**form, "body": f"Comment number {number}."},
+                    headers={"Origin": url},
+                )
+                assert sent.status_code == 303
+                for _ in range(6):
+                    assert f"Comment number {number}." in (await reader.get(path)).text
+            assert not reader.cookies
