@@ -10,7 +10,7 @@ PORT ?= 5000
 # Root installs system packages itself; anyone else is asked through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format lock chromium clean bench-import
+.PHONY: run test lint format lock chromium wrk clean bench bench-import
 
 run: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/quire db upgrade
@@ -48,6 +48,18 @@ $(HTMX): package.json package-lock.json scripts/vendor.mjs
 FILES ?= 10000
 bench-import: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/python -m bench.import_files --files $(FILES)
+
+# Not a test: Quire's pages under load against a "Hello, World!" ceiling, on SQLite and
+# PostgreSQL, at 20 and 100,000 posts (bench/pages.py; BENCH_ARGS="--posts 20" to narrow it).
+# Seeds are cached in bench/.cache; the first 100,000-post seed takes some minutes.
+bench: $(VENV)/.run-deps $(HTMX) wrk
+	$(BIN)/python -m bench.pages $(BENCH_ARGS)
+
+wrk:
+	@command -v wrk >/dev/null || { \
+	  echo "Installing Debian's wrk for the benchmark"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own here).
 chromium:
