@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from components import importer
 from components.models import Media, Post, Revision
@@ -174,6 +174,38 @@ def test_a_file_the_database_refuses_is_rolled_back_alone(
     assert "bundle" not in posts and len(posts) == GOOD - 1
     # Its image was stored in the same transaction, so it went too.
     assert len(blog.contents()["media"]) == 4
+
+
+class Locked(Exception):
+    """What the driver raises when SQLite's write lock stayed taken (SQLITE_BUSY)."""
+
+    sqlite_errorcode = 5
+
+
+def test_a_file_that_loses_a_race_for_the_database_is_imported_again(
+    blog: Blog, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running server's writers can hold the lock: the file's transaction runs again,
+    and only one that keeps losing is reported."""
+    record = importer.revisions.record
+    losses: dict[str, int] = {"A page bundle": 0, "Hello, Jekyll": 0}
+
+    async def lose(session: Any, **fields: Any) -> Any:
+        title = fields["title"]
+        if title in losses and (title == "Hello, Jekyll" or losses[title] < 2):
+            losses[title] += 1
+            raise OperationalError("INSERT INTO revisions", {}, Locked("database is locked"))
+        return await record(session, **fields)
+
+    monkeypatch.setattr(importer.revisions, "record", lose)
+    monkeypatch.setattr(portability, "FIRST_PAUSE_SECONDS", 0.0)
+    result = blog.quire("import", str(site))
+    assert losses == {"A page bundle": 2, "Hello, Jekyll": portability.CONFLICT_ATTEMPTS}
+    assert "bundle/index.md: not imported" not in result.stderr
+    assert "hello-jekyll.md: not imported, the database refused it" in result.stderr
+    posts = blog.contents()["posts"]
+    assert "bundle" in posts and "hello-jekyll" not in posts and len(posts) == GOOD - 1
+    assert count(blog, Revision) == GOOD - 1
 
 
 def test_an_interrupted_import_leaves_whole_posts_and_can_be_run_again(

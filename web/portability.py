@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from components import accounts, exporter, frontmatter, importer
-from components.db import make_sessionmaker
+from components.db import is_conflict, make_sessionmaker
 from components.frontmatter import Source, SourceError
 from components.models import User
 from web import create_app
@@ -33,6 +34,11 @@ from web.media import media_url, picture
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 # Folders that hold no posts of their own: build outputs, dependencies, version control.
 SKIPPED_FOLDERS = frozenset({"_site", "node_modules", "public", "resources"})
+
+# A file whose transaction loses a race with a running server's writers (SQLite's write
+# lock, a PostgreSQL deadlock) is imported again from the start, a few times.
+CONFLICT_ATTEMPTS = 5
+FIRST_PAUSE_SECONDS = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -129,29 +135,40 @@ async def _import_one(
         )
     source = _without_taken_redirects(source, path, report)
     undated = datetime.fromtimestamp(modified, UTC)
-    async with make_sessionmaker(engine)() as session:
-        try:
-            done = await importer.import_source(session, source, path, options, undated=undated)
-            if options.dry_run:
+    sessions = make_sessionmaker(engine)
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        async with sessions() as session:
+            try:
+                done = await importer.import_source(session, source, path, options, undated=undated)
+                if options.dry_run:
+                    await session.rollback()
+                else:
+                    await session.commit()
+                break
+            except SQLAlchemyError as error:
                 await session.rollback()
-            else:
-                await session.commit()
-        except SQLAlchemyError as error:
-            await session.rollback()
-            return _skip(
-                report, f"{path}: not imported, the database refused it: {_first_line(error)}"
-            )
-        except Exception as error:  # one file's surprise must not stop the rest
-            await session.rollback()
-            logger.exception("importing %s failed", path)
-            return _skip(
-                report,
-                f"{path}: not imported, unexpected {type(error).__name__}: {_first_line(error)}",
-            )
+                if attempt < CONFLICT_ATTEMPTS and is_conflict(error):
+                    await _pause(attempt)
+                    continue
+                return _skip(
+                    report, f"{path}: not imported, the database refused it: {_first_line(error)}"
+                )
+            except Exception as error:  # one file's surprise must not stop the rest
+                await session.rollback()
+                logger.exception("importing %s failed", path)
+                surprise = f"unexpected {type(error).__name__}: {_first_line(error)}"
+                return _skip(report, f"{path}: not imported, {surprise}")
     report.counts[done.outcome.value] += 1
     report.images += done.images
     report.notes.extend(f"{path}: {warning}" for warning in done.warnings)
     return f"{done.outcome.value:<9} {path} -> {done.slug}", False
+
+
+async def _pause(attempt: int) -> None:
+    """Wait before running a file's transaction again, longer each time, with jitter so
+    that the import and the server's writers do not collide again in step."""
+    pause = FIRST_PAUSE_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())  # noqa: S311
+    await asyncio.sleep(pause)
 
 
 def _first_line(error: BaseException) -> str:
