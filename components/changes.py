@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, union_all, update
+from sqlalchemy import event, func, select, union_all
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -41,14 +43,19 @@ def _bump(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def _move_clock(session: Session) -> None:
+    # One upsert: two first writes to a fresh database would otherwise both find no row
+    # to update and both insert one, and the second would fail on the primary key.
     connection = session.connection()
-    moved = connection.execute(
-        update(SiteState)
-        .where(SiteState.id == 1)
-        .values(version=SiteState.version + 1, changed_at=utcnow())
+    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    moment = utcnow()
+    connection.execute(
+        dialect_insert(SiteState)
+        .values(id=1, version=1, changed_at=moment)
+        .on_conflict_do_update(
+            index_elements=[SiteState.id],
+            set_={"version": SiteState.version + 1, "changed_at": moment},
+        )
     )
-    if moved.rowcount == 0:
-        connection.execute(insert(SiteState).values(id=1, version=1, changed_at=utcnow()))
 
 
 event.listen(QuireSession, "before_flush", _bump)

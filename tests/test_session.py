@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from quart import abort
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from components.db import is_sqlite
 from components.models import Tag
 from web import create_app
 from web.database import get_db
@@ -59,3 +61,56 @@ async def test_pages_without_sql_open_no_session(client, sql) -> None:
     response = await client.get("/static/css/quire.css")
     assert response.status_code == 200
     assert sql.count == 0
+
+
+async def test_on_sqlite_a_workers_writers_take_turns_and_readers_do_not_wait(
+    database_url: str, db: AsyncSession, tmp_path: Path
+) -> None:
+    """SQLite has one writer: a worker queues its POSTs in order rather than sending them
+    all to the busy handler. PostgreSQL writes at once (and two first writes to a fresh
+    database both land: the content clock's row is made once); reads never queue."""
+    app = create_app(app_config(database_url, tmp_path / "instance"))
+    seen: list[str] = []
+    writing = asyncio.Event()
+
+    @app.post("/test/write/<name>")
+    async def write(name: str) -> str:
+        seen.append(f"start {name}")
+        get_db().add(Tag(name=name, slug=name))
+        await get_db().flush()
+        writing.set()
+        await asyncio.sleep(0.2)
+        seen.append(f"end {name}")
+        return "ok"
+
+    @app.get("/test/read")
+    async def read() -> str:
+        seen.append("read")
+        return str(await tag_count(get_db()))
+
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        headers = {"X-CSRF-Token": await csrf_token(client)}
+
+        async def reader() -> int:
+            await writing.wait()
+            return (await client.get("/test/read")).status_code
+
+        answers = await asyncio.gather(
+            client.post("/test/write/first", headers=headers),
+            client.post("/test/write/second", headers=headers),
+            reader(),
+        )
+    assert [answer if isinstance(answer, int) else answer.status_code for answer in answers] == [
+        200,
+        200,
+        200,
+    ]
+    # The reader came in while the first writer was inside.
+    assert seen.index("read") < seen.index("end first")
+    writes = [event for event in seen if event != "read"]
+    if is_sqlite(database_url):
+        assert writes == ["start first", "end first", "start second", "end second"]
+    else:
+        assert writes[:2] == ["start first", "start second"]
+    assert sorted((await db.scalars(select(Tag.name))).all()) == ["first", "second"]

@@ -5,11 +5,18 @@ told was saved, was. A request that loses a race for the database (SQLite's writ
 held by another worker past the busy timeout, a PostgreSQL deadlock or serialization
 failure) is run again from the start on a fresh session, a few times, before it is
 answered 503: never a 500, and never half a write.
+
+On SQLite, one worker's requests that change things (POST and the other unsafe methods)
+take their turns in order of arrival. SQLite has one writer at a time, and its busy
+handler is not fair: a transaction that has waited long polls the lock ever more rarely,
+so under a stream of comments a sign-in could wait out the busy timeout again and again.
+In a queue, each worker sends at most one writer to the lock at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
@@ -20,10 +27,12 @@ from quart import Quart, Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from components.db import is_conflict, make_engine, make_sessionmaker
+from components.db import is_conflict, is_sqlite, make_engine, make_sessionmaker
 
 ENGINE = "quire.engine"
 SESSIONMAKER = "quire.sessionmaker"
+WRITERS = "quire.writers"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Runs of a request that keeps losing races, and the pause before the second one
 # (doubled each time, with jitter so that the losers do not collide again in step).
 ATTEMPTS = 5
@@ -41,11 +50,14 @@ def init_app(app: Quart) -> None:
         engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_POOL"])
         app.extensions[ENGINE] = engine
         app.extensions[SESSIONMAKER] = make_sessionmaker(engine)
+        if is_sqlite(app.config["DATABASE_URL"]):
+            app.extensions[WRITERS] = asyncio.Lock()
 
     @app.after_serving
     async def close_engine() -> None:
         engine: AsyncEngine | None = app.extensions.pop(ENGINE, None)
         app.extensions.pop(SESSIONMAKER, None)
+        app.extensions.pop(WRITERS, None)
         if engine is not None:
             await engine.dispose()
 
@@ -67,8 +79,9 @@ def _committing(view: View) -> View:
     async def run(**kwargs: Any) -> Response:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                response = await current_app.make_response(await view(**kwargs))
-                await _commit(response)
+                async with _turn():
+                    response = await current_app.make_response(await view(**kwargs))
+                    await _commit(response)
                 return response
             except DBAPIError as error:
                 if attempt == ATTEMPTS or not is_conflict(error):
@@ -86,6 +99,14 @@ def _committing(view: View) -> View:
 
     run.commits = True  # type: ignore[attr-defined]
     return run
+
+
+def _turn() -> contextlib.AbstractAsyncContextManager[Any]:
+    """This request's turn among the worker's writers (SQLite only; reads never wait)."""
+    writers: asyncio.Lock | None = current_app.extensions.get(WRITERS)
+    if writers is None or request.method in SAFE_METHODS:
+        return contextlib.nullcontext()
+    return writers
 
 
 async def _start_over(attempt: int) -> None:
