@@ -12,6 +12,7 @@ import brotli
 import httpx
 import pytest
 from quart import Quart
+from quart.signals import template_rendered
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import changes, comments
@@ -165,6 +166,31 @@ async def test_the_site_address_is_part_of_what_is_kept(client, db: AsyncSession
     for host in ("blog.example", "mirror.example", "blog.example"):
         feed = await client.get("/feed.xml", headers={"Host": host})
         assert f"http://{host}/" in await feed.get_data(as_text=True)
+
+
+async def test_a_missing_page_is_rendered_once_for_readers_asking_at_the_same_time(
+    app: Quart, client, db: AsyncSession
+) -> None:
+    await publish(db, "First")
+    renders: list[str] = []
+
+    async def count(_app: Quart, template: object, **_context: object) -> None:
+        renders.append(getattr(template, "name", ""))
+
+    template_rendered.connect(count, app)
+    try:
+        answers = await asyncio.gather(*(client.get("/") for _ in range(6)))
+        assert [answer.status_code for answer in answers] == [200] * 6
+        bodies = {await answer.get_data() for answer in answers}
+        assert len(bodies) == 1
+        assert renders.count("home.html") == 1
+        # A page that is not kept (here a 404) leaves those waiting to render their own.
+        renders.clear()
+        missing = await asyncio.gather(*(client.get("/tags/none-such") for _ in range(3)))
+        assert [answer.status_code for answer in missing] == [404] * 3
+        assert len(renders) == 3
+    finally:
+        template_rendered.disconnect(count, app)
 
 
 async def test_pages_are_not_kept_when_told_to_keep_none(app: Quart, client, db, sql) -> None:

@@ -8,6 +8,10 @@ from it before anything is rendered. The clock is read once for many requests: o
 arrives while a read is in flight waits for the next read, which starts after it came in,
 so no request is ever answered from a read made before it arrived.
 
+When a page is missing (after a write, every page is), the first request for it renders
+it and the others that ask for it meanwhile wait for that one page rather than each
+rendering their own.
+
 The comment form carries a stamp that differs on every page served (web/stamps.py). Such
 a page keeps its parts between the stamps, each compressed on its own as a gzip member's
 deflate blocks; an answer strings them together around a fresh stamp.
@@ -56,6 +60,7 @@ def init_app(app: Quart) -> None:
     app.extensions[BUILD] = _build_digest(app)
     # Registered after the other checks (size limits, CSRF), so those still come first.
     app.before_request(_answer_early)
+    app.teardown_request(_land)
 
 
 def _build_digest(app: Quart) -> str:
@@ -154,6 +159,8 @@ class Pages:
         self.state: State | None = None
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._size = 0
+        # Pages being rendered, by the request that renders them, for those that wait.
+        self._flights: dict[tuple[State, Key], asyncio.Future[Entry | None]] = {}
 
     def get(self, state: State, key: Key) -> Entry | None:
         if state != self.state:
@@ -188,6 +195,21 @@ class Pages:
     def add_size(self, extra: int) -> None:
         self._size += extra
         self.grew()
+
+    def rendering(self, state: State, key: Key) -> asyncio.Future[Entry | None] | None:
+        """The page being rendered for (state, key) by another request, or None; then
+        the caller is the one to render it, and must call `landed` when it is done."""
+        flight = self._flights.get((state, key))
+        if flight is None:
+            self._flights[(state, key)] = asyncio.get_running_loop().create_future()
+        return flight
+
+    def landed(self, state: State, key: Key, entry: Entry | None) -> None:
+        """The page for (state, key) is rendered (None: it is not to be kept; those who
+        waited render their own)."""
+        flight = self._flights.pop((state, key), None)
+        if flight is not None and not flight.done():
+            flight.set_result(entry)
 
 
 def _pages() -> Pages:
@@ -232,10 +254,25 @@ async def _answer_early() -> Response | None:
         caching.set_policy(response)
         response.vary.update((*htmx.VARY, "Accept-Encoding"))
         return response
-    entry = _pages().get(state, key)
+    pages = _pages()
+    entry = pages.get(state, key)
     if entry is None:
-        return None
+        flight = pages.rendering(state, key)
+        if flight is None:
+            g.rendering = True  # this request renders it, for the others
+            return None
+        # A request that goes away stops waiting, without failing the renderer.
+        entry = await asyncio.shield(flight)
+        if entry is None:
+            return None
     return await _answer(entry, state, tag)
+
+
+async def _land(_error: BaseException | None) -> None:
+    """Release those waiting for a page this request was to render but did not keep
+    (an error, a redirect, a cookie): each renders its own."""
+    if g.pop("rendering", False):
+        _pages().landed(*g.page, None)
 
 
 def _validators(response: Response, state: State, tag: str) -> None:
@@ -255,7 +292,7 @@ async def keep(response: Response) -> Response | None:
     None when it must not be kept after all (it sets a cookie, or read the session)."""
     state, key = g.page
     if response.status_code != 200 or "Set-Cookie" in response.headers or session.accessed:
-        return None
+        return None  # those waiting for it are released when this request ends
     body = await response.get_data()
     entry = Entry(
         [(name, response.headers[name]) for name in KEPT_HEADERS if name in response.headers],
@@ -264,9 +301,14 @@ async def keep(response: Response) -> Response | None:
     if entry.stamped:
         entry.deflated = [_deflate(part) for part in entry.parts]
         entry.head_crc = zlib.crc32(entry.parts[0])
-    _pages().put(state, key, entry)
+    pages = _pages()
+    pages.put(state, key, entry)
     g.form_stamp = False  # the stamps are ours to fill now (web/stamps.py)
-    return await _answer(entry, state, _etag(state, key))
+    answer = await _answer(entry, state, _etag(state, key))
+    # After the answer, so that its coding is kept before those waiting go on.
+    if g.pop("rendering", False):
+        pages.landed(state, key, entry)
+    return answer
 
 
 async def _answer(entry: Entry, state: State, tag: str) -> Response:
