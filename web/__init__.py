@@ -22,6 +22,7 @@ from web import (
     database,
     discovery,
     errors,
+    frontdoor,
     headers,
     health,
     limits,
@@ -82,6 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(moderation.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
+    frontdoor.init_app(app)  # inside the access log, which covers what the door answers
     logs.init_app(app)  # inside the proxy fix below, so it logs the client's own address
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.

@@ -7,6 +7,7 @@ ask for `full`, and get the whole page like any plain browser request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from quart import Response, make_response, redirect, render_template, request
@@ -18,12 +19,17 @@ VARY = ("HX-Request", "HX-Request-Type", "HX-Boosted", "HX-History-Restore-Reque
 
 
 def wants_fragment() -> bool:
-    headers = request.headers
+    return fragment_wanted(request.headers.get)
+
+
+def fragment_wanted(header: Callable[[str], str | None]) -> bool:
+    """Does a request with these headers (looked up by lower-case name) want a fragment?
+    Also asked by the front door (web/frontdoor.py), before there is a `request`."""
     return (
-        headers.get("HX-Request") == "true"
-        and headers.get("HX-Request-Type") == "partial"
-        and headers.get("HX-Boosted") != "true"
-        and headers.get("HX-History-Restore-Request") != "true"
+        header("hx-request") == "true"
+        and header("hx-request-type") == "partial"
+        and header("hx-boosted") != "true"
+        and header("hx-history-restore-request") != "true"
     )
 
 

@@ -8,6 +8,9 @@ timeout (BODY_TIMEOUT) are Quart's own settings, set in web/config.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import AnyStr
+
 from quart import Quart, abort, current_app, request
 
 # Per header, the ": " and CRLF that framed it on the wire.
@@ -18,8 +21,13 @@ def init_app(app: Quart) -> None:
     app.before_request(_check_header_size)
 
 
+def headers_size(headers: Iterable[tuple[AnyStr, AnyStr]]) -> int:
+    """What these headers weighed on the wire."""
+    return sum(len(name) + len(value) + FRAMING_BYTES for name, value in headers)
+
+
 async def _check_header_size() -> None:
-    size = sum(len(name) + len(value) + FRAMING_BYTES for name, value in request.headers.items())
+    size = headers_size(request.headers.items())
     limit = current_app.config["MAX_HEADER_BYTES"]
     if size > limit:
         abort(431, f"The request's headers are too large ({size:,} bytes; at most {limit:,}).")

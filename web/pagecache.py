@@ -29,19 +29,26 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from quart import Quart, Response, current_app, g, request, session
+from sqlalchemy.ext.asyncio import AsyncEngine
+from werkzeug.datastructures import Accept, ETags
 
 from components import changes, comments
 from components.changes import State
 from web import assets, caching, compression, htmx, stamps
 from web.config import PROJECT_ROOT
-from web.database import get_engine
+from web.database import ENGINE
 
 PAGES = "quire.pages"
 CLOCK = "quire.clock"
 BUILD = "quire.build"
+# In an ASGI request's scope: the clock as the front door read it (web/frontdoor.py), and
+# the key of the kept page the answer was made from, for the door to learn.
+SCOPE_STATE = "quire.state"
+SCOPE_KEPT = "quire.kept"
 V = TypeVar("V", bound=Callable[..., object])
 # What a kept answer carries over from the response it was made from.
 KEPT_HEADERS = ("Content-Type", "Cache-Control", "Vary", "Content-Language")
@@ -114,16 +121,17 @@ class Clock:
             waiter, self._next = self._next, None
 
 
-def _clock() -> Clock:
-    clock: Clock | None = current_app.extensions.get(CLOCK)
+def clock_of(extensions: dict[str, Any]) -> Clock:
+    """The app's clock, from its extensions (made on first use, once the engine is open)."""
+    clock: Clock | None = extensions.get(CLOCK)
     if clock is None:
-        engine = get_engine()
+        engine: AsyncEngine = extensions[ENGINE]
 
         async def read() -> State:
             async with engine.connect() as connection:
                 return await changes.state(connection)
 
-        clock = current_app.extensions[CLOCK] = Clock(read)
+        clock = extensions[CLOCK] = Clock(read)
     return clock
 
 
@@ -220,9 +228,8 @@ def _key() -> Key:
     return (request.host_url, request.full_path, htmx.wants_fragment())
 
 
-def _etag(state: State, key: Key) -> str:
+def etag(build: str, state: State, key: Key) -> str:
     digest = hashlib.blake2b(digest_size=12)
-    build = current_app.extensions[BUILD]
     digest.update(f"{build}|{state.version}|{state.changed_at.isoformat()}|{key}".encode())
     return digest.hexdigest()
 
@@ -238,17 +245,12 @@ async def _answer_early() -> Response | None:
     """Before the view: 304 when the reader's copy is current, or the kept page."""
     if not _may_keep():
         return None
-    state = await _clock().now()
+    # The front door (web/frontdoor.py) read the clock already, after the request came.
+    state = request.scope.get(SCOPE_STATE) or await clock_of(current_app.extensions).now()
     key = _key()
     g.page = (state, key)
-    tag = _etag(state, key)
-    if request.if_none_match:
-        current = request.if_none_match.contains_weak(tag)
-    elif request.if_modified_since:
-        current = state.changed_at.replace(microsecond=0) <= request.if_modified_since
-    else:
-        current = False
-    if current:
+    tag = etag(current_app.extensions[BUILD], state, key)
+    if is_current(state, tag, request.if_none_match, request.if_modified_since):
         response = Response(status=304)
         _validators(response, state, tag)
         caching.set_policy(response)
@@ -273,6 +275,17 @@ async def _land(_error: BaseException | None) -> None:
     (an error, a redirect, a cookie): each renders its own."""
     if g.pop("rendering", False):
         _pages().landed(*g.page, None)
+
+
+def is_current(
+    state: State, tag: str, if_none_match: ETags | None, if_modified_since: datetime | None
+) -> bool:
+    """Is the reader's copy, as its conditional headers describe it, the page now?"""
+    if if_none_match:
+        return if_none_match.contains_weak(tag)
+    if if_modified_since:
+        return state.changed_at.replace(microsecond=0) <= if_modified_since
+    return False
 
 
 def _validators(response: Response, state: State, tag: str) -> None:
@@ -304,7 +317,7 @@ async def keep(response: Response) -> Response | None:
     pages = _pages()
     pages.put(state, key, entry)
     g.form_stamp = False  # the stamps are ours to fill now (web/stamps.py)
-    answer = await _answer(entry, state, _etag(state, key))
+    answer = await _answer(entry, state, etag(current_app.extensions[BUILD], state, key))
     # After the answer, so that its coding is kept before those waiting go on.
     if g.pop("rendering", False):
         pages.landed(state, key, entry)
@@ -312,17 +325,23 @@ async def keep(response: Response) -> Response | None:
 
 
 async def _answer(entry: Entry, state: State, tag: str) -> Response:
-    body, coding = await _body(entry)
+    body, coding = await body_for(
+        entry, request.accept_encodings, current_app.config["SECRET_KEY"], _pages()
+    )
     response = Response(body, status=200, headers=entry.headers)
     if coding:
         response.headers["Content-Encoding"] = coding
     response.vary.add("Accept-Encoding")
     _validators(response, state, tag)
+    request.scope[SCOPE_KEPT] = g.page[1]
     return response
 
 
-async def _body(entry: Entry) -> tuple[bytes, str | None]:
-    accepted = request.accept_encodings
+async def body_for(
+    entry: Entry, accepted: Accept, secret: str, pages: Pages
+) -> tuple[bytes, str | None]:
+    """The page's body for a reader who accepts these codings, and the coding used; a
+    page with a comment form gets a fresh stamp."""
     coding = compression.negotiate(accepted)
     if not entry.stamped:
         whole = entry.parts[0]
@@ -331,9 +350,9 @@ async def _body(entry: Entry) -> tuple[bytes, str | None]:
         if coding not in entry.encoded:
             encoded = await _encode(whole, coding)
             entry.encoded[coding] = encoded
-            _pages().add_size(len(encoded))
+            pages.add_size(len(encoded))
         return entry.encoded[coding], coding
-    stamp = comments.issue_stamp(current_app.config["SECRET_KEY"]).encode()
+    stamp = comments.issue_stamp(secret).encode()
     if accepted.quality("gzip") > 0:
         return _gzip_with(entry, stamp), "gzip"
     whole = stamp.join(entry.parts)

@@ -1,0 +1,159 @@
+"""The front door: kept pages answered before the request reaches Quart.
+
+A reader without cookies asking for a page the cache holds (web/pagecache.py) needs none
+of the framework: no request context, no routing, no session, no hooks. This ASGI
+middleware, inside the access log and the proxy fix, reads the content clock as every
+request does and answers from the kept page, with the headers Quart's own answer for that
+page carried. It learns both from Quart: when an answer was made from a kept page, the
+door notes the address it was asked for, the page's key and the answer's headers. So it
+only ever answers as Quart did, and anything it does not know goes on to Quart unchanged.
+
+The checks that come before any page still come first: a request whose headers are too
+large, or that carries cookies, or is not a GET, goes to Quart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
+from quart import Quart
+from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
+
+from web import compression, htmx, limits
+from web.pagecache import (
+    BUILD,
+    PAGES,
+    SCOPE_KEPT,
+    SCOPE_STATE,
+    Key,
+    Pages,
+    body_for,
+    clock_of,
+    etag,
+    is_current,
+)
+
+ASGIApp = Any  # Quart's asgi_app, or a middleware around it
+# Made afresh for each answer (or by the server, or the access log): never learned.
+PER_ANSWER = frozenset(
+    (b"content-length", b"content-encoding", b"etag", b"last-modified", b"date", b"server")
+)
+# Addresses remembered; past this many (someone varying a query string, say) it starts over.
+MAX_DOORS = 4096
+
+# host, server, scheme, root path, path, query string, fragment or page
+DoorKey = tuple[str | None, tuple[Any, ...], str, str, str, bytes, bool]
+
+
+@dataclass(frozen=True)
+class Door:
+    """What Quart answered for an address: the kept page's key, and the headers."""
+
+    key: Key
+    headers: tuple[tuple[bytes, bytes], ...]
+
+
+def init_app(app: Quart) -> None:
+    app.asgi_app = FrontDoor(app, app.asgi_app)  # type: ignore[method-assign]
+
+
+class FrontDoor:
+    def __init__(self, app: Quart, inner: ASGIApp) -> None:
+        self.app = app
+        self.inner = inner
+        self.doors: dict[DoorKey, Door] = {}
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.inner(scope, receive, send)
+            return
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            # The first of a repeated header, as werkzeug's Headers.get gives it.
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        pages: Pages = self.app.extensions[PAGES]
+        if (
+            "cookie" in headers
+            or not pages.budget
+            or limits.headers_size(scope["headers"]) > self.app.config["MAX_HEADER_BYTES"]
+        ):
+            await self.inner(scope, receive, send)
+            return
+        address: DoorKey = (
+            headers.get("host"),
+            tuple(scope.get("server") or ()),  # a list, from some ASGI servers
+            scope["scheme"],
+            scope.get("root_path", ""),
+            scope["path"],
+            scope.get("query_string", b""),
+            htmx.fragment_wanted(headers.get),
+        )
+        door = self.doors.get(address)
+        if door is not None:
+            state = await clock_of(self.app.extensions).now()
+            entry = pages.get(state, door.key)
+            if entry is not None:
+                await self._answer(door, entry, state, headers, pages, send)
+                return
+            scope[SCOPE_STATE] = state  # Quart need not read the clock again
+        await self.inner(scope, receive, self._learning(address, scope, send))
+
+    def _learning(self, address: DoorKey, scope: Scope, send: ASGISendCallable) -> Any:
+        async def learn(message: Any) -> None:
+            if (
+                message["type"] == "http.response.start"
+                and message["status"] == 200
+                and (key := scope.get(SCOPE_KEPT)) is not None
+            ):
+                kept = tuple(
+                    (name.lower(), value)
+                    for name, value in message["headers"]
+                    if name.lower() not in PER_ANSWER
+                )
+                if not any(name == b"set-cookie" for name, _ in kept):
+                    if len(self.doors) >= MAX_DOORS:
+                        self.doors.clear()
+                    self.doors[address] = Door(key, kept)
+            await send(message)
+
+        return learn
+
+    async def _answer(
+        self,
+        door: Door,
+        entry: Any,
+        state: Any,
+        headers: dict[str, str],
+        pages: Pages,
+        send: ASGISendCallable,
+    ) -> None:
+        accepted = parse_accept_header(headers.get("accept-encoding"))
+        tag = etag(self.app.extensions[BUILD], state, door.key)
+        # Weak wherever the body may be encoded, as web/compression.py marks its answers.
+        quoted = f'W/"{tag}"' if compression.negotiate(accepted) is not None else f'"{tag}"'
+        validators = [
+            (b"etag", quoted.encode()),
+            (b"last-modified", http_date(state.changed_at).encode()),
+        ]
+        if_none_match = headers.get("if-none-match")
+        if_modified_since = headers.get("if-modified-since")
+        if is_current(
+            state,
+            tag,
+            parse_etags(if_none_match) if if_none_match else None,
+            parse_date(if_modified_since) if if_modified_since else None,
+        ):
+            start = [*door.headers, *validators]
+            await send({"type": "http.response.start", "status": 304, "headers": start})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        body, coding = await body_for(entry, accepted, self.app.config["SECRET_KEY"], pages)
+        start = [*door.headers, (b"content-length", str(len(body)).encode()), *validators]
+        if coding:
+            start.append((b"content-encoding", coding.encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": start})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
