@@ -21,12 +21,14 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart
 from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
 
+from components.changes import State
 from web import compression, htmx, limits
 from web.pagecache import (
     BUILD,
     PAGES,
     SCOPE_KEPT,
     SCOPE_STATE,
+    Entry,
     Key,
     Pages,
     body_for,
@@ -125,8 +127,8 @@ class FrontDoor:
     async def _answer(
         self,
         door: Door,
-        entry: Any,
-        state: Any,
+        entry: Entry,
+        state: State,
         headers: dict[str, str],
         pages: Pages,
         send: ASGISendCallable,
