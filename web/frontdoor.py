@@ -19,10 +19,10 @@ from typing import Any
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart
-from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
+from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags, quote_etag
 
 from components.changes import State
-from web import compression, htmx, limits
+from web import htmx, limits
 from web.pagecache import (
     BUILD,
     PAGES,
@@ -35,6 +35,7 @@ from web.pagecache import (
     clock_of,
     etag,
     is_current,
+    weak_tag,
 )
 
 ASGIApp = Any  # Quart's asgi_app, or a middleware around it
@@ -135,10 +136,8 @@ class FrontDoor:
     ) -> None:
         accepted = parse_accept_header(headers.get("accept-encoding"))
         tag = etag(self.app.extensions[BUILD], state, door.key)
-        # Weak wherever the body may be encoded, as web/compression.py marks its answers.
-        quoted = f'W/"{tag}"' if compression.negotiate(accepted) is not None else f'"{tag}"'
         validators = [
-            (b"etag", quoted.encode()),
+            (b"etag", quote_etag(tag, weak=weak_tag(accepted)).encode()),
             (b"last-modified", http_date(state.changed_at).encode()),
         ]
         if_none_match = headers.get("if-none-match")

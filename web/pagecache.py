@@ -288,9 +288,14 @@ def is_current(
     return False
 
 
+def weak_tag(accepted: Accept) -> bool:
+    """Is the ETag for a reader who accepts these codings weak? Wherever the body may be
+    encoded, as web/compression.py marks its answers."""
+    return compression.negotiate(accepted) is not None
+
+
 def _validators(response: Response, state: State, tag: str) -> None:
-    # Weak wherever the body may be encoded, as web/compression.py marks its answers.
-    response.set_etag(tag, weak=compression.negotiate(request.accept_encodings) is not None)
+    response.set_etag(tag, weak=weak_tag(request.accept_encodings))
     response.last_modified = state.changed_at
 
 
