@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from quart import abort
+from quart import abort, request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,3 +114,39 @@ async def test_on_sqlite_a_workers_writers_take_turns_and_readers_do_not_wait(
     else:
         assert writes[:2] == ["start first", "start second"]
     assert sorted((await db.scalars(select(Tag.name))).all()) == ["first", "second"]
+
+
+async def test_a_writer_whose_body_arrives_slowly_holds_up_no_other(
+    database_url: str, db: AsyncSession, tmp_path: Path
+) -> None:
+    """The turn among writers is taken once the body is in: a slow client does not make
+    the worker's other writers wait for its bytes."""
+    app = create_app(app_config(database_url, tmp_path / "instance"))
+
+    @app.post("/test/named")
+    async def named() -> str:
+        name = (await request.form)["name"]
+        get_db().add(Tag(name=name, slug=name))
+        return "ok"
+
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        token = await csrf_token(client)
+        body = b"name=slow"
+        headers = {
+            "X-CSRF-Token": token,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(len(body)),
+        }
+        async with client.request("/test/named", method="POST", headers=headers) as slow:
+            await slow.send(body[:4])
+            await asyncio.sleep(0.1)  # its view is waiting for the rest of the form
+            quick = await asyncio.wait_for(
+                client.post("/test/named", form={"name": "quick"}, headers={"X-CSRF-Token": token}),
+                5,
+            )
+            assert quick.status_code == 200
+            await slow.send(body[4:])
+            await slow.send_complete()
+        assert (await slow.as_response()).status_code == 200
+    assert sorted((await db.scalars(select(Tag.name))).all()) == ["quick", "slow"]

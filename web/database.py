@@ -20,7 +20,7 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from quart import Quart, Response, current_app, g, request
@@ -33,6 +33,7 @@ ENGINE = "quire.engine"
 SESSIONMAKER = "quire.sessionmaker"
 WRITERS = "quire.writers"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # Runs of a request that keeps losing races, and the pause before the second one
 # (doubled each time, with jitter so that the losers do not collide again in step).
 ATTEMPTS = 5
@@ -101,12 +102,21 @@ def _committing(view: View) -> View:
     return run
 
 
-def _turn() -> contextlib.AbstractAsyncContextManager[Any]:
-    """This request's turn among the worker's writers (SQLite only; reads never wait)."""
+@contextlib.asynccontextmanager
+async def _turn() -> AsyncIterator[None]:
+    """This request's turn among the worker's writers (SQLite only; reads never wait).
+
+    Its body is read first: a client that sends it slowly must not hold up the others."""
     writers: asyncio.Lock | None = current_app.extensions.get(WRITERS)
     if writers is None or request.method in SAFE_METHODS:
-        return contextlib.nullcontext()
-    return writers
+        yield
+        return
+    if request.mimetype in FORM_TYPES:
+        await request.form  # parsed once, kept for the view (uploads included)
+    else:
+        await request.get_data()
+    async with writers:
+        yield
 
 
 async def _start_over(attempt: int) -> None:
