@@ -16,11 +16,13 @@ import os
 import random
 import re
 import signal
+import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +50,7 @@ IMPORTED = 200
 WRITER = "writer@example.com"
 WORKERS = 4
 LOAD_SECONDS = 10.0
+WRITER_PATIENCE = 60.0  # most the load waits, past LOAD_SECONDS, for the writer's first save
 GRACEFUL_SECONDS = 15
 SETTINGS = {
     "QUIRE_COMMENT_MODERATION": "none",
@@ -57,6 +60,15 @@ SETTINGS = {
     "QUIRE_LOG_LEVEL": "warning",
 }
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
+# One TLS context for all the clients (they speak plain HTTP to loopback anyway): httpx
+# builds a new one per client otherwise, some 50 ms each, and fifty clients starting
+# at once would stall the test's event loop for seconds, so that what the test sends
+# "before SIGTERM" would in fact leave after it.
+TLS = ssl.create_default_context()
+
+
+def client_for(base: str, **options: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base, verify=TLS, **options)
 
 
 @dataclass
@@ -96,7 +108,7 @@ async def client_loop(
     """One reader: pages, the feed, a search, and a comment now and then, until told."""
     rng = random.Random(number)
     reads = ["/", "/?page=2", "/tags", "/feed.xml", "/search?q=git", *pages]
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with client_for(base, timeout=30) as client:
         while not until.is_set():
             post_comment = rng.random() < 0.3
             body = f"soak {tally.phase} {number}-{next(tally.sequence)}"
@@ -136,11 +148,11 @@ def token_in(html: str) -> str:
     return found.group(1)
 
 
-async def writer_loop(base: str, until: asyncio.Event) -> list[str]:
+async def writer_loop(base: str, until: asyncio.Event, first: asyncio.Event) -> list[str]:
     """A writer signed in through the login form, saving new drafts until told; the
-    titles of the saves the server acknowledged."""
+    titles of the saves the server acknowledged. `first` is set at the first one."""
     saved: list[str] = []
-    async with httpx.AsyncClient(base_url=base, timeout=30, headers=SAME_SITE) as client:
+    async with client_for(base, timeout=30, headers=SAME_SITE) as client:
         login = await client.get("/login")
         form = {"email": WRITER, "password": TEST_PASSWORD, "csrf_token": token_in(login.text)}
         assert (await client.post("/login", data=form)).status_code == 303
@@ -153,6 +165,7 @@ async def writer_loop(base: str, until: asyncio.Event) -> list[str]:
             response = await client.post("/admin/posts/save", data={**fields, "action": "draft"})
             assert response.status_code == 303, response.text[-500:]
             saved.append(title)
+            first.set()
     return saved
 
 
@@ -176,8 +189,11 @@ async def run_import(database_url: str, folder: Path, files: int) -> int:
     return await process.wait()
 
 
-async def slow_comment(base: str, page: str, body: str, seconds: float) -> int:
-    """A comment whose form trickles in over `seconds`: in flight when SIGTERM comes."""
+async def slow_comment(
+    base: str, page: str, body: str, seconds: float, sending: asyncio.Event
+) -> int:
+    """A comment whose form trickles in over `seconds`: in flight when SIGTERM comes.
+    `sending` is set once its headers and first piece have gone out."""
     encoded = str(httpx.QueryParams(comment_form(body))).encode()
 
     async def trickle() -> AsyncIterator[bytes]:
@@ -185,6 +201,7 @@ async def slow_comment(base: str, page: str, body: str, seconds: float) -> int:
         step = -(-len(encoded) // pieces)
         for start in range(0, len(encoded), step):
             yield encoded[start : start + step]
+            sending.set()
             await asyncio.sleep(seconds / pieces)
 
     headers = {
@@ -192,7 +209,7 @@ async def slow_comment(base: str, page: str, body: str, seconds: float) -> int:
         "Content-Type": "application/x-www-form-urlencoded",
         "Content-Length": str(len(encoded)),
     }
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with client_for(base, timeout=30) as client:
         response = await client.post(f"{page}/comments", content=trickle(), headers=headers)
         return response.status_code
 
@@ -200,7 +217,7 @@ async def slow_comment(base: str, page: str, body: str, seconds: float) -> int:
 async def open_stream(base: str, page: str, opened: asyncio.Event, ended: dict[str, float]) -> None:
     """A reader's live-comment stream; notes when the server ended it."""
     async with (
-        httpx.AsyncClient(base_url=base, timeout=60) as client,
+        client_for(base, timeout=60) as client,
         client.stream("GET", f"{page}/comments/stream") as response,
     ):
         assert response.status_code == 200, await response.aread()
@@ -235,9 +252,17 @@ async def test_many_workers_many_clients_then_sigterm(
         readers = [
             asyncio.create_task(client_loop(n, base, pages, tally, stop)) for n in range(CLIENTS)
         ]
-        writer = asyncio.create_task(writer_loop(base, stop))
+        first_save = asyncio.Event()
+        writer = asyncio.create_task(writer_loop(base, stop, first_save))
         imported = asyncio.create_task(run_import(database_url, folder, IMPORTED))
         await asyncio.sleep(LOAD_SECONDS)
+        # The load goes on until the writer has saved once (signing in hashes a password,
+        # which a busy machine makes slow), so a save is always made under the full load.
+        saved_once = asyncio.create_task(first_save.wait())
+        await asyncio.wait(
+            [saved_once, writer], timeout=WRITER_PATIENCE, return_when=asyncio.FIRST_COMPLETED
+        )
+        saved_once.cancel()
         stop.set()
         await asyncio.gather(*readers)
         saves = await writer
@@ -265,11 +290,13 @@ async def test_many_workers_many_clients_then_sigterm(
         readers = [
             asyncio.create_task(client_loop(n, base, pages, during, going)) for n in range(CLIENTS)
         ]
+        sending = [asyncio.Event() for _ in range(5)]
         slow = [
-            asyncio.create_task(slow_comment(base, pages[0], f"soak slow-{n}", seconds=3.0))
-            for n in range(5)
+            asyncio.create_task(slow_comment(base, pages[0], f"soak slow-{n}", 3.0, event))
+            for n, event in enumerate(sending)
         ]
-        await asyncio.sleep(1.5)
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in sending)), 10)
+        await asyncio.sleep(1.0)  # well into their bodies, which need 2 s more
         asked_to_stop = time.monotonic()
         going.set()  # readers stop at their next transport error or answer
         process.send_signal(signal.SIGTERM)
