@@ -79,12 +79,21 @@ def _state_query() -> Any:
 
     A scheduled post goes public with no write, so the time is the later of the last
     write and that publication: every list, feed and sitemap changed at that moment.
-    One statement, because every public page reads it.
+    One statement, because every public page reads it. The newest publication is read
+    as ORDER BY .. LIMIT 1, not max(): with the status filter, SQLite's planner walks the
+    whole published_at index range for max(), but stops at the first visible post here.
     """
     version = select(SiteState.version).where(SiteState.id == 1).scalar_subquery()
+    newest = (
+        select(Post.published_at)
+        .where(is_visible(utcnow()))
+        .order_by(Post.published_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     moments = union_all(
         select(SiteState.changed_at.label("at")).where(SiteState.id == 1),
-        select(func.max(Post.published_at)).where(is_visible(utcnow())),
+        select(newest),
     ).subquery()
     return select(version, func.max(moments.c.at))
 

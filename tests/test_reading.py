@@ -310,8 +310,9 @@ async def test_list_queries_use_indexes(app, client, db, sql, backend) -> None:
                 for line in lines
                 if line.startswith("SCAN") and " USING " not in line and "VIRTUAL TABLE" not in line
             ]
-            # Listing all tags reads the small tags table whole; nothing else may.
-            scans = [line for line in scans if line != "SCAN tags"]
+            # Listing all tags reads the small tags table whole; nothing else may. A
+            # constant row is a SELECT without a table (the clock's newest publication).
+            scans = [line for line in scans if line not in ("SCAN tags", "SCAN CONSTANT ROW")]
         else:
             scans = [line for line in lines if "Seq Scan" in line]
         assert scans == [], (statement, lines)
