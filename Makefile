@@ -40,6 +40,11 @@ $(VENV)/.dev-deps: requirements-dev.txt requirements.txt pyproject.toml | $(BIN)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
+# The servers the benchmark compares with hypercorn (granian, uvicorn with uvloop).
+$(VENV)/.bench-deps: requirements-bench.txt requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-bench.txt
+	touch $@ $(VENV)/.run-deps
+
 $(HTMX): package.json package-lock.json scripts/vendor.mjs
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -52,7 +57,7 @@ bench-import: $(VENV)/.run-deps $(HTMX)
 # Not a test: Quire's pages under load against a "Hello, World!" ceiling, on SQLite and
 # PostgreSQL, at 20 and 100,000 posts (bench/pages.py; BENCH_ARGS="--posts 20" to narrow it).
 # Seeds are cached in bench/.cache; the first 100,000-post seed takes some minutes.
-bench: $(VENV)/.run-deps $(HTMX) wrk
+bench: $(VENV)/.bench-deps $(HTMX) wrk
 	$(BIN)/python -m bench.pages $(BENCH_ARGS)
 
 wrk:
@@ -73,6 +78,7 @@ lock: $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q uv
 	$(BIN)/uv pip compile --quiet --no-header requirements.in -o requirements.txt
 	$(BIN)/uv pip compile --quiet --no-header requirements-dev.in -o requirements-dev.txt
+	$(BIN)/uv pip compile --quiet --no-header requirements-bench.in -o requirements-bench.txt
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache *.egg-info

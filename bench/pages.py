@@ -207,10 +207,18 @@ class Server:
     port: int
 
     def workers(self) -> list[int]:
-        """The worker processes' ids (the supervisor's children)."""
+        """The worker processes' ids (the supervisor's children, but for uvicorn's
+        multiprocessing resource tracker, which serves nothing)."""
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [int(child) for child in children]
+        return [int(child) for child in children if b"resource_tracker" not in _cmdline(int(child))]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def _wait_ready(server: Server, path: str, seconds: float = 60.0) -> None:
@@ -260,9 +268,21 @@ def server_env(database_url: str, instance: Path) -> dict[str, str]:
 
 
 def quire_command(server: str, port: int) -> list[str]:
+    """How Quire is served under `server`: 2 workers, no access log of the server's own."""
+    where = ["--host", HOST, "--port", str(port), "--workers", "2"]
     if server == "hypercorn":
-        return [str(BIN / "quire"), "serve", "--host", HOST, "--port", str(port), "--workers", "2"]
-    raise SystemExit(f"bench: unknown server {server!r}")
+        return [str(BIN / "quire"), "serve", *where]
+    if server == "granian":
+        return [
+            *(str(BIN / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"),
+            *(*where, "--no-access-log", "web:create_app"),
+        ]
+    if server == "uvicorn":
+        return [
+            *(str(BIN / "uvicorn"), "--factory", "--loop", "uvloop", "--http", "httptools"),
+            *(*where, "--no-access-log", "--lifespan", "on", "web:create_app"),
+        ]
+    raise SystemExit(f"bench: unknown server {server!r} (hypercorn, granian or uvicorn)")
 
 
 def ceiling_command(port: int) -> list[str]:
@@ -526,6 +546,12 @@ def main() -> None:
         raise SystemExit(
             "bench: wrk is missing (Debian: apt-get install wrk; `make bench` does it)"
         )
+    for server in options.servers.split(","):
+        if server != "hypercorn" and not (BIN / server).exists():
+            raise SystemExit(
+                f"bench: {server} is missing (pip install -r requirements-bench.txt; "
+                "`make bench` does it)"
+            )
     setups = []
     for database in options.databases.split(","):
         for posts in (int(n) for n in options.posts.split(",")):
