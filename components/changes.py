@@ -80,8 +80,9 @@ def _state_query() -> Any:
     A scheduled post goes public with no write, so the time is the later of the last
     write and that publication: every list, feed and sitemap changed at that moment.
     One statement, because every public page reads it. The newest publication is read
-    as ORDER BY .. LIMIT 1, not max(): with the status filter, SQLite's planner walks the
-    whole published_at index range for max(), but stops at the first visible post here.
+    as ORDER BY .. LIMIT 1, which walks the published_at index from the top and stops at
+    the first visible post on both databases, whatever the planner makes of max() under
+    the status filter.
     """
     version = select(SiteState.version).where(SiteState.id == 1).scalar_subquery()
     newest = (
