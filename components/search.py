@@ -11,10 +11,19 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
+from sqlalchemy import (
+    CTE,
+    Select,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -29,6 +38,11 @@ MAX_PER_PAGE = 100
 # No query needs more text than this to reach MAX_TERMS words; cutting first bounds the work.
 MAX_QUERY_CHARS = 2_000
 SNIPPET_WORDS = 24
+# Only the newest this many matches are ranked, so that a search costs the same on a blog of
+# any size: as many as MAX_PAGE pages of ten can show.
+CANDIDATES = 1_000
+# The last word matches as a prefix from this many characters on.
+MIN_PREFIX = 3
 
 # How the databases mark matched words in a snippet. Their output is not HTML-escaped, so the
 # marks are private-use characters, found and turned into <mark> tags after escaping the text.
@@ -51,6 +65,8 @@ _BM25_WEIGHTS = (5.0, 2.0, 1.0, 5.0)
 # PostgreSQL: the generated column, which the ORM does not map.
 _VECTOR = literal_column("posts.search_vector", pg.TSVECTOR)
 _LANGUAGE = "english"
+# SET LOCAL: until the end of the transaction.
+_CUSTOM_PLANS = select(func.set_config("plan_cache_mode", "force_custom_plan", True))
 # The tsvector only covers this much of a body (components/models.py), nor does the headline.
 _INDEXED_BODY_CHARS = 300_000
 
@@ -67,6 +83,12 @@ class SearchPage:
     hits: list[Hit]
     page: int
     has_next: bool
+    ranked: int = 0  # how many matches were ranked: all of them, or the newest CANDIDATES
+
+    @property
+    def capped(self) -> bool:
+        """Did more posts match than were ranked?"""
+        return self.ranked >= CANDIDATES
 
 
 def terms(query: str) -> list[str]:
@@ -88,9 +110,10 @@ async def search(
 ) -> SearchPage:
     """One page of the visible posts matching every word of `query`, best first.
 
-    The last word also matches as a prefix, so that results show while a word is being typed.
-    Two statements whatever the number of hits (the search, then the hits' tags); none at all
-    when the query has no words.
+    The last word also matches as a prefix when it has MIN_PREFIX characters or more, so that
+    results show while a word is being typed. Only the newest CANDIDATES matches are ranked
+    (see `capped`). Two statements whatever the number of hits (the search, then the hits'
+    tags; on PostgreSQL, a setting first); none at all when the query has no words.
     """
     page = min(max(page, 1), MAX_PAGE)
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
@@ -101,58 +124,124 @@ async def search(
     # reads the stored body as it is; PostgreSQL's headline gets it without marker characters).
     nonce = secrets.token_hex(8)
     start, stop = f"{_OPEN}{nonce}{_CLOSE}", f"{_CLOSE}{nonce}{_OPEN}"
+    wanted = _Slice(utcnow(), (page - 1) * per_page, per_page + 1)
     if session.get_bind().dialect.name == "postgresql":
-        plan = _postgresql(words, start, stop)
+        # A prepared statement run five times may get a generic plan, made without knowing
+        # the words: it picks one way to find the newest matches for a rare word and for one
+        # that every post holds, and is two to three times slower for the latter (measured at
+        # 100,000 posts). This transaction's statements are planned for their own words.
+        await session.execute(_CUSTOM_PLANS)
+        statement, cleaning = _postgresql(words, start, stop, wanted), _POSTGRESQL_TEXT
     else:
-        plan = _sqlite(words, start, stop)
-    newest_first = (Post.published_at.desc(), Post.id.desc())
-    # The page is chosen first, and the snippets made for its posts only: a snippet reads the
-    # whole body, and OFFSET would otherwise make one for every post on the pages before.
-    ranked = (
-        plan.matches.with_only_columns(Post.id, plan.score.label("score"))
-        .where(is_visible(utcnow()))
-        .order_by(plan.score, *newest_first)
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
-        .subquery("ranked")
+        statement, cleaning = _sqlite(words, start, stop, wanted), _SQLITE_TEXT
+    rows = (await session.execute(statement.options(selectinload(Post.tags)))).all()
+    hits = [
+        Hit(post, _snippet(post, raw, start, stop, cleaning)) for post, raw, _ in rows[:per_page]
+    ]
+    return SearchPage(
+        query=" ".join(words),
+        hits=hits,
+        page=page,
+        has_next=len(rows) > per_page,
+        ranked=rows[0][2] if rows else 0,
     )
-    statement = (
-        plan.with_snippets.join(ranked, ranked.c.id == Post.id)
-        .order_by(ranked.c.score, *newest_first)
-        .options(selectinload(Post.tags))
+
+
+class _Slice(NamedTuple):
+    """Which matches a search wants: those visible at `now`, this slice of them once ranked."""
+
+    now: datetime
+    offset: int
+    limit: int
+
+
+def _prefixed(words: list[str]) -> bool:
+    # A short prefix stands for a great many words: "a"* would merge the index's entries for
+    # every word beginning with "a", a second's work at 100,000 posts, for no useful result.
+    return len(words[-1]) >= MIN_PREFIX
+
+
+def _ranked(candidates: CTE, wanted: _Slice) -> CTE:
+    """One page of the candidates, best first (ties newest first), and how many there were."""
+    total = select(func.count()).select_from(candidates).scalar_subquery()
+    return (
+        select(candidates.c.id, candidates.c.score, total.label("total"))
+        .order_by(candidates.c.score, candidates.c.published_at.desc(), candidates.c.id.desc())
+        .limit(wanted.limit)
+        .offset(wanted.offset)
+        .cte("ranked")
+        .prefix_with("MATERIALIZED")
     )
-    rows = (await session.execute(statement)).all()
-    hits = [Hit(post, _snippet(post, raw, start, stop, plan.text)) for post, raw in rows[:per_page]]
-    return SearchPage(query=" ".join(words), hits=hits, page=page, has_next=len(rows) > per_page)
 
 
-class _Plan(NamedTuple):
-    """How one database searches."""
-
-    matches: Select  # the posts that match
-    score: ColumnElement[float]  # how well each matches: lower is better
-    with_snippets: Select  # posts and their snippets, once joined to a page of matches
-    text: dict[int, str | None]  # what to do to the text around the marks (str.translate)
-
-
-def _sqlite(words: list[str], start: str, stop: str) -> _Plan:
+def _sqlite(words: list[str], start: str, stop: str, wanted: _Slice) -> Select:
     # Each word is a quoted FTS5 string ("" cannot occur in it), all of them required.
-    match = " ".join(f'"{word}"' for word in words) + "*"
-    matches = (
-        select(Post).join(_FTS, _FTS.c.rowid == Post.id).where(_FTS_SELF.bool_op("MATCH")(match))
+    match = " ".join(f'"{word}"' for word in words) + ("*" if _prefixed(words) else "")
+    matching = _FTS_SELF.bool_op("MATCH")(match)
+    # Ordered by the index's own rowid, so that FTS5 walks its matches newest first and stops
+    # after CANDIDATES of them, ranking only those (bm25 is computed as each row is read).
+    candidates = (
+        select(
+            Post.id,
+            Post.published_at,
+            func.bm25(_FTS_SELF, *_BM25_WEIGHTS).label("score"),
+        )
+        .select_from(_FTS)
+        .join(Post, Post.id == _FTS.c.rowid)
+        .where(matching, is_visible(wanted.now))
+        .order_by(_FTS.c.rowid.desc())
+        .limit(CANDIDATES)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")  # read twice below, made once
     )
-    score = func.bm25(_FTS_SELF, *_BM25_WEIGHTS)
-    # FTS5 only makes snippets in a query that matches.
-    snippet = func.snippet(_FTS_SELF, _BODY_COLUMN, start, stop, "…", SNIPPET_WORDS)
-    return _Plan(matches, score, matches.add_columns(snippet), _SQLITE_TEXT)
+    ranked = _ranked(candidates, wanted)
+    # FTS5 only makes snippets in a query that matches, and each MATCH it is handed again
+    # reads the whole index entry of every word (all words, for a prefix). So the snippets
+    # come from one pass over the matches between the page's oldest and newest ids; the
+    # "+ 0" keeps the page's ids from being handed to FTS5 one MATCH at a time.
+    page_ids = select(ranked.c.id)
+    snippets = (
+        select(
+            _FTS.c.rowid.label("id"),
+            func.snippet(_FTS_SELF, _BODY_COLUMN, start, stop, "…", SNIPPET_WORDS).label("snippet"),
+        )
+        .where(
+            matching,
+            _FTS.c.rowid >= select(func.min(ranked.c.id)).scalar_subquery(),
+            _FTS.c.rowid <= select(func.max(ranked.c.id)).scalar_subquery(),
+            (_FTS.c.rowid + 0).in_(page_ids),
+        )
+        .cte("snippets")
+        .prefix_with("MATERIALIZED")
+    )
+    return (
+        select(Post, snippets.c.snippet, ranked.c.total)
+        .join(ranked, ranked.c.id == Post.id)
+        .outerjoin(snippets, snippets.c.id == Post.id)
+        .order_by(ranked.c.score, Post.published_at.desc(), Post.id.desc())
+    )
 
 
-def _postgresql(words: list[str], start: str, stop: str) -> _Plan:
+def _postgresql(words: list[str], start: str, stop: str, wanted: _Slice) -> Select:
     # Words hold no tsquery syntax. Stop words alone make an empty tsquery, which matches
     # nothing (PostgreSQL says so in a NOTICE).
-    tsquery = pg.to_tsquery(_LANGUAGE, " & ".join(words) + ":*")
-    matches = select(Post).where(_VECTOR.bool_op("@@")(tsquery))
-    score = -func.ts_rank_cd(_VECTOR, tsquery)
+    tsquery = pg.to_tsquery(_LANGUAGE, " & ".join(words) + (":*" if _prefixed(words) else ""))
+    # The newest matches first, found without ranking: ts_rank_cd reads a post's whole
+    # tsvector, so it is computed for these candidates only, in the query around it.
+    newest = (
+        select(Post.id)
+        .where(_VECTOR.bool_op("@@")(tsquery), is_visible(wanted.now))
+        .order_by(Post.id.desc())
+        .limit(CANDIDATES)
+        .subquery("newest")
+    )
+    candidates = (
+        select(Post.id, Post.published_at, (-func.ts_rank_cd(_VECTOR, tsquery)).label("score"))
+        .join(newest, newest.c.id == Post.id)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")  # read twice below, made once
+    )
+    ranked = _ranked(candidates, wanted)
     # The headline would leave out whatever looks like an HTML tag (<script>), so it gets each
     # "<" as _LT; and it gets no marker character, so every one in its output is its own.
     body = func.translate(
@@ -163,7 +252,11 @@ def _postgresql(words: list[str], start: str, stop: str) -> _Plan:
         'MaxFragments=2, FragmentDelimiter=" … "'
     )
     headline = pg.ts_headline(_LANGUAGE, body, tsquery, options)
-    return _Plan(matches, score, select(Post, headline), _POSTGRESQL_TEXT)
+    return (
+        select(Post, headline, ranked.c.total)
+        .join(ranked, ranked.c.id == Post.id)
+        .order_by(ranked.c.score, Post.published_at.desc(), Post.id.desc())
+    )
 
 
 def _snippet(

@@ -238,7 +238,9 @@ async def test_archive_groups_by_year_and_month(client, db) -> None:
 
 
 @pytest.mark.parametrize("per_page", [5, 50])
-async def test_each_page_costs_a_fixed_number_of_statements(app, client, db, sql, per_page) -> None:
+async def test_each_page_costs_a_fixed_number_of_statements(
+    app, client, db, sql, per_page, backend
+) -> None:
     app.config["POSTS_PER_PAGE"] = per_page
     for number in range(per_page + 1):
         await publish(db, f"Post {number}", days_ago=number + 1, tags=[f"t{number % 7}", "all"])
@@ -257,7 +259,8 @@ async def test_each_page_costs_a_fixed_number_of_statements(app, client, db, sql
         post_path(middle.post): 5,
         "/feed.xml": 3,
         "/sitemap.xml": 3,
-        "/search?q=post": 3,
+        # On PostgreSQL, a search first has its plans made for its own words.
+        "/search?q=post": 4 if backend == "postgresql" else 3,
     }
     for path, expected in costs.items():
         app.extensions[PAGES].clear()
@@ -305,10 +308,15 @@ async def test_list_queries_use_indexes(app, client, db, sql, backend) -> None:
         plan = (await connection.exec_driver_sql(prefix + statement, parameters)).all()
         lines = [str(row[-1]) for row in plan]
         if backend == "sqlite":
+            # A statement's own materialized results (the search's CTEs) are no tables.
+            made = {line.split()[1] for line in lines if line.startswith("MATERIALIZE ")}
             scans = [
                 line
                 for line in lines
-                if line.startswith("SCAN") and " USING " not in line and "VIRTUAL TABLE" not in line
+                if line.startswith("SCAN")
+                and " USING " not in line
+                and "VIRTUAL TABLE" not in line
+                and line.split()[1] not in made
             ]
             # Listing all tags reads the small tags table whole; nothing else may. A
             # constant row is a SELECT without a table (the clock's newest publication).

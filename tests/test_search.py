@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from markupsafe import Markup
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import posts
+from components import search as search_module
 from components.models import Post, PostStatus, utcnow
 from components.search import MAX_PAGE, MAX_TERM_LENGTH, MAX_TERMS, SearchPage, search, terms
 
@@ -67,6 +69,68 @@ async def test_every_word_is_required_and_the_last_is_a_prefix(db: AsyncSession)
     assert await titles(db, "pods kuber") == ["Kubernetes in anger"]
     assert await titles(db, "kuber pods") == [], "only the last word is a prefix"
     assert await titles(db, "kubernetes zebra") == []
+
+
+async def test_a_short_last_word_is_a_word_not_a_prefix(db: AsyncSession) -> None:
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.")
+    await publish(db, "Going places", body="Go is a language.")
+    assert search_module.MIN_PREFIX == 3
+    assert await titles(db, "ku") == []
+    assert await titles(db, "kub") == ["Kubernetes in anger"]
+    assert await titles(db, "go") == ["Going places"], "the word go, not every word in go-"
+
+
+async def test_only_the_newest_matches_are_ranked(
+    db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The oldest post would rank first (its title matches), were it among the candidates.
+    await publish(db, "Kubernetes in anger", days_ago=9)
+    for number in range(3):
+        await publish(db, f"Notes {number}", body="I met kubernetes.", days_ago=3 - number)
+    await posts.create(db, title="Draft on kubernetes", body="kubernetes")  # not a candidate
+    await db.commit()
+    monkeypatch.setattr(search_module, "CANDIDATES", 3)
+    found = await search(db, "kubernetes")
+    assert [hit.post.title for hit in found.hits] == ["Notes 2", "Notes 1", "Notes 0"]
+    assert (found.ranked, found.capped) == (3, True)
+    monkeypatch.setattr(search_module, "CANDIDATES", 5)
+    found = await search(db, "kubernetes")
+    assert [hit.post.title for hit in found.hits][:1] == ["Kubernetes in anger"]
+    assert (found.ranked, found.capped) == (4, False)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_search_costs_the_same_however_many_posts_match(
+    db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted in SQLite's virtual machine steps, which grow with every row a query reads.
+    (PostgreSQL reads a small table whole, whatever the query: its window is shown by the
+    test above, its plans by the one below.)"""
+    monkeypatch.setattr(search_module, "CANDIDATES", 10)
+    connection = await db.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    async def cost() -> int:
+        steps[0] = 0
+        await driver.set_progress_handler(step, 10)
+        try:
+            assert len((await search(db, "widget", page=2, per_page=3)).hits) == 3
+        finally:
+            await driver.set_progress_handler(None, 10)
+        return steps[0]
+
+    for number in range(20):
+        await publish(db, f"Widget {number}", body="Widgets, widgets and widgets.")
+    few = await cost()
+    for number in range(60):
+        await publish(db, f"Gadget {number}", body="A widget, and more.")
+    many = await cost()
+    assert many < few * 1.2, (few, many)
 
 
 async def test_drafts_and_future_posts_are_never_found(db: AsyncSession) -> None:
@@ -185,7 +249,19 @@ async def test_two_statements_whatever_the_number_of_hits(
     db.expunge_all()
     statements.clear()
     assert len((await search(db, "widget", per_page=5)).hits) == 5
-    assert len(statements) == 2, statements  # the search, then every hit's tags at once
+    # The search, then every hit's tags at once; on PostgreSQL, the plan setting first.
+    expected = 3 if db.get_bind().dialect.name == "postgresql" else 2
+    assert len(statements) == expected, statements
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_postgresql_plans_a_search_for_its_own_words(db: AsyncSession) -> None:
+    await publish(db, "Widget")
+    await search(db, "widget")
+    setting = await db.scalar(text("SHOW plan_cache_mode"))
+    assert setting == "force_custom_plan"
+    await db.commit()
+    assert await db.scalar(text("SHOW plan_cache_mode")) == "auto", "for this transaction only"
 
 
 async def test_a_query_without_words_does_not_touch_the_database(

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from components import search
+
 from .test_pages import PARTIAL, publish
 
 LIVE = {**PARTIAL, "HX-Target": "div#search-live"}
@@ -80,6 +82,21 @@ async def test_results_paginate(client, db) -> None:
     assert "Previous results" in second and "More results" not in second
     nonsense = await client.get("/search?q=widget&page=banana")
     assert nonsense.status_code == 200
+
+
+async def test_results_say_when_only_the_newest_matches_were_ranked(
+    client, db, monkeypatch
+) -> None:
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    for number in range(3):
+        await publish(db, f"Widget {number}", days_ago=number + 1)
+    page = await (await client.get("/search?q=widget")).get_data(as_text=True)
+    assert page.count('class="hit"') == 2
+    assert "2 posts or more match: these are the best of the newest 2." in page
+    monkeypatch.setattr(search, "CANDIDATES", 4)
+    await publish(db, "Gadget")  # a write, so that the page is made again
+    page = await (await client.get("/search?q=widget")).get_data(as_text=True)
+    assert page.count('class="hit"') == 3 and "or more match" not in page
 
 
 @pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
