@@ -72,6 +72,8 @@ TARGET_RATIO = 0.6
 TARGET_FRAGMENT_SHARE = 0.25
 TARGET_P99_GROWTH = 1.5
 TARGET_SEARCH_P95_MS = 50.0
+# The search again, with other words on every request: what a search costs the database.
+SEARCH_UNCACHED = "search, new words"
 TARGET_RSS_MB = 150.0
 
 
@@ -81,6 +83,8 @@ class Page:
     path: str
     headers: dict[str, str]
     comment_stamp: str | None = None
+    search_words: tuple[str, ...] = ()  # asked for three at a time, never the same three
+    sample: str | None = None  # what to fetch for the answer's size, when not `path`
 
 
 @dataclass
@@ -320,6 +324,9 @@ def wrk(port: int, page: Page, seconds: float, connections: int, workers: list[i
     if page.comment_stamp:
         run = next(RUNS) % 255 + 1
         args += ["--comment", page.comment_stamp, str(run), f"Origin: http://{HOST}:{port}"]
+    if page.search_words:
+        run = next(RUNS) % 255 + 1
+        args += ["--search", str(run), str(len(page.search_words)), *page.search_words]
     args += [f"{name}: {value}" for name, value in page.headers.items()]
     command = [
         "wrk",
@@ -391,6 +398,13 @@ def discover(port: int) -> list[Page]:
         Page("post", post_path, BROWSER),
         Page("tag", tag.group(1), BROWSER),
         Page("search", urls.build("search.results", {"q": seed.SEARCH_QUERY}), BROWSER),
+        Page(
+            SEARCH_UNCACHED,
+            urls.build("search.results"),
+            BROWSER,
+            search_words=tuple(seed.TECHNICAL),
+            sample=urls.build("search.results", {"q": " ".join(seed.TECHNICAL[:3])}),
+        ),
         Page("atom feed", urls.build("discovery.feed"), {"Accept-Encoding": "br, gzip"}),
         Page(
             "comment POST",
@@ -421,7 +435,7 @@ def measure_setup(database: str, posts: int, server: str, options: argparse.Name
             hello = Page("ceiling", "/", BROWSER)
             measured = []
             for page in pages:
-                status, body, encoding = fetch(QUIRE_PORT, page.path, page.headers)
+                status, body, encoding = fetch(QUIRE_PORT, page.sample or page.path, page.headers)
                 if page.comment_stamp:
                     status, body, encoding = 303, b"", ""
                 result = Measured(page.name, page.path, len(body), encoding, status)
@@ -507,6 +521,15 @@ def targets(setups: list[Setup]) -> list[tuple[str, bool]]:
         if small is None or small is setup:
             continue
         for big, little in zip(setup.pages, small.pages, strict=True):
+            if big.page.startswith("search"):
+                p95 = big.median("p95_ms")
+                found.append(
+                    (f"{where}: {big.page} p95 {p95:.1f} ms (< 50 ms)", p95 < TARGET_SEARCH_P95_MS)
+                )
+            if big.page == SEARCH_UNCACHED:
+                # Not one of the targets' pages: a search that misses the cache ranks up to
+                # components.search.CANDIDATES posts, and a blog of 20 has no more than 20.
+                continue
             growth = big.median("p99_ms") / max(little.median("p99_ms"), 0.001)
             found.append(
                 (
@@ -514,11 +537,6 @@ def targets(setups: list[Setup]) -> list[tuple[str, bool]]:
                     growth <= TARGET_P99_GROWTH,
                 )
             )
-            if big.page == "search":
-                p95 = big.median("p95_ms")
-                found.append(
-                    (f"{where}: search p95 {p95:.1f} ms (< 50 ms)", p95 < TARGET_SEARCH_P95_MS)
-                )
     return found
 
 

@@ -39,7 +39,7 @@ from components.models import (
 )
 
 # Bump when what a seed holds changes, so that cached seeds are made again.
-FORMAT = 1
+FORMAT = 2
 SECTIONS = 4
 PARAGRAPHS_PER_SECTION = (5, 7)
 WORDS_PER_PARAGRAPH = (60, 100)
@@ -47,8 +47,12 @@ TAGS_PER_POST = 5
 TAG_POOL = 200
 COMMENTED_EVERY = 10
 BATCH = 500
-# The benchmark's search: two words that a few percent of the posts hold.
+# The benchmark's search: two words that a few percent of the posts hold. Posts share their
+# paragraphs, so the words are not left to chance: a few paragraphs of the pool hold them, and
+# one of those goes into every SEARCHED_EVERY-th post (the first included, so N = 20 has one).
 SEARCH_QUERY = "connection pool"
+SEARCHED_EVERY = 25
+SEARCHED_PARAGRAPHS = 5
 
 _COMMON_TEXT = (
     "the of and to a in is that for it as with was on be by this are or from at which an "
@@ -108,6 +112,7 @@ class Piece:
 @dataclass(frozen=True)
 class Pool:
     paragraphs: list[Piece]
+    searched: list[Piece]  # paragraphs that hold SEARCH_QUERY, and no other does
     headings: list[tuple[Piece, dict[str, Any]]]  # with its table-of-contents entry
     code: list[Piece]
     tags: list[str]
@@ -132,23 +137,24 @@ def make_pool(seed: int = 8) -> Pool:
 
     def sentence() -> str:
         count = chance.randint(8, 20)
-        picked = chance.choices(words, cum_weights=weights, k=count)
-        # The search's words go together in some sentences, as a phrase would.
-        if chance.random() < 0.04:
-            picked[chance.randrange(count)] = SEARCH_QUERY
-        return " ".join(picked).capitalize() + "."
+        return " ".join(chance.choices(words, cum_weights=weights, k=count)).capitalize() + "."
 
-    paragraphs = []
-    for _ in range(3000):
+    def paragraph(searched: bool) -> Piece:
         body: list[str] = []
         wanted = chance.randint(*WORDS_PER_PARAGRAPH)
         while sum(len(s.split()) for s in body) < wanted:
             body.append(sentence())
+        if searched:
+            # The search's words go together, as a phrase would.
+            body.insert(chance.randrange(len(body)), f"Size the {SEARCH_QUERY} first.")
         source = " ".join(body)
         if chance.random() < 0.3:
             name = chance.choice(TECHNICAL)
             source = source.replace(f" {name} ", f" `{name}()` ", 1)
-        paragraphs.append(Piece(source, _render(source).html, len(source.split())))
+        return Piece(source, _render(source).html, len(source.split()))
+
+    paragraphs = [paragraph(searched=False) for _ in range(3000)]
+    searched = [paragraph(searched=True) for _ in range(SEARCHED_PARAGRAPHS)]
     headings = []
     for _ in range(400):
         title = " ".join(chance.choices(TECHNICAL, k=chance.randint(2, 5))).capitalize()
@@ -161,10 +167,12 @@ def make_pool(seed: int = 8) -> Pool:
             source = f"```{language}\n{template.format(a=a, b=b, C=a.capitalize())}```"
             code.append(Piece(source, _render(source).html, 0))
     tags = [f"{a}-{b}" for a, b in itertools.product(TECHNICAL[:20], TECHNICAL[20:40])]
-    return Pool(paragraphs, headings, code, chance.sample(tags, TAG_POOL))
+    return Pool(paragraphs, searched, headings, code, chance.sample(tags, TAG_POOL))
 
 
-def _post_pieces(pool: Pool, chance: random.Random) -> tuple[list[Piece], list[dict[str, Any]]]:
+def _post_pieces(
+    pool: Pool, chance: random.Random, searched: bool
+) -> tuple[list[Piece], list[dict[str, Any]]]:
     pieces: list[Piece] = []
     toc = []
     # Distinct headings, so that their anchors are distinct as one rendering would make them.
@@ -174,6 +182,8 @@ def _post_pieces(pool: Pool, chance: random.Random) -> tuple[list[Piece], list[d
         count = chance.randint(*PARAGRAPHS_PER_SECTION)
         section = chance.sample(pool.paragraphs, count)
         section.insert(2, chance.choice(pool.code))
+        if searched and not toc[1:]:
+            section[-1] = chance.choice(pool.searched)
         pieces.extend(section)
     return pieces, toc
 
@@ -181,7 +191,7 @@ def _post_pieces(pool: Pool, chance: random.Random) -> tuple[list[Piece], list[d
 def _rows(count: int, pool: Pool, now: datetime) -> Iterator[tuple[dict[str, Any], list[int]]]:
     chance = random.Random(count)  # noqa: S311
     for number in range(1, count + 1):
-        pieces, toc = _post_pieces(pool, chance)
+        pieces, toc = _post_pieces(pool, chance, number % SEARCHED_EVERY == 1)
         words = sum(piece.words for piece in pieces)
         # The newest post is number `count`, published an hour ago; one post an hour before.
         published = now - timedelta(hours=count - number + 1)

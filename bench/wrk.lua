@@ -2,14 +2,17 @@
 --
 --   wrk ... -s bench/wrk.lua URL -- PATH [Header: value ...]
 --   wrk ... -s bench/wrk.lua URL -- PATH --comment STAMP RUN [Header: value ...]
+--   wrk ... -s bench/wrk.lua URL -- PATH --search RUN COUNT WORD... [Header: value ...]
 --
 -- With --comment, every request POSTs a comment as a browser without JavaScript would,
 -- each from its own client address (X-Forwarded-For, read behind QUIRE_PROXY_HOPS=1),
 -- so that neither the per-address limit nor the duplicate check is what gets measured.
 -- RUN (1 to 255) keeps the addresses of one run apart from those of every other.
+-- With --search, every request asks PATH?q= for three of the WORDs, never the same three
+-- in the runs of one benchmark (RUN again), so that no answer comes from the page cache.
 -- At the end it prints one line of JSON for the driver to read.
 
-local path, headers, body, run = "/", {}, nil, 0
+local path, headers, body, run, words = "/", {}, nil, 0, {}
 
 function init(args)
   path = args[1]
@@ -20,6 +23,13 @@ function init(args)
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     run = tonumber(args[4])
     i = 5
+  elseif args[2] == "--search" then
+    run = tonumber(args[3])
+    local count = tonumber(args[4])
+    for j = 1, count do
+      words[j] = args[4 + j]
+    end
+    i = 5 + count
   end
   while args[i] do
     local name, value = args[i]:match("^([^:]+):%s*(.*)$")
@@ -46,10 +56,17 @@ end
 local counter = 0
 
 function request()
+  counter = counter + 1
+  if #words > 0 then
+    -- Two threads at most: each takes every other number of its run's own range.
+    local n, k = #words, run * 8192 + (counter - 1) * 2 + ((id or 1) - 1)
+    local query = words[k % n + 1] .. "+" .. words[math.floor(k / n) % n + 1]
+      .. "+" .. words[math.floor(k / (n * n)) % n + 1]
+    return wrk.format("GET", path .. "?q=" .. query, headers)
+  end
   if body == nil then
     return wrk.format("GET", path, headers)
   end
-  counter = counter + 1
   headers["X-Forwarded-For"] = string.format(
     "10.%d.%d.%d", run, (id or 0) * 32 + math.floor(counter / 250) % 32, counter % 250 + 1
   )
