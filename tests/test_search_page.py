@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 
 from components import search
+from web import search as web_search
 
 from .test_pages import PARTIAL, publish
 
@@ -97,6 +99,27 @@ async def test_results_say_when_only_the_newest_matches_were_ranked(
     await publish(db, "Gadget")  # a write, so that the page is made again
     page = await (await client.get("/search?q=widget")).get_data(as_text=True)
     assert page.count('class="hit"') == 3 and "or more match" not in page
+
+
+async def test_a_worker_runs_few_searches_at_once(client, db, monkeypatch) -> None:
+    running, most = 0, 0
+    real = search.search
+
+    async def slow_search(*args, **kwargs):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.05)
+            return await real(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(search, "search", slow_search)
+    await publish(db, "Widget")
+    answers = await asyncio.gather(*(client.get(f"/search?q=widget+{n}") for n in range(6)))
+    assert [answer.status_code for answer in answers] == [200] * 6
+    assert most == web_search.SEARCHES_AT_ONCE == 2
 
 
 @pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
