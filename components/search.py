@@ -119,7 +119,8 @@ async def search(
     The last word also matches as a prefix when it has MIN_PREFIX characters or more, so that
     results show while a word is being typed. Only the newest CANDIDATES matches are ranked
     (see `capped`). Two statements whatever the number of hits (the search, then the hits'
-    tags; on PostgreSQL, a setting first); none at all when the query has no words.
+    tags), and on PostgreSQL one more before them that sets how they are planned; none at
+    all when the query has no words.
     """
     page = min(max(page, 1), MAX_PAGE)
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
