@@ -333,6 +333,35 @@ def server_log(folder: Path, url: str) -> Path:
     return folder / f"server-{url.rsplit(':', 1)[1]}.log"
 
 
+def server_command(port: int, args: tuple[str, ...]) -> list[str]:
+    """How the live tests start Quire: `quire serve`, or with QUIRE_TEST_SERVER=granian
+    (or uvicorn) the same app under that server, as the benchmark runs it, so that a
+    server can be tried against the tests before the README offers it for production."""
+    where = ["--host", "127.0.0.1", "--port", str(port), *args]
+    server = os.environ.get("QUIRE_TEST_SERVER", "hypercorn")
+    if server == "hypercorn":
+        return [QUIRE, "serve", *where]
+    binary = Path(sys.executable).with_name(server)
+    if server not in ("granian", "uvicorn") or not binary.exists():
+        raise RuntimeError(
+            f"QUIRE_TEST_SERVER={server!r}: hypercorn, or granian or uvicorn once installed "
+            "(pip install -r requirements-bench.txt)"
+        )
+    if server == "granian":
+        return [
+            *(str(binary), "--interface", "asgi", "--factory", "--loop", "uvloop"),
+            "--respawn-failed-workers",
+            # Quire's own limits (QUIRE_KEEP_ALIVE_TIMEOUT, QUIRE_MAX_HEADER_KB), which
+            # `quire serve` hands to hypercorn.
+            *("--http1-header-read-timeout", "5000", "--http1-buffer-size", "32768"),
+            *(*where, "web:create_app"),
+        ]
+    return [
+        *(str(binary), "--factory", "--loop", "uvloop", "--http", "httptools"),
+        *("--lifespan", "on", *where, "web:create_app"),
+    ]
+
+
 def start_quire(
     database_url: str, folder: Path, *args: str, **settings: str
 ) -> tuple[subprocess.Popen[bytes], str]:
@@ -350,7 +379,7 @@ def start_quire(
     }
     if "--workers" not in args:
         args = ("--workers", "1", *args)
-    command = [QUIRE, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    command = server_command(port, args)
     url = f"http://127.0.0.1:{port}"
     log_path = server_log(folder, url)
     with log_path.open("w") as log:
