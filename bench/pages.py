@@ -273,14 +273,22 @@ def server_env(database_url: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def quire_command(server: str, port: int) -> list[str]:
-    """How Quire is served under `server`: 2 workers, no access log of the server's own."""
-    where = ["--host", HOST, "--port", str(port), "--workers", "2"]
+def quire_command(server: str, port: int, *args: str) -> list[str]:
+    """How Quire is served under `server` on HOST:port, `args` (`--workers 2`) added: no
+    access log of the server's own, and Quire's own limits where the server has them.
+
+    The tests start their live servers with this too, under QUIRE_TEST_SERVER.
+    """
+    where = ["--host", HOST, "--port", str(port), *args]
     if server == "hypercorn":
         return [str(BIN / "quire"), "serve", *where]
     if server == "granian":
         return [
             *(str(BIN / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"),
+            "--respawn-failed-workers",
+            # Quire's defaults for QUIRE_KEEP_ALIVE_TIMEOUT and QUIRE_MAX_HEADER_KB, which
+            # `quire serve` hands to hypercorn.
+            *("--http1-header-read-timeout", "5000", "--http1-buffer-size", "32768"),
             *(*where, "--no-access-log", "web:create_app"),
         ]
     if server == "uvicorn":
@@ -430,7 +438,9 @@ def measure_setup(database: str, posts: int, server: str, options: argparse.Name
         env = server_env(url, folder / "instance")
         ceiling_env = server_env(url, folder / "ceiling")
         with (
-            serving(quire_command(server, QUIRE_PORT), env, QUIRE_PORT, "/healthz") as quire,
+            serving(
+                quire_command(server, QUIRE_PORT, "--workers", "2"), env, QUIRE_PORT, "/healthz"
+            ) as quire,
             serving(ceiling_command(CEILING_PORT), ceiling_env, CEILING_PORT, "/") as ceiling,
         ):
             pages = discover(QUIRE_PORT)

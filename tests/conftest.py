@@ -337,29 +337,17 @@ def server_command(port: int, args: tuple[str, ...]) -> list[str]:
     """How the live tests start Quire: `quire serve`, or with QUIRE_TEST_SERVER=granian
     (or uvicorn) the same app under that server, as the benchmark runs it, so that a
     server can be tried against the tests before the README offers it for production."""
-    where = ["--host", "127.0.0.1", "--port", str(port), *args]
     server = os.environ.get("QUIRE_TEST_SERVER", "hypercorn")
     if server == "hypercorn":
-        return [QUIRE, "serve", *where]
-    binary = Path(sys.executable).with_name(server)
-    if server not in ("granian", "uvicorn") or not binary.exists():
+        return [QUIRE, "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    if server not in ("granian", "uvicorn") or not Path(sys.executable).with_name(server).exists():
         raise RuntimeError(
             f"QUIRE_TEST_SERVER={server!r}: hypercorn, or granian or uvicorn once installed "
             "(pip install -r requirements-bench.txt)"
         )
-    if server == "granian":
-        return [
-            *(str(binary), "--interface", "asgi", "--factory", "--loop", "uvloop"),
-            "--respawn-failed-workers",
-            # Quire's own limits (QUIRE_KEEP_ALIVE_TIMEOUT, QUIRE_MAX_HEADER_KB), which
-            # `quire serve` hands to hypercorn.
-            *("--http1-header-read-timeout", "5000", "--http1-buffer-size", "32768"),
-            *(*where, "web:create_app"),
-        ]
-    return [
-        *(str(binary), "--factory", "--loop", "uvloop", "--http", "httptools"),
-        *("--lifespan", "on", *where, "web:create_app"),
-    ]
+    from bench.pages import quire_command  # only here: it loads the seeding code too
+
+    return quire_command(server, port, *args)
 
 
 def start_quire(
