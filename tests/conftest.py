@@ -25,12 +25,13 @@ from quart import Quart
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import accounts, demo
+from components import accounts, changes, demo
 from components.db import is_sqlite, make_engine, make_sessionmaker
 from components.models import Base, Role, User
 from web import create_app
 from web.config import PROJECT_ROOT
 from web.database import ENGINE
+from web.pagecache import CLOCK, Clock
 
 PG_URL = os.environ.get("QUIRE_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -283,13 +284,27 @@ class StatementCounter:
 
 
 @pytest.fixture
-def sql(app: Quart, client: Any) -> Iterator[StatementCounter]:
-    """Counts the SQL statements the app sends; reset it right before the request to measure."""
+async def sql(app: Quart, client: Any) -> AsyncIterator[StatementCounter]:
+    """Counts the SQL statements the app sends; reset it right before the request to measure.
+
+    The content clock's reads go by the driver, past the engine's events
+    (components/changes.Reader): the clock is made here, counting each one.
+    """
     counter = StatementCounter()
-    engine = app.extensions[ENGINE].sync_engine
-    event.listen(engine, "before_cursor_execute", counter)
+    engine = app.extensions[ENGINE]
+    reader = changes.Reader(engine)
+
+    async def read() -> changes.State:
+        counter(None, None, reader.sql, reader.parameters())
+        return await reader.read()
+
+    old = app.extensions.get(CLOCK)
+    if old is not None:
+        await old.close()
+    app.extensions[CLOCK] = Clock(read, reader.close)
+    event.listen(engine.sync_engine, "before_cursor_execute", counter)
     yield counter
-    event.remove(engine, "before_cursor_execute", counter)
+    event.remove(engine.sync_engine, "before_cursor_execute", counter)
 
 
 # --- a real server and a real browser ---------------------------------------

@@ -131,7 +131,7 @@ def test_pools_larger_than_the_databases_limit_are_an_error(tmp_path: Path, pg_u
     )
     assert status == 1
     [pool] = [line for line in lines if line.startswith("error    QUIRE_DB_POOL_SIZE")]
-    assert "8 worker(s) may open 160 connections, but the database allows" in pool
+    assert "8 worker(s) may open 168 connections, but the database allows" in pool
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

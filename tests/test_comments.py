@@ -8,6 +8,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from itsdangerous import URLSafeSerializer
 from quart import Quart
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,6 +86,20 @@ def test_a_stamp_is_ours_and_knows_its_age() -> None:
     assert comments.stamp_age(TEST_SECRET, issued, 1012.5) == pytest.approx(12.5)
     assert comments.stamp_age("another-secret-of-some-length", issued, 1012.5) is None
     assert comments.stamp_age(TEST_SECRET, "forged", 1012.5) is None
+    micros, mac = issued.split(".")
+    # Another moment under the same signature, or a signature changed by one digit.
+    assert comments.stamp_age(TEST_SECRET, f"{int(micros) - 60_000_000}.{mac}", 1012.5) is None
+    flipped = mac[:-1] + ("0" if mac[-1] != "0" else "1")
+    assert comments.stamp_age(TEST_SECRET, f"{micros}.{flipped}", 1012.5) is None
+
+
+def test_a_stamp_issued_before_the_v2_format_still_counts() -> None:
+    """A form shown just before a deploy that changed the stamp's format still sends."""
+    legacy = URLSafeSerializer(TEST_SECRET, salt="quire.comment-form").dumps({"t": 1000.0})
+    assert comments.stamp_age(TEST_SECRET, legacy, 1030.0) == pytest.approx(30.0)
+    assert comments.stamp_age("another-secret-of-some-length", legacy, 1030.0) is None
+    wrong = URLSafeSerializer(TEST_SECRET, salt="quire.comment-form").dumps({"t": "soon"})
+    assert comments.stamp_age(TEST_SECRET, wrong, 1030.0) is None
 
 
 # --- posting without JavaScript ---------------------------------------------------------

@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
 from web import (
@@ -30,6 +29,7 @@ from web import (
     media,
     moderation,
     pagecache,
+    proxy,
     search,
     stamps,
     streams,
@@ -87,7 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     logs.init_app(app)  # inside the proxy fix below, so it logs the client's own address
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.
-        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
-            app.asgi_app, mode=settings["PROXY_MODE"], trusted_hops=settings["PROXY_HOPS"]
+        app.asgi_app = proxy.ProxyFix(  # type: ignore[method-assign]
+            app.asgi_app, settings["PROXY_MODE"], settings["PROXY_HOPS"]
         )
     return app

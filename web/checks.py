@@ -22,7 +22,7 @@ from components import migrations
 from components.comments import Moderation
 from components.db import is_sqlite, make_engine
 from web.assets import REQUIRED
-from web.config import PROJECT_ROOT, ConfigError, load_config
+from web.config import CLOCK_CONNECTIONS, PROJECT_ROOT, ConfigError, load_config
 
 # libpq modes that do not insist on an encrypted connection.
 UNENCRYPTED_SSL_MODES = {None, "disable", "allow", "prefer"}
@@ -147,7 +147,7 @@ async def _database(settings: dict[str, Any], *, deploy: bool) -> list[Problem]:
                 allowed = int(await connection.scalar(text("SHOW max_connections")) or 0)
             pool = settings["DATABASE_POOL"]
             workers = settings["WEB_CONCURRENCY"]
-            wanted = workers * (pool.size + pool.overflow)
+            wanted = workers * (pool.size + pool.overflow + CLOCK_CONNECTIONS)
             if wanted > allowed - SPARE_CONNECTIONS:
                 found.append(
                     Problem(

@@ -27,6 +27,8 @@ FORM_FIELD_BYTES = 5_000_000
 # otherwise: the limit of the smallest managed PostgreSQL plans, less room for a console
 # and the release phase.
 DEFAULT_CONNECTION_BUDGET = 20
+# Each worker's own connection for the content clock, outside its pool.
+CLOCK_CONNECTIONS = 1
 
 
 class ConfigError(Exception):
@@ -183,14 +185,16 @@ def _pool(get: Callable[[str, Any, Callable[[str, Any], Any]], Any], workers: in
     """PostgreSQL pool settings for one worker process of `workers`.
 
     By default each worker keeps half its share of the connection budget open and may
-    open the other half under load, so a scaled-out instance stays within a small plan's
-    limit; the stream hub's LISTEN connection comes out of the same pool, hence two at least.
+    open the rest under load but one, which the content clock holds outside the pool
+    (components/changes.Reader); so a scaled-out instance stays within a small plan's
+    limit. The stream hub's LISTEN connection comes out of the pool, hence two at least.
     """
-    share = max(2, DEFAULT_CONNECTION_BUDGET // workers)
+    share = max(2 + CLOCK_CONNECTIONS, DEFAULT_CONNECTION_BUDGET // workers)
     size = get("QUIRE_DB_POOL_SIZE", max(2, share // 2), _int_between(2, 500))
+    overflow = max(0, share - CLOCK_CONNECTIONS - size)
     return Pool(
         size=size,
-        overflow=get("QUIRE_DB_MAX_OVERFLOW", share - min(share, size), _int_between(0, 500)),
+        overflow=get("QUIRE_DB_MAX_OVERFLOW", overflow, _int_between(0, 500)),
         timeout=get("QUIRE_DB_POOL_TIMEOUT", 10, _int_between(1, 300)),
         statement_timeout=get("QUIRE_DB_STATEMENT_TIMEOUT", 30, _int_between(0, 3600)),
     )

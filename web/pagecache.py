@@ -33,7 +33,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from quart import Quart, Response, current_app, g, request, session
-from sqlalchemy.ext.asyncio import AsyncEngine
 from werkzeug.datastructures import Accept, ETags
 
 from components import changes, comments
@@ -68,6 +67,7 @@ def init_app(app: Quart) -> None:
     # Registered after the other checks (size limits, CSRF), so those still come first.
     app.before_request(_answer_early)
     app.teardown_request(_land)
+    app.after_serving(_close_clock)
 
 
 def _build_digest(app: Quart) -> str:
@@ -89,10 +89,20 @@ def _build_digest(app: Quart) -> str:
 class Clock:
     """Reads of the content clock, each shared by the requests that wait for it."""
 
-    def __init__(self, read: Callable[[], Awaitable[State]]) -> None:
+    def __init__(
+        self,
+        read: Callable[[], Awaitable[State]],
+        close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._read = read
+        self._close = close
         self._reading: asyncio.Task[None] | None = None
         self._next: asyncio.Future[State] | None = None
+
+    async def close(self) -> None:
+        """Let go of what the reads need (the connection), once serving ends."""
+        if self._close is not None:
+            await self._close()
 
     async def now(self) -> State:
         """The clock as read by a statement that started after this call."""
@@ -125,14 +135,16 @@ def clock_of(extensions: dict[str, Any]) -> Clock:
     """The app's clock, from its extensions (made on first use, once the engine is open)."""
     clock: Clock | None = extensions.get(CLOCK)
     if clock is None:
-        engine: AsyncEngine = extensions[ENGINE]
-
-        async def read() -> State:
-            async with engine.connect() as connection:
-                return await changes.state(connection)
-
-        clock = extensions[CLOCK] = Clock(read)
+        reader = changes.Reader(extensions[ENGINE])
+        clock = extensions[CLOCK] = Clock(reader.read, reader.close)
     return clock
+
+
+async def _close_clock() -> None:
+    """The clock's connection goes with the engine it came from."""
+    clock: Clock | None = current_app.extensions.pop(CLOCK, None)
+    if clock is not None:
+        await clock.close()
 
 
 # --- the pages --------------------------------------------------------------------------
