@@ -178,3 +178,21 @@ def test_each_worker_listens_on_a_socket_of_its_own(server: tuple[subprocess.Pop
     spread = Counter(int(pid) for line in connected for pid in re.findall(r"pid=(\d+)", line))
     assert set(spread) == workers
     assert sum(spread.values()) == 32
+
+
+def test_workers_keep_two_malloc_arenas_unless_told_otherwise(
+    server: tuple[subprocess.Popen, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """glibc's arenas per thread would hold freed memory in every aiosqlite thread."""
+    process, _ = server
+    for worker in workers_of(process):
+        env = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_ARENA_MAX=2" in env
+    folder, database_url = fresh_database("sqlite", tmp_path_factory, "arenas")
+    told, _ = start_quire(database_url, folder, "--workers", "1", MALLOC_ARENA_MAX="4")
+    try:
+        for worker in workers_of(told):
+            env = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+            assert b"MALLOC_ARENA_MAX=4" in env
+    finally:
+        stop_quire(told)

@@ -44,6 +44,11 @@ EARLY_DEATHS_ALLOWED = 3
 SHUTDOWN_MARGIN_SECONDS = 5.0
 # How a worker is started: this module, with the app factory and the sockets' descriptors.
 WORKER = [sys.executable, "-m", "web.serve"]
+# glibc gives each thread that allocates an arena of its own, up to eight per core, and
+# keeps what is freed there. aiosqlite runs a thread per connection, so a worker's peak
+# memory grows with every connection that ever ran a big query: at 100,000 posts, 130 MB
+# after a minute of searches, 120 MB with two arenas. Where the operator set it, theirs.
+MALLOC_ARENAS = "2"
 FACTORY = "web:create_app"
 
 
@@ -79,7 +84,8 @@ def supervise(app: Quart, host: str, port: int, workers: int, factory: str = FAC
     def start(index: int) -> tuple[subprocess.Popen[bytes], float]:
         fds = [sock.fileno() for sock in sockets[index]]
         command = [*WORKER, factory, *map(str, fds)]
-        return subprocess.Popen(command, pass_fds=fds), time.monotonic()  # noqa: S603
+        env = {"MALLOC_ARENA_MAX": MALLOC_ARENAS, **os.environ}
+        return subprocess.Popen(command, pass_fds=fds, env=env), time.monotonic()  # noqa: S603
 
     log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
     children = [start(index) for index in range(workers)]
