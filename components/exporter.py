@@ -68,10 +68,32 @@ def render_file(post: Source) -> str:
         matter["redirect_from"] = list(post.redirects)
     for key, value in post.extra.items():
         matter[key] = _as_yaml(value)
-    front = yaml.safe_dump(
-        matter, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1_000_000
+    front = yaml.dump(
+        matter,
+        Dumper=_FrontMatterDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1_000_000,
     )
     return f"---\n{front}---\n\n{post.body}"
+
+
+class _FrontMatterDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, but a string holding NEL (U+0085) is double-quoted.
+
+    YAML reads NEL as a line break, and the emitter leaves it as it is inside plain and
+    single-quoted scalars, where a reader folds it into a space; only double quotes
+    escape it (as "\\N"), so that the value comes back as it was.
+    """
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if "\x85" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_FrontMatterDumper.add_representer(str, _represent_text)
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -163,6 +163,18 @@ def test_an_empty_description_stays_empty_beside_a_kept_summary() -> None:
         assert frontmatter.read(exporter.render_file(post).encode(), PurePosixPath("t.md")) == post
 
 
+def test_a_next_line_character_comes_back_as_it_was() -> None:
+    """YAML reads NEL (U+0085) as a line break: unescaped, it would come back a space."""
+    post = Source(
+        title="T",
+        slug="t",
+        body="",
+        description="before\x85after",
+        extra={"summary": "\x85", "notes": ["a\x85b", {"deep": "c\x85"}]},
+    )
+    assert frontmatter.read(exporter.render_file(post).encode(), PurePosixPath("t.md")) == post
+
+
 def test_kept_dates_are_written_as_dates() -> None:
     post = Source(title="T", slug="t", body="", extra={"lastmod": "2023-10-02"})
     matter = exporter.render_file(post).split("---\n")[1]
