@@ -117,7 +117,8 @@ async def last_changed(session: AsyncSession) -> datetime:
 
 # The statement of _state_query(), written for the driver (SQLite's placeholder; "$1" on
 # PostgreSQL): the same three values, the later of the two times taken in Python. Its
-# statuses are VISIBLE_STATUSES; tests/test_changes.py holds the two to the same answers.
+# statuses are those of posts.is_visible(); tests/test_changes.py holds the two to the same
+# answers.
 _DRIVER_SQL = (
     "SELECT (SELECT version FROM site_state WHERE id = 1), "
     "(SELECT changed_at FROM site_state WHERE id = 1), "

@@ -31,14 +31,10 @@ class PostError(ValueError):
     """A post cannot be saved as given; the message says why."""
 
 
-# What a post may be to be shown, once its publication time has come.
-VISIBLE_STATUSES = (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
-
-
 def is_visible(now: datetime) -> ColumnElement[bool]:
     """Published posts, and scheduled ones whose time has come."""
     return and_(
-        Post.status.in_(VISIBLE_STATUSES),
+        Post.status.in_((PostStatus.PUBLISHED, PostStatus.SCHEDULED)),
         Post.published_at <= now,
     )
 
