@@ -41,6 +41,11 @@ def workers_of(process: subprocess.Popen) -> set[int]:
     return {int(pid) for pid in children}
 
 
+def environ(pid: int) -> list[bytes]:
+    """A process's environment, as NAME=value entries."""
+    return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+
+
 def connect(url: str) -> socket.socket:
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
@@ -185,14 +190,10 @@ def test_workers_keep_two_malloc_arenas_unless_told_otherwise(
 ) -> None:
     """glibc's arenas per thread would hold freed memory in every aiosqlite thread."""
     process, _ = server
-    for worker in workers_of(process):
-        env = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
-        assert b"MALLOC_ARENA_MAX=2" in env
+    assert all(b"MALLOC_ARENA_MAX=2" in environ(worker) for worker in workers_of(process))
     folder, database_url = fresh_database("sqlite", tmp_path_factory, "arenas")
     told, _ = start_quire(database_url, folder, "--workers", "1", MALLOC_ARENA_MAX="4")
     try:
-        for worker in workers_of(told):
-            env = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
-            assert b"MALLOC_ARENA_MAX=4" in env
+        assert all(b"MALLOC_ARENA_MAX=4" in environ(worker) for worker in workers_of(told))
     finally:
         stop_quire(told)

@@ -44,12 +44,12 @@ EARLY_DEATHS_ALLOWED = 3
 SHUTDOWN_MARGIN_SECONDS = 5.0
 # How a worker is started: this module, with the app factory and the sockets' descriptors.
 WORKER = [sys.executable, "-m", "web.serve"]
+FACTORY = "web:create_app"
 # glibc gives each thread that allocates an arena of its own, up to eight per core, and
 # keeps what is freed there. aiosqlite runs a thread per connection, so a worker's peak
 # memory grows with every connection that ever ran a big query: at 100,000 posts, 130 MB
 # after a minute of searches, 120 MB with two arenas. Where the operator set it, theirs.
 MALLOC_ARENAS = "2"
-FACTORY = "web:create_app"
 
 
 def server_config(settings: Mapping[str, Any], binds: list[str]) -> Config:
