@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import nh3
 from itsdangerous import BadSignature, URLSafeSerializer
 from markdown_it import MarkdownIt
-from sqlalchemy import ColumnElement, delete, exists, func, select, true
+from sqlalchemy import ColumnElement, delete, exists, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, selectinload
 
@@ -316,8 +316,15 @@ async def _is_duplicate(
 async def _is_known(session: AsyncSession, commenter: str) -> bool:
     if not commenter:
         return False
+    # `<> ''` says nothing new here; it lets the planner take the partial index that leaves
+    # out comments with no commenter (components/models.Comment), even in a plan made
+    # without the values. So it is written in the SQL, not sent as one of them.
     query = select(
-        exists().where(Comment.commenter == commenter, Comment.status == CommentStatus.APPROVED)
+        exists().where(
+            Comment.commenter == commenter,
+            Comment.commenter != literal_column("''"),
+            Comment.status == CommentStatus.APPROVED,
+        )
     )
     return bool(await session.scalar(query))
 

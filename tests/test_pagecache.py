@@ -87,6 +87,30 @@ async def test_a_failed_read_reaches_those_waiting_and_the_next_call_reads_again
     assert (await clock.now()).version == 7
 
 
+async def test_closing_the_clock_waits_for_the_read_in_flight() -> None:
+    gate = asyncio.Event()
+    events: list[str] = []
+
+    async def read() -> State:
+        await gate.wait()
+        events.append("read")
+        return State(1, changes.EPOCH)
+
+    async def close() -> None:
+        events.append("closed")
+
+    clock = Clock(read, close)
+    reader = asyncio.create_task(clock.now())
+    await settle()
+    closing = asyncio.create_task(clock.close())
+    await settle()
+    assert events == []  # the connection stays open while the read still needs it
+    gate.set()
+    await closing
+    assert events == ["read", "closed"]
+    assert (await reader).version == 1
+
+
 def test_the_least_recently_used_pages_go_first_when_over_budget() -> None:
     pages = Pages(budget=3 * (1000 + 512))
     state = State(1, changes.EPOCH)

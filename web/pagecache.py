@@ -101,6 +101,10 @@ class Clock:
 
     async def close(self) -> None:
         """Let go of what the reads need (the connection), once serving ends."""
+        if self._reading is not None:
+            # Not cancelled: the driver's thread would still hand its answer to a loop that
+            # may be closed by then. A read is bounded by the database's own timeouts.
+            await asyncio.wait([self._reading])
         if self._close is not None:
             await self._close()
 
