@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from markupsafe import Markup
 from sqlalchemy import text
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import posts
@@ -69,6 +70,40 @@ async def test_every_word_is_required_and_the_last_is_a_prefix(db: AsyncSession)
     assert await titles(db, "pods kuber") == ["Kubernetes in anger"]
     assert await titles(db, "kuber pods") == [], "only the last word is a prefix"
     assert await titles(db, "kubernetes zebra") == []
+
+
+async def test_a_sent_search_takes_whole_words_and_a_typed_one_prefixes_the_last(
+    db: AsyncSession,
+) -> None:
+    await publish(db, "Kube notes", body="Kube is short for it.", days_ago=2)
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.", days_ago=1)
+    sent = await search(db, "kube")
+    assert [hit.post.title for hit in sent.hits] == ["Kube notes"] and not sent.widened
+    typed = await search(db, "kube", typing=True)
+    assert {hit.post.title for hit in typed.hits} == {"Kube notes", "Kubernetes in anger"}
+    assert not typed.widened
+
+
+async def test_whole_words_that_find_nothing_widen_to_a_prefix_on_every_page(
+    db: AsyncSession,
+) -> None:
+    for number in range(7):
+        await publish(db, f"Kubernetes {number}", days_ago=number + 1)
+    first = await search(db, "kuber", per_page=5)
+    assert first.widened and len(first.hits) == 5 and first.has_next
+    second = await search(db, "kuber", page=2, per_page=5)
+    assert second.widened and [hit.post.title for hit in second.hits] == [
+        "Kubernetes 5",
+        "Kubernetes 6",
+    ]
+
+
+async def test_a_page_past_the_whole_words_hits_is_not_widened(db: AsyncSession) -> None:
+    await publish(db, "Kube notes", body="Kube is short for it.", days_ago=1)
+    for number in range(6):
+        await publish(db, f"Kubernetes {number}", days_ago=number + 2)
+    past = await search(db, "kube", page=2, per_page=5)
+    assert past.hits == [] and not past.widened and not past.has_next
 
 
 async def test_a_short_last_word_is_a_word_not_a_prefix(db: AsyncSession) -> None:
@@ -167,11 +202,20 @@ async def test_an_edited_post_is_found_by_its_new_words(db: AsyncSession) -> Non
     assert await titles(db, "allocations") == ["Nomad notes"]
 
 
-async def test_hits_come_with_their_tags(db: AsyncSession) -> None:
-    await publish(db, "Kubernetes", tags=["Ops", "Cloud"])
+async def test_hits_hold_what_a_result_shows_and_no_more(db: AsyncSession) -> None:
+    await publish(db, "Kubernetes", description="Pods.", tags=["Ops"], body="Kubernetes " * 50)
     db.expunge_all()
     (hit,) = (await search(db, "kubernetes")).hits
-    assert [tag.name for tag in hit.post.tags] == ["Cloud", "Ops"]
+    assert (hit.post.title, hit.post.description, hit.post.slug) == (
+        "Kubernetes",
+        "Pods.",
+        "kubernetes",
+    )
+    assert hit.post.published_at is not None and hit.post.excerpt
+    # Neither the body (it can be long) nor the tags (not shown) are read into Python.
+    for heavy in ("body", "body_html", "tags"):
+        with pytest.raises(InvalidRequestError):
+            getattr(hit.post, heavy)
 
 
 # --- snippets ------------------------------------------------------------------
@@ -233,6 +277,17 @@ async def test_results_are_paged(db: AsyncSession) -> None:
     assert len(exact.hits) == 6 and not exact.has_next
 
 
+async def test_every_hit_of_every_page_has_its_snippet(db: AsyncSession) -> None:
+    for number in range(7):
+        await publish(db, f"Note {number}", days_ago=number + 1, body=f"A widget, number {number}.")
+    for page in (1, 2):
+        found = await search(db, "widget", page=page, per_page=3)
+        assert len(found.hits) == 3 and found.has_next
+        assert all("<mark>widget</mark>" in hit.snippet for hit in found.hits), found.hits
+    (last,) = (await search(db, "widget", page=3, per_page=3)).hits
+    assert last.post.title == "Note 6" and "<mark>widget</mark>" in last.snippet
+
+
 async def test_page_numbers_are_clamped(db: AsyncSession) -> None:
     await publish(db, "Widget")
     assert (await search(db, "widget", page=0)).page == 1
@@ -241,7 +296,7 @@ async def test_page_numbers_are_clamped(db: AsyncSession) -> None:
     assert far.page == MAX_PAGE and far.hits == [] and not far.has_next
 
 
-async def test_two_statements_whatever_the_number_of_hits(
+async def test_one_statement_whatever_the_number_of_hits(
     db: AsyncSession, statements: list[str]
 ) -> None:
     for number in range(6):
@@ -249,8 +304,20 @@ async def test_two_statements_whatever_the_number_of_hits(
     db.expunge_all()
     statements.clear()
     assert len((await search(db, "widget", per_page=5)).hits) == 5
-    # The search, then every hit's tags at once; on PostgreSQL, the plan setting first.
-    expected = 3 if db.get_bind().dialect.name == "postgresql" else 2
+    # The search; on PostgreSQL, the plan setting first.
+    expected = 2 if db.get_bind().dialect.name == "postgresql" else 1
+    assert len(statements) == expected, statements
+
+
+async def test_a_widened_search_costs_one_search_more(
+    db: AsyncSession, statements: list[str]
+) -> None:
+    await publish(db, "Widget", tags=["Ops"])
+    db.expunge_all()
+    statements.clear()
+    assert (await search(db, "widg")).widened
+    # The whole words, then the prefix; on PostgreSQL, the plan setting before each.
+    expected = 4 if db.get_bind().dialect.name == "postgresql" else 2
     assert len(statements) == expected, statements
 
 

@@ -59,6 +59,22 @@ async def test_live_search_returns_the_results_fragment(client, db) -> None:
     assert (await empty.get_data(as_text=True)).strip() == ""
 
 
+async def test_live_results_take_the_last_word_as_typed_and_the_page_whole_words(
+    client, db
+) -> None:
+    await publish(db, "Kube notes", body="Kube is short for it.", days_ago=2)
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.", days_ago=1)
+    live = await (await client.get("/search?q=kube", headers=LIVE)).get_data(as_text=True)
+    assert "Kube notes" in live and "Kubernetes in anger" in live
+    page = await (await client.get("/search?q=kube")).get_data(as_text=True)
+    assert "Kube notes" in page and "Kubernetes in anger" not in page
+    assert "begin with" not in page
+    # A word cut short and sent: what begins with it, and the page says so.
+    cut = await (await client.get("/search?q=kuber")).get_data(as_text=True)
+    assert "Kubernetes in anger" in cut and "Kube notes" not in cut
+    assert "These have words that begin with “kuber”." in cut
+
+
 async def test_header_search_box_is_live_and_works_without_js(client) -> None:
     page = await (await client.get("/")).get_data(as_text=True)
     form = page[page.index('<form class="site-search"') : page.index("</form>")]

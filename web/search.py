@@ -8,7 +8,7 @@ from quart import Blueprint, Response, current_app, request
 
 from components import search
 from web.database import get_db
-from web.htmx import render
+from web.htmx import render, wants_fragment
 from web.pagecache import cached
 
 bp = Blueprint("search", __name__)
@@ -29,7 +29,10 @@ async def results() -> Response:
     query = request.args.get("q", "")
     page = request.args.get("page", 1, type=int) or 1
     async with _turns():
-        found = await search.search(get_db(), query, page=page, per_page=PER_PAGE)
+        # The header's live results are asked for as a fragment, while a word is typed.
+        found = await search.search(
+            get_db(), query, page=page, per_page=PER_PAGE, typing=wants_fragment()
+        )
     return await render("search.html", "partials/search_results.html", q=query, found=found)
 
 
