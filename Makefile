@@ -17,8 +17,11 @@ run: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/quire demo
 	$(BIN)/quire serve --host $(HOST) --port $(PORT) --workers 1
 
+# One pytest worker per core (pytest-xdist), each test file kept on one worker so that
+# a module's server starts once; JOBS=0 runs everything in this one process.
+JOBS ?= auto
 test: $(VENV)/.dev-deps $(HTMX) chromium lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

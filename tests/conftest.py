@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -22,7 +23,8 @@ from typing import Any, TypeVar
 import pytest
 from argon2 import PasswordHasher
 from quart import Quart
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import accounts, changes, demo
@@ -33,7 +35,18 @@ from web.config import PROJECT_ROOT
 from web.database import ENGINE
 from web.pagecache import CLOCK, Clock
 
-PG_URL = os.environ.get("QUIRE_TEST_DATABASE_URL", "")
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist, each worker's PostgreSQL database: the one named, suffixed with
+    the worker's id, so that workers never truncate each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    named = make_url(url)
+    return named.set(database=f"{named.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = worker_database(os.environ.get("QUIRE_TEST_DATABASE_URL", ""))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path("/usr/bin/chromium")
 QUIRE = str(Path(sys.executable).with_name("quire"))
@@ -59,6 +72,28 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: nothing may be skipped)")
     pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+        run_async(create_database(os.environ["QUIRE_TEST_DATABASE_URL"], make_url(PG_URL).database))
+
+
+async def create_database(server_url: str, name: str | None) -> None:
+    """The worker's own database, made on the server of `server_url` unless it is there."""
+    engine = make_engine(server_url)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            found = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not found:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, DBAPIError):
+        pass  # no server: the PostgreSQL tests say so (and fail under CI)
+    finally:
+        await engine.dispose()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -121,10 +156,30 @@ def postgres_schema(backend: str) -> None:
 
 
 @pytest.fixture
-async def database_url(backend: str, postgres_schema: None, tmp_path: Path) -> str:
+async def database_url(backend: str, postgres_schema: None, tmp_path: Path) -> AsyncIterator[str]:
+    before = set(sqlite_threads())
     url = backend_url(backend, tmp_path)
     await reset_database(url)
-    return url
+    yield url
+    await sqlite_threads_ended(before)
+
+
+def sqlite_threads() -> list[threading.Thread]:
+    """aiosqlite's worker threads, one per open connection."""
+    return [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+
+
+async def sqlite_threads_ended(before: set[threading.Thread]) -> None:
+    """Keep the test's loop running until the connections the test opened are closed.
+
+    A connection dropped mid-query (a stream cut off by its client) is stopped without
+    being awaited: its thread finishes the query, then answers on the loop. Were the
+    loop closed by then, the thread would die on "Event loop is closed"."""
+    deadline = time.monotonic() + 5
+    while left := [t for t in sqlite_threads() if t not in before]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"SQLite connections left open by the test: {len(left)}")
+        await asyncio.sleep(0.01)
 
 
 @asynccontextmanager

@@ -248,15 +248,20 @@ async def test_streams_end_cleanly_when_the_app_shuts_down(
     post = await make_post(db)
     async with live_app.test_app() as test_app:
         client = test_app.test_client()
-        connection = client.request(f"{address(post)}/comments/stream")
-        await connection.__aenter__()
-        await connection.send_complete()
-        reader = Reader(connection.receive)
-        assert (await reader.next()).retry == streams.RETRY_MS
-    # Shutting down ended the response body: the browser reconnects elsewhere.
-    with pytest.raises(EOFError):
-        await reader.next(within=2)
-    await connection.__aexit__(None, None, None)
+        async with client.request(f"{address(post)}/comments/stream") as connection:
+            await connection.send_complete()
+            reader = Reader(connection.receive)
+            assert (await reader.next()).retry == streams.RETRY_MS
+            # As a server begins its shutdown (`quire serve` on SIGTERM), before it waits
+            # for the responses in flight and then stops the app (engine and all).
+            await streams.end_streams(live_app)
+            # The response body ended: the browser reconnects elsewhere.
+            with pytest.raises(EOFError):
+                await reader.next(within=2)
+        assert live_app.extensions[streams.HUB].open_streams == 0
+        # A stream asked for now is turned away, to be asked of a worker still serving.
+        late = await client.get(f"{address(post)}/comments/stream")
+        assert late.status_code == 503 and late.headers["Retry-After"] == "5"
 
 
 async def test_no_stream_for_unknown_posts_or_hidden_comments(
