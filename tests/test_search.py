@@ -309,6 +309,26 @@ async def test_one_statement_whatever_the_number_of_hits(
     assert len(statements) == expected, statements
 
 
+async def test_without_snippets_the_same_hits_come_and_no_body_is_read(
+    db: AsyncSession, statements: list[str]
+) -> None:
+    for number in range(4):
+        await publish(db, f"Widget {number}", body="A widget, and more widgets.", days_ago=number)
+    await publish(db, "Kubernetes in anger", body="Pods and more pods.")
+    for query, typing in (("widget", False), ("widg", True), ("kuber", False)):
+        whole = await search(db, query, per_page=3, typing=typing)
+        bare = await search(db, query, per_page=3, typing=typing, snippets=False)
+        assert [h.post.title for h in bare.hits] == [h.post.title for h in whole.hits], query
+        assert (bare.has_next, bare.widened) == (whole.has_next, whole.widened), query
+        assert all(hit.snippet == "" for hit in bare.hits), query
+        assert all(hit.snippet for hit in whole.hits), query
+    statements.clear()
+    await search(db, "widget", snippets=False)
+    searched = statements[-1]  # on PostgreSQL, after the plan setting
+    assert "snippet(" not in searched and "ts_headline" not in searched.lower()
+    assert "body" not in searched.lower()
+
+
 async def test_a_widened_search_costs_one_search_more(
     db: AsyncSession, statements: list[str]
 ) -> None:

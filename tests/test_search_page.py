@@ -75,6 +75,25 @@ async def test_live_results_take_the_last_word_as_typed_and_the_page_whole_words
     assert "These have words that begin with “kuber”." in cut
 
 
+async def test_live_results_are_a_few_titles_and_a_link_to_them_all(client, db) -> None:
+    for number in range(7):
+        await publish(db, f"Widget {number}", body="Widgets all the way down.", days_ago=number + 1)
+    live = await (await client.get("/search?q=widg", headers=LIVE)).get_data(as_text=True)
+    titles = re.findall(r'<h2 class="hit-title"><a href="[^"]+">([^<]+)</a>', live)
+    assert titles == [f"Widget {number}" for number in range(web_search.LIVE_RESULTS)]
+    assert "hit-snippet" not in live and "<mark>" not in live
+    assert 'class="pager"' not in live
+    assert '<a href="/search?q=widg">All results for “widg”</a>' in live
+    # The page they lead to has them all, with their snippets, ten to a page.
+    page = await (await client.get("/search?q=widget")).get_data(as_text=True)
+    assert page.count('class="hit"') == 7 and page.count('class="hit-snippet"') == 7
+    assert "All results" not in page
+    # No link when the list already holds every hit.
+    await publish(db, "Gadget notes")
+    few = await (await client.get("/search?q=gadg", headers=LIVE)).get_data(as_text=True)
+    assert few.count('class="hit"') == 1 and "All results" not in few
+
+
 async def test_header_search_box_is_live_and_works_without_js(client) -> None:
     page = await (await client.get("/")).get_data(as_text=True)
     form = page[page.index('<form class="site-search"') : page.index("</form>")]
