@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +50,7 @@ from sqlalchemy.engine import make_url
 from bench import seed
 from components import migrations
 from components.db import make_engine
+from web.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -279,27 +280,33 @@ def server_env(database_url: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def quire_command(server: str, port: int, *args: str) -> list[str]:
+def quire_command(server: str, port: int, env: Mapping[str, str], *args: str) -> list[str]:
     """How Quire is served under `server` on HOST:port, `args` (`--workers 2`) added: no
-    access log of the server's own, and Quire's own limits where the server has them.
+    access log of the server's own, and the limits that Quire's settings in `env` (the
+    server's environment) give `quire serve`, where the server has them.
 
     The tests start their live servers with this too, under QUIRE_TEST_SERVER.
     """
     where = ["--host", HOST, "--port", str(port), *args]
     if server == "hypercorn":
         return [str(BIN / "quire"), "serve", *where]
+    settings = load_config(env)
     if server == "granian":
         return [
             *(str(BIN / "granian"), "--interface", "asgi", "--factory", "--loop", "uvloop"),
             "--respawn-failed-workers",
-            # Quire's defaults for QUIRE_KEEP_ALIVE_TIMEOUT and QUIRE_MAX_HEADER_KB, which
-            # `quire serve` hands to hypercorn.
-            *("--http1-header-read-timeout", "5000", "--http1-buffer-size", "32768"),
+            # What hypercorn's keep-alive timeout does under `quire serve`: a whole request's
+            # headers must arrive within it.
+            *("--http1-header-read-timeout", str(settings["KEEP_ALIVE_TIMEOUT"] * 1000)),
+            *("--http1-buffer-size", str(settings["MAX_HEADER_BYTES"])),
             *(*where, "--no-access-log", "web:create_app"),
         ]
     if server == "uvicorn":
+        # uvicorn has no limit on how long headers take to arrive, nor (with httptools) on
+        # their size: only the wait for a connection's next request.
         return [
             *(str(BIN / "uvicorn"), "--factory", "--loop", "uvloop", "--http", "httptools"),
+            *("--timeout-keep-alive", str(settings["KEEP_ALIVE_TIMEOUT"])),
             *(*where, "--no-access-log", "--lifespan", "on", "web:create_app"),
         ]
     raise SystemExit(f"bench: unknown server {server!r} (hypercorn, granian or uvicorn)")
@@ -461,7 +468,10 @@ def measure_setup(database: str, posts: int, server: str, options: argparse.Name
         ceiling_env = server_env(url, folder / "ceiling")
         with (
             serving(
-                quire_command(server, QUIRE_PORT, "--workers", "2"), env, QUIRE_PORT, "/healthz"
+                quire_command(server, QUIRE_PORT, env, "--workers", "2"),
+                env,
+                QUIRE_PORT,
+                "/healthz",
             ) as quire,
             serving(ceiling_command(CEILING_PORT), ceiling_env, CEILING_PORT, "/") as ceiling,
         ):

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -403,7 +403,7 @@ def server_log(folder: Path, url: str) -> Path:
     return folder / f"server-{url.rsplit(':', 1)[1]}.log"
 
 
-def server_command(port: int, args: tuple[str, ...]) -> list[str]:
+def server_command(port: int, env: Mapping[str, str], args: tuple[str, ...]) -> list[str]:
     """How the live tests start Quire: `quire serve`, or with QUIRE_TEST_SERVER=granian
     (or uvicorn) the same app under that server, as the benchmark runs it, so that a
     server can be tried against the tests before the README offers it for production."""
@@ -417,7 +417,7 @@ def server_command(port: int, args: tuple[str, ...]) -> list[str]:
         )
     from bench.pages import quire_command  # only here: it loads the seeding code too
 
-    return quire_command(server, port, *args)
+    return quire_command(server, port, env, *args)
 
 
 def start_quire(
@@ -437,7 +437,7 @@ def start_quire(
     }
     if "--workers" not in args:
         args = ("--workers", "1", *args)
-    command = server_command(port, args)
+    command = server_command(port, env, args)
     url = f"http://127.0.0.1:{port}"
     log_path = server_log(folder, url)
     with log_path.open("w") as log:
