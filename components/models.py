@@ -281,7 +281,10 @@ class Redirect(Base):
 class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
-        Index("ix_comments_post_id_status", "post_id", "status"),
+        # A post's shown comments in order (its page, its feed) and their count. With the
+        # order in the index, SQLite (which keeps no statistics) has no reason to walk
+        # every approved comment by ix_comments_status_created_at instead.
+        Index("ix_comments_post_id_status_created_at", "post_id", "status", "created_at", "id"),
         # The per-address limit counts an address's recent comments.
         Index("ix_comments_ip_created_at", "ip", "created_at"),
         # The moderation queue, newest first within each status.

@@ -640,3 +640,52 @@ async def test_a_comment_finds_what_it_checks_by_index(db: AsyncSession, backend
         await connection.exec_driver_sql("DEALLOCATE known")
         await connection.exec_driver_sql("RESET plan_cache_mode")
         await connection.exec_driver_sql("RESET enable_seqscan")
+
+
+async def test_a_posts_comments_are_read_in_order_from_its_index(
+    db: AsyncSession, backend: str
+) -> None:
+    """Its page's threads and its feed read the post's comments by the post's index, which
+    also gives their order.
+
+    Where the status index fits too (it is ordered by time), SQLite, which keeps no
+    statistics, took it to skip a sort and read every approved comment in the blog to find
+    one post's few: 5 to 6 ms a page at 100,000 posts, growing with the blog.
+    """
+    post = await make_post(db)
+    for number in range(3):
+        db.add(
+            Comment(
+                post_id=post.id,
+                author_name=f"Reader {number}",
+                body=f"Comment {number}",
+                body_html=f"<p>Comment {number}</p>",
+                status=CommentStatus.APPROVED,
+                ip="192.0.2.1",
+            )
+        )
+    await db.commit()
+    sent = StatementCounter()
+    engine = db.bind.sync_engine
+    event.listen(engine, "before_cursor_execute", sent)
+    try:
+        shown = await comments.threads(db, post.id)
+        newest = await comments.for_feed(db, post.id, limit=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", sent)
+    assert [t.comment.body for t in shown] == ["Comment 0", "Comment 1", "Comment 2"]
+    assert [c.body for c in newest] == ["Comment 2", "Comment 1"]
+    assert len(sent.statements) == 2
+    connection = await db.connection()
+    if backend == "postgresql":
+        await connection.exec_driver_sql("SET enable_seqscan = off")
+    prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+    try:
+        for statement, parameters in zip(sent.statements, sent.parameters, strict=True):
+            plan = await connection.exec_driver_sql(prefix + statement, parameters)
+            lines = " / ".join(str(row[-1]) for row in plan)
+            assert "ix_comments_post_id_status_created_at" in lines, lines
+            assert "TEMP B-TREE" not in lines and "Sort" not in lines, lines
+    finally:
+        if backend == "postgresql":
+            await connection.exec_driver_sql("RESET enable_seqscan")

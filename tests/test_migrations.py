@@ -34,7 +34,15 @@ async def test_migrated_schema_matches_the_models(backend: str, tmp_path: Path) 
             PG_URL, connect_args={"server_settings": {"search_path": MIGRATION_SCHEMA}}
         )
     try:
-        assert await migrations.pending(engine) == ["0001", "0002", "0003", "0004", "0005", "0006"]
+        assert await migrations.pending(engine) == [
+            "0001",
+            "0002",
+            "0003",
+            "0004",
+            "0005",
+            "0006",
+            "0007",
+        ]
         await migrations.upgrade(engine)
         assert await migrations.pending(engine) == []
         async with engine.connect() as connection:
@@ -64,7 +72,7 @@ def test_cli_upgrades_then_loads_demo_once(tmp_path: Path) -> None:
 
     first = runner.invoke(main, ["db", "upgrade"], env=env)
     assert first.exit_code == 0, first.output
-    assert "applied 6 migration(s): 0001, 0002, 0003, 0004, 0005, 0006" in first.output
+    assert "applied 7 migration(s): 0001, 0002, 0003, 0004, 0005, 0006, 0007" in first.output
     again = runner.invoke(main, ["db", "upgrade"], env=env)
     assert "database is up to date" in again.output
 
