@@ -192,6 +192,8 @@ class Post(Base):
         # The public lists and their keyset pagination: newest first, ties broken by id.
         # (No index leads with status: SQLite would pick it and sort every visible post.)
         Index("ix_posts_published_at_id", "published_at", "id"),
+        # The writers' list: the most recently changed first, the first 200 read off it.
+        Index("ix_posts_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
