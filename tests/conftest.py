@@ -338,6 +338,33 @@ class StatementCounter:
         return len(self.statements)
 
 
+@contextmanager
+def statements_sent(db: AsyncSession) -> Iterator[StatementCounter]:
+    """What `db` sends inside the block, statements and their parameters."""
+    sent = StatementCounter()
+    engine = db.bind.sync_engine
+    event.listen(engine, "before_cursor_execute", sent)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", sent)
+
+
+async def plan_of(db: AsyncSession, backend: str, statement: str, parameters: Any) -> str:
+    """The planner's plan for a statement, its lines joined by " / ". PostgreSQL is told
+    to shun table scans, so that a test's few rows show which index it would take."""
+    connection = await db.connection()
+    if backend == "postgresql":
+        await connection.exec_driver_sql("SET enable_seqscan = off")
+    prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+    try:
+        plan = await connection.exec_driver_sql(prefix + statement, parameters)
+        return " / ".join(str(row[-1]) for row in plan)
+    finally:
+        if backend == "postgresql":
+            await connection.exec_driver_sql("RESET enable_seqscan")
+
+
 @pytest.fixture
 async def sql(app: Quart, client: Any) -> AsyncIterator[StatementCounter]:
     """Counts the SQL statements the app sends; reset it right before the request to measure.

@@ -15,7 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import comments, posts
 from components.models import Comment, CommentEvent, CommentStatus, Post, PostStatus, User
-from tests.conftest import TEST_SECRET, StatementCounter, app_config, csrf_token, sign_in
+from tests.conftest import (
+    TEST_SECRET,
+    StatementCounter,
+    app_config,
+    csrf_token,
+    plan_of,
+    sign_in,
+    statements_sent,
+)
 from web import create_app
 
 HX = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -665,27 +673,13 @@ async def test_a_posts_comments_are_read_in_order_from_its_index(
             )
         )
     await db.commit()
-    sent = StatementCounter()
-    engine = db.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", sent)
-    try:
+    with statements_sent(db) as sent:
         shown = await comments.threads(db, post.id)
         newest = await comments.for_feed(db, post.id, limit=2)
-    finally:
-        event.remove(engine, "before_cursor_execute", sent)
     assert [t.comment.body for t in shown] == ["Comment 0", "Comment 1", "Comment 2"]
     assert [c.body for c in newest] == ["Comment 2", "Comment 1"]
     assert len(sent.statements) == 2
-    connection = await db.connection()
-    if backend == "postgresql":
-        await connection.exec_driver_sql("SET enable_seqscan = off")
-    prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-    try:
-        for statement, parameters in zip(sent.statements, sent.parameters, strict=True):
-            plan = await connection.exec_driver_sql(prefix + statement, parameters)
-            lines = " / ".join(str(row[-1]) for row in plan)
-            assert "ix_comments_post_id_status_created_at" in lines, lines
-            assert "TEMP B-TREE" not in lines and "Sort" not in lines, lines
-    finally:
-        if backend == "postgresql":
-            await connection.exec_driver_sql("RESET enable_seqscan")
+    for statement, parameters in zip(sent.statements, sent.parameters, strict=True):
+        lines = await plan_of(db, backend, statement, parameters)
+        assert "ix_comments_post_id_status_created_at" in lines, lines
+        assert "TEMP B-TREE" not in lines and "Sort" not in lines, lines

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from components import posts, writing
 from components.models import Post, PostStatus, Redirect, Revision, RevisionKind, User, utcnow
 
-from .conftest import StatementCounter, make_user, post_form, sign_in
+from .conftest import make_user, plan_of, post_form, sign_in, statements_sent
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -517,25 +517,11 @@ async def test_the_admin_list_reads_the_newest_changes_off_an_index(
     for number in range(3):
         await posts.create(db, title=f"Change {number}", body="x", author=admin)
         await db.commit()
-    sent = StatementCounter()
-    engine = db.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", sent)
-    try:
+    with statements_sent(db) as sent:
         listed = await writing.for_admin(db, user=admin)
-    finally:
-        event.remove(engine, "before_cursor_execute", sent)
     assert [post.title for post in listed] == ["Change 2", "Change 1", "Change 0"]
     (statement,) = [s for s in sent.statements if "FROM posts" in s]
     parameters = sent.parameters[sent.statements.index(statement)]
-    connection = await db.connection()
-    if backend == "postgresql":
-        await connection.exec_driver_sql("SET enable_seqscan = off")
-    prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-    try:
-        plan = await connection.exec_driver_sql(prefix + statement, parameters)
-        lines = " / ".join(str(row[-1]) for row in plan)
-    finally:
-        if backend == "postgresql":
-            await connection.exec_driver_sql("RESET enable_seqscan")
+    lines = await plan_of(db, backend, statement, parameters)
     assert "ix_posts_updated_at_id" in lines, lines
     assert "TEMP B-TREE" not in lines and "Sort" not in lines, lines
