@@ -347,8 +347,10 @@ async def open_stream(*, post_id: int | None, after: int | None, render: Render)
     @stream_with_context
     async def events() -> AsyncIterator[bytes]:
         try:
-            yield f"retry: {RETRY_MS}\n\n".encode()
             sent, missed = await _catch_up(hub, post_id, after)
+            # Only once the stream knows where it starts: a client that has read this much
+            # gets every event written after, even from a stream that starts from now.
+            yield f"retry: {RETRY_MS}\n\n".encode()
             batch: list[Change] | None = missed
             while batch is not None:
                 for change in batch:
