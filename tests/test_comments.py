@@ -52,6 +52,21 @@ async def make_post(db: AsyncSession, *, comments_enabled: bool = True, **extra:
     return post
 
 
+async def approve_some(db: AsyncSession, post: Post, count: int) -> None:
+    """`count` approved comments on `post`, by Reader 0, 1, ..., saying Comment 0, 1, ..."""
+    for number in range(count):
+        db.add(
+            Comment(
+                post_id=post.id,
+                author_name=f"Reader {number}",
+                body=f"Comment {number}",
+                body_html=f"<p>Comment {number}</p>",
+                status=CommentStatus.APPROVED,
+            )
+        )
+    await db.commit()
+
+
 def address(post: Post) -> str:
     assert post.published_at is not None
     return f"/{post.published_at:%Y/%m/%d}/{post.slug}"
@@ -576,17 +591,7 @@ async def test_a_post_page_with_comments_costs_one_more_statement(
     client: Any, sql: Any, db: AsyncSession
 ) -> None:
     post = await make_post(db)
-    for number in range(3):
-        db.add(
-            Comment(
-                post_id=post.id,
-                author_name=f"Reader {number}",
-                body="Hi",
-                body_html="<p>Hi</p>",
-                status=CommentStatus.APPROVED,
-            )
-        )
-    await db.commit()
+    await approve_some(db, post, 3)
     sql.clear()
     response = await client.get(address(post))
     assert response.status_code == 200
@@ -661,18 +666,7 @@ async def test_a_posts_comments_are_read_in_order_from_its_index(
     one post's few: 5 to 6 ms a page at 100,000 posts, growing with the blog.
     """
     post = await make_post(db)
-    for number in range(3):
-        db.add(
-            Comment(
-                post_id=post.id,
-                author_name=f"Reader {number}",
-                body=f"Comment {number}",
-                body_html=f"<p>Comment {number}</p>",
-                status=CommentStatus.APPROVED,
-                ip="192.0.2.1",
-            )
-        )
-    await db.commit()
+    await approve_some(db, post, 3)
     with statements_sent(db) as sent:
         shown = await comments.threads(db, post.id)
         newest = await comments.for_feed(db, post.id, limit=2)
