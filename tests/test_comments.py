@@ -10,14 +10,13 @@ import feedparser
 import pytest
 from itsdangerous import URLSafeSerializer
 from quart import Quart
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import comments, posts
 from components.models import Comment, CommentEvent, CommentStatus, Post, PostStatus, User
 from tests.conftest import (
     TEST_SECRET,
-    StatementCounter,
     app_config,
     csrf_token,
     plan_of,
@@ -609,10 +608,7 @@ async def test_a_comment_finds_what_it_checks_by_index(db: AsyncSession, backend
     has run five times: it once read the whole table, taking "" as a typical commenter.
     """
     post = await make_post(db)
-    sent = StatementCounter()
-    engine = db.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", sent)
-    try:
+    with statements_sent(db) as sent:
         await comments.submit(
             db,
             post,
@@ -623,8 +619,6 @@ async def test_a_comment_finds_what_it_checks_by_index(db: AsyncSession, backend
             commenter=comments.commenter_hash("t" * 32),
         )
         await db.commit()
-    finally:
-        event.remove(engine, "before_cursor_execute", sent)
     checks = [
         (statement, parameters)
         for statement, parameters in zip(sent.statements, sent.parameters, strict=True)
