@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from bench import seed
 from components import migrations
 from components.db import make_engine
-from web.config import load_config
+from components.settings import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -314,7 +314,7 @@ def quire_command(server: str, port: int, env: Mapping[str, str], *args: str) ->
 
 def ceiling_command(port: int) -> list[str]:
     code = (
-        "import sys; from bench.hello import create_app; from web import serve; "
+        "import sys; from bench.hello import create_app; from cli import serve; "
         f"sys.exit(serve.supervise(create_app(), {HOST!r}, {port}, 2, 'bench.hello:create_app'))"
     )
     return [sys.executable, "-c", code]

@@ -54,7 +54,7 @@ async def _run_with_own_engine(url: str) -> None:
 
 
 def _database_url() -> str:
-    from web.config import load_config  # the app's rules for DATABASE_URL
+    from components.settings import load_config  # the app's rules for DATABASE_URL
 
     return load_config(os.environ)["DATABASE_URL"]
 

@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from components import accounts, changes, demo
 from components.db import is_sqlite, make_engine, make_sessionmaker
 from components.models import Base, Role, User
+from components.settings import PROJECT_ROOT
 from web import create_app
-from web.config import PROJECT_ROOT
 from web.database import ENGINE
 from web.pagecache import CLOCK, Clock
 

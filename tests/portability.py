@@ -14,11 +14,11 @@ from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from cli.commands import main
 from components import migrations
 from components.db import make_engine
 from components.models import Media, Post, Redirect
 from components.writing import state_of
-from web.cli import main
 
 from .conftest import TEST_SECRET, reset_database, run_async, session_on
 

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli.commands import main
 from components import accounts, two_factor
 from components.models import AuthSession, LoginFailure, Role, User
-from web.cli import main
 
 from .conftest import TEST_PASSWORD, csrf_token, make_user, post_form, sign_in
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import posts
 from components.models import PostStatus, utcnow
-from web.config import PROJECT_ROOT
+from components.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli import checks
+from cli.commands import main
 from tests.conftest import PG_URL, unavailable
-from web import checks
-from web.cli import main
 
 STRONG_SECRET = secrets.token_urlsafe(48)
 

@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli import portability
 from components import exporter, frontmatter, posts
 from components.db import make_engine
 from components.frontmatter import Source
 from components.models import PostStatus, Redirect
 from components.text import slugify
-from web import create_app, portability
+from web import create_app
 
 from .conftest import app_config, backend_url, reset_database, run_async, session_on
 from .portability import FIXTURES, Blog, contents

@@ -14,9 +14,9 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from cli import portability
 from components import importer
 from components.models import Media, Post, Revision
-from web import portability
 
 from .conftest import backend_url, make_user, run_async, session_on
 from .portability import FIXTURES, Blog

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from components import comments, posts
 from components.models import Comment, CommentStatus, PostStatus, Role, utcnow
-from web.config import PROJECT_ROOT
+from components.settings import PROJECT_ROOT
 
 from .conftest import make_user, post_form, sign_in, unavailable
 from .test_pages import post_path, publish

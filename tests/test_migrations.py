@@ -10,10 +10,10 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from cli.commands import main
 from components import migrations
 from components.db import make_engine
 from components.models import Base, is_modelled
-from web.cli import main
 
 from .conftest import PG_URL
 

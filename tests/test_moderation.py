@@ -20,6 +20,7 @@ from quart import Quart
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli.commands import main
 from components import comments, migrations, posts
 from components.db import make_engine
 from components.models import (
@@ -32,7 +33,6 @@ from components.models import (
     User,
     utcnow,
 )
-from web.cli import main
 
 from .conftest import make_user, post_form, sign_in
 

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from quart import Quart
 
+from cli import serve
 from tests.conftest import fresh_database, start_quire, stop_quire
-from web import create_app, serve
+from web import create_app
 from web.headers import CONTENT_SECURITY_POLICY
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from quart import Quart
 
+from components.settings import PROJECT_ROOT, ConfigError, load_config
 from web import (
     accounts,
     admin,
@@ -21,6 +22,7 @@ from web import (
     database,
     discovery,
     errors,
+    filters,
     frontdoor,
     headers,
     health,
@@ -33,8 +35,8 @@ from web import (
     search,
     stamps,
     streams,
+    urls,
 )
-from web.config import PROJECT_ROOT, ConfigError, load_config
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Quart:
@@ -72,6 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     csrf.init_app(app)
     auth.init_app(app)
     pagecache.init_app(app)  # after the checks above, which still come first
+    urls.init_app(app)
+    filters.init_app(app)
     app.register_blueprint(blog.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(health.bp)

@@ -12,10 +12,10 @@ from components import markdown, revisions, writing
 from components.models import Post, User
 from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth
-from web.blog import post_url
 from web.database import get_db
 from web.htmx import VARY, fragment, render, see_other, wants_fragment
 from web.media import pictures_in
+from web.urls import post_url
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

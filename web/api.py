@@ -42,8 +42,8 @@ from components import posts
 from components.models import Post, Tag, utcnow
 from components.text import MAX_SLUG_LENGTH
 from web import caching
-from web.blog import post_url
 from web.database import get_db
+from web.urls import post_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

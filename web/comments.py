@@ -14,10 +14,11 @@ from components.comments import Submission
 from components.live import Change
 from components.models import Comment, CommentEventKind, CommentStatus, Post, User
 from web import auth, caching, csrf, streams
-from web.blog import COMMENT_HELD, post_url, render_post
 from web.database import get_db
 from web.htmx import fragment, see_other, wants_fragment
 from web.pagecache import cached
+from web.post_page import COMMENT_HELD, render_post
+from web.urls import post_url
 
 bp = Blueprint("comments", __name__)
 

@@ -8,9 +8,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from components import posts
 from components.db import is_unavailable
 from web import api
-from web.blog import post_url
 from web.database import get_db
 from web.htmx import render
+from web.urls import post_url
 
 MESSAGES = {
     400: "The request could not be understood.",

@@ -3,7 +3,7 @@
 hypercorn bounds headers only while a request is still arriving, and it reads 64 KiB
 at a time, so a request that comes whole in one read passes its check whatever its
 headers weigh. The body's limits (MAX_CONTENT_LENGTH, MAX_FORM_MEMORY_SIZE) and its
-timeout (BODY_TIMEOUT) are Quart's own settings, set in web/config.
+timeout (BODY_TIMEOUT) are Quart's own settings, set in components/settings.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallabl
 from quart import Quart
 
 HANDLER_NAME = "quire"
-# Quart's app logger is named after the package ("web"); components log under theirs.
-LOGGERS = ("web", "components")
+# Quart's app logger is named after the package ("web"); components and cli log under theirs.
+LOGGERS = ("web", "components", "cli")
 ACCESS = logging.getLogger("web.access")
 # What a router's request id may look like; anything else is replaced, not echoed.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")

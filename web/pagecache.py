@@ -37,8 +37,8 @@ from werkzeug.datastructures import Accept, ETags
 
 from components import changes, comments
 from components.changes import State
+from components.settings import PROJECT_ROOT
 from web import assets, caching, compression, htmx, stamps
-from web.config import PROJECT_ROOT
 from web.database import ENGINE
 
 PAGES = "quire.pages"

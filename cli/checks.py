@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from components import migrations
 from components.comments import Moderation
 from components.db import is_sqlite, make_engine
+from components.settings import CLOCK_CONNECTIONS, PROJECT_ROOT, ConfigError, load_config
 from web.assets import REQUIRED
-from web.config import CLOCK_CONNECTIONS, PROJECT_ROOT, ConfigError, load_config
 
 # libpq modes that do not insist on an encrypted connection.
 UNENCRYPTED_SSL_MODES = {None, "disable", "allow", "prefer"}

@@ -14,12 +14,13 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cli import checks, portability, serve
 from components import accounts, comments, demo, migrations, posts
 from components.accounts import AccountError
 from components.db import make_engine, make_sessionmaker
 from components.models import Role
-from web import checks, create_app, portability, serve
-from web.config import ConfigError, load_config
+from components.settings import ConfigError, load_config
+from web import create_app
 
 
 def _settings() -> dict[str, Any]:

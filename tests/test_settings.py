@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from components.settings import PROJECT_ROOT, ConfigError, load_config
 from web import create_app
-from web.config import PROJECT_ROOT, ConfigError, load_config
 
 
 def test_defaults_use_sqlite_in_the_instance_folder(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def load_config(
         # Forwarded headers are believed only from this many proxies in front of us (0: none).
         "PROXY_HOPS": get("QUIRE_PROXY_HOPS", 0, _int_between(0, 10)),
         "PROXY_MODE": get("QUIRE_PROXY_MODE", "legacy", _choice(("legacy", "modern"))),
-        # Serving (web/serve): seconds a shutdown lets requests in flight finish, seconds
+        # Serving (cli/serve): seconds a shutdown lets requests in flight finish, seconds
         # a connection may take to send a whole request, the most header bytes taken,
         # and seconds a request body may take to arrive (then 408).
         "GRACEFUL_TIMEOUT": get("QUIRE_GRACEFUL_TIMEOUT", 20, _int_between(1, 600)),

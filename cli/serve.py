@@ -34,7 +34,7 @@ from quart import Quart
 from web import streams
 
 # Named, not __name__: workers run this module as __main__.
-log = logging.getLogger("web.serve")
+log = logging.getLogger("cli.serve")
 
 # A worker that dies this soon after starting, this many times in a row, is not going to
 # get better by being started again: the server stops and says so.
@@ -43,7 +43,7 @@ EARLY_DEATHS_ALLOWED = 3
 # On top of the graceful timeout, for the worker's own shutdown (closing its pool).
 SHUTDOWN_MARGIN_SECONDS = 5.0
 # How a worker is started: this module, with the app factory and the sockets' descriptors.
-WORKER = [sys.executable, "-m", "web.serve"]
+WORKER = [sys.executable, "-m", "cli.serve"]
 FACTORY = "web:create_app"
 # glibc gives each thread that allocates an arena of its own, up to eight per core, and
 # keeps what is freed there. aiosqlite runs a thread per connection, so a worker's peak

@@ -1,0 +1,46 @@
+"""What templates write of dates and posts: the date filters and a post's JSON-LD."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from quart import Quart, current_app
+
+from components.models import Post
+from web.urls import post_url
+
+
+def init_app(app: Quart) -> None:
+    app.add_template_filter(iso)
+    app.add_template_filter(human_date)
+    app.add_template_global(post_json_ld)
+
+
+def iso(value: datetime) -> str:
+    """A UTC timestamp to the second, as HTML's datetime, Atom and sitemaps all accept."""
+    return f"{value.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def human_date(value: datetime) -> str:
+    """A date as people write it: 5 March 2026."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def post_json_ld(post: Post) -> dict[str, Any]:
+    """The schema.org BlogPosting that search engines read from a post page."""
+    assert post.published_at is not None
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title,
+        "url": post_url(post, _external=True),
+        "mainEntityOfPage": post_url(post, _external=True),
+        "datePublished": iso(post.published_at),
+        "dateModified": iso(post.updated_at),
+        "keywords": [tag.name for tag in post.tags],
+        "publisher": {"@type": "Organization", "name": current_app.config["SITE_TITLE"]},
+    }
+    if summary := post.description or post.excerpt:
+        data["description"] = summary
+    return data

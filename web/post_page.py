@@ -1,0 +1,49 @@
+"""The post page as views render it: the reader's view of a post, and the comment views
+that answer a refused comment with the page and its form as sent."""
+
+from __future__ import annotations
+
+from quart import Response, current_app
+
+from components import comments, posts
+from web import auth
+from web.database import get_db
+from web.htmx import render
+
+COMMENT_HELD = "Thank you! Your comment will appear once it has been approved."
+
+
+async def render_post(
+    found: posts.Reading,
+    *,
+    status: int = 200,
+    form: comments.Submission | None = None,
+    errors: dict[str, str] | None = None,
+    reply_to: int | None = None,
+    notice: str | None = None,
+) -> Response:
+    """A post page, with its comments and the comment form (kept as sent, on a refusal)."""
+    db = get_db()
+    post = found.post
+    shown = post.comments_enabled or current_app.config["CLOSED_COMMENTS"] == "show"
+    threads = await comments.threads(db, post.id) if found.comment_count and shown else []
+    parent = None
+    if reply_to is not None and post.comments_enabled:
+        parent = next((t.comment for t in threads if t.comment.id == reply_to), None)
+    return await render(
+        "post.html",
+        "partials/post.html",
+        status=status,
+        post=post,
+        comment_count=found.comment_count,
+        last_event=found.last_event,
+        older=found.older,
+        newer=found.newer,
+        threads=threads,
+        show_comments=shown,
+        form=form or comments.Submission(),
+        errors=errors or {},
+        parent=parent,
+        notice=notice,
+        user=await auth.current_user(),
+    )
