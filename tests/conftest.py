@@ -33,7 +33,7 @@ from components.models import Base, Role, User
 from components.settings import PROJECT_ROOT
 from web import create_app
 from web.database import ENGINE
-from web.pagecache import CLOCK, Clock
+from web.pages.clock import CLOCK, Clock
 
 
 def worker_database(url: str) -> str:

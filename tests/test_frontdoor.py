@@ -1,4 +1,4 @@
-"""The front door (web/frontdoor.py): kept pages answered before Quart, exactly as Quart
+"""The front door (web/pages/door.py): kept pages answered before Quart, exactly as Quart
 answered them, and nothing else."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from quart import Quart
 from quart.signals import request_started
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from web import frontdoor
-from web.frontdoor import FrontDoor
+from web.pages import door
+from web.pages.door import FrontDoor
 
 from .test_comments import make_post
 from .test_pagecache import STAMP, without_stamps
@@ -155,7 +155,7 @@ async def test_what_the_door_does_not_answer_goes_on_to_quart(
 async def test_the_door_forgets_addresses_past_its_bound(
     app: Quart, client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(frontdoor, "MAX_DOORS", 2)
+    monkeypatch.setattr(door, "MAX_DOORS", 2)
     await publish(db, "First")
     for query in ("a", "b", "c"):
         assert (await client.get(f"/search?q={query}")).status_code == 200

@@ -1,4 +1,4 @@
-"""Public pages kept in memory (web/pagecache.py): never stale, never shared wrongly."""
+"""Public pages kept in memory (web/pages/): never stale, never shared wrongly."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from components import changes, comments
 from components.changes import State
 from components.models import PostStatus, utcnow
-from web.pagecache import PAGES, Clock, Entry, Pages
+from web.pages.clock import Clock
+from web.pages.store import PAGES, Entry, Pages
 
 from .conftest import TEST_SECRET, served
 from .test_comments import make_post

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import posts
 from components.models import Redirect, utcnow
-from web.pagecache import PAGES
+from web.pages.store import PAGES
 
 from .test_pages import PARTIAL, post_path, publish
 

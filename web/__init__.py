@@ -23,20 +23,19 @@ from web import (
     discovery,
     errors,
     filters,
-    frontdoor,
     headers,
     health,
     limits,
     logs,
     media,
     moderation,
-    pagecache,
     proxy,
     search,
     stamps,
     streams,
     urls,
 )
+from web.pages import door, respond
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Quart:
@@ -73,7 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     limits.init_app(app)  # before csrf: an oversized request is refused unread
     csrf.init_app(app)
     auth.init_app(app)
-    pagecache.init_app(app)  # after the checks above, which still come first
+    respond.init_app(app)  # after the checks above, which still come first
     urls.init_app(app)
     filters.init_app(app)
     app.register_blueprint(blog.bp)
@@ -87,7 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(moderation.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
-    frontdoor.init_app(app)  # inside the access log, which covers what the door answers
+    door.init_app(app)  # inside the access log, which covers what the door answers
     logs.init_app(app)  # inside the proxy fix below, so it logs the client's own address
     if settings["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.

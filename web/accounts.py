@@ -12,7 +12,7 @@ from components.accounts import AccountError
 from components.models import User
 from web import auth, csrf
 from web.database import get_db
-from web.htmx import render, see_other
+from web.responses import render, see_other
 
 bp = Blueprint("accounts", __name__)
 

@@ -13,8 +13,9 @@ from components.models import Post, User
 from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth
 from web.database import get_db
-from web.htmx import VARY, fragment, render, see_other, wants_fragment
+from web.htmx import VARY, wants_fragment
 from web.media import pictures_in
+from web.responses import fragment, render, see_other
 from web.urls import post_url
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -4,7 +4,7 @@
 full), `GET /api/tags` (the tags in use) and `GET /api/openapi.json`, the OpenAPI 3.1
 document that quart-schema builds from the pydantic models below. It shows the same
 posts the pages show, and nothing else: drafts and posts scheduled for later are
-absent from every answer. Answers are cached like the pages (web/caching.py); errors
+absent from every answer. Answers are cached like the pages (web/pages/); errors
 are `{"error": {"status": ..., "message": ...}}` and never stored.
 
 Errors are JSON in two steps. A view's own error (a bad query string, an unknown slug)
@@ -41,8 +41,8 @@ from werkzeug.routing import Rule
 from components import posts
 from components.models import Post, Tag, utcnow
 from components.text import MAX_SLUG_LENGTH
-from web import caching
 from web.database import get_db
+from web.pages.respond import respond
 from web.urls import post_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -304,7 +304,7 @@ async def openapi(query_args: NoQuery) -> Response:
     """The OpenAPI document of this API; cached like the pages, but dated by the code."""
     document = current_app.extensions["QUART_SCHEMA"].openapi_provider.schema()
     response = current_app.json.response(document)
-    return await caching.conditional(response, last_modified=current_app.extensions[BUILT])
+    return await respond(response, current_app.extensions[BUILT])
 
 
 # --- errors ------------------------------------------------------------------
@@ -404,4 +404,4 @@ def _api_url(endpoint: str, **values: Any) -> str:
 async def _json(body: BaseModel) -> Response:
     """`body` as JSON, with the ETag, Last-Modified and Cache-Control of every public page."""
     response = current_app.response_class(body.model_dump_json(), mimetype="application/json")
-    return await caching.conditional(response)
+    return await respond(response)

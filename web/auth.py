@@ -16,7 +16,7 @@ from components.accounts import REMEMBERED_FOR, SignedIn
 from components.models import User
 from web.csrf import SAFE_METHODS
 from web.database import get_db
-from web.htmx import see_other
+from web.responses import see_other
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -6,9 +6,9 @@ from quart import Blueprint, Response, abort, current_app, redirect, request, ur
 
 from components import posts
 from web.database import get_db
-from web.htmx import render
-from web.pagecache import cached
+from web.pages.respond import cached
 from web.post_page import COMMENT_HELD, render_post
+from web.responses import render
 from web.urls import post_url
 
 bp = Blueprint("blog", __name__)

@@ -13,11 +13,12 @@ from components import comments, posts
 from components.comments import Submission
 from components.live import Change
 from components.models import Comment, CommentEventKind, CommentStatus, Post, User
-from web import auth, caching, csrf, streams
+from web import auth, csrf, streams
 from web.database import get_db
-from web.htmx import fragment, see_other, wants_fragment
-from web.pagecache import cached
+from web.htmx import wants_fragment
+from web.pages.respond import cached, last_changed, respond
 from web.post_page import COMMENT_HELD, render_post
+from web.responses import fragment, see_other
 from web.urls import post_url
 
 bp = Blueprint("comments", __name__)
@@ -181,11 +182,11 @@ async def feed(year: int, month: int, day: int, slug: str) -> Response:
     post = await _post_at(year, month, day, slug)
     db = get_db()
     entries = await comments.for_feed(db, post.id, limit=current_app.config["FEED_ENTRIES"])
-    updated = await caching.last_changed()
+    updated = await last_changed()
     body = await render_template("comments_feed.xml", post=post, entries=entries, updated=updated)
     response: Response = await make_response(body)
     response.content_type = ATOM
-    return await caching.conditional(response, updated)
+    return await respond(response, updated)
 
 
 @bp.get(f"{AT_POST}/comments/stream")

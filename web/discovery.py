@@ -8,9 +8,8 @@ from quart import Blueprint, Response, abort, current_app, make_response, render
 
 from components import posts
 from components.models import Post, Tag
-from web import caching
 from web.database import get_db
-from web.pagecache import cached
+from web.pages.respond import cached, last_changed, respond
 
 bp = Blueprint("discovery", __name__)
 
@@ -21,11 +20,11 @@ async def _send(body: str, content_type: str, last_modified: datetime) -> Respon
     """A public, revalidated response: ETag and Last-Modified, 304 when nothing changed."""
     response: Response = await make_response(body)
     response.content_type = content_type
-    return await caching.conditional(response, last_modified)
+    return await respond(response, last_modified)
 
 
 async def _feed(title: str, entries: list[Post], tag: Tag | None = None) -> Response:
-    updated = await caching.last_changed()
+    updated = await last_changed()
     body = await render_template("feed.xml", title=title, entries=entries, tag=tag, updated=updated)
     return await _send(body, ATOM, updated)
 
@@ -55,7 +54,7 @@ async def tag_feed(slug: str) -> Response:
 async def sitemap() -> Response:
     """Every public address a search engine should know, with when it last changed."""
     listed, tags = await posts.for_sitemap(get_db())
-    updated = await caching.last_changed()
+    updated = await last_changed()
     body = await render_template("sitemap.xml", posts=listed, tags=tags, updated=updated)
     return await _send(body, "application/xml; charset=utf-8", updated)
 
@@ -65,4 +64,4 @@ async def sitemap() -> Response:
 async def robots() -> Response:
     """Crawlers are welcome everywhere public, and told where the sitemap is."""
     body = await render_template("robots.txt")
-    return await _send(body, "text/plain; charset=utf-8", await caching.last_changed())
+    return await _send(body, "text/plain; charset=utf-8", await last_changed())

@@ -9,7 +9,7 @@ from components import posts
 from components.db import is_unavailable
 from web import api
 from web.database import get_db
-from web.htmx import render
+from web.responses import render
 from web.urls import post_url
 
 MESSAGES = {

@@ -25,7 +25,7 @@ from components.media import MediaError
 from components.models import Media, User
 from web import auth, errors
 from web.database import get_db
-from web.htmx import render, see_other
+from web.responses import render, see_other
 
 bp = Blueprint("media", __name__)
 

@@ -10,7 +10,8 @@ from components.live import Change
 from components.models import Comment, CommentStatus, User
 from web import auth, streams
 from web.database import get_db
-from web.htmx import fragment, render, see_other, wants_fragment
+from web.htmx import wants_fragment
+from web.responses import fragment, render, see_other
 
 bp = Blueprint("moderation", __name__, url_prefix="/admin/comments")
 

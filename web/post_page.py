@@ -8,7 +8,7 @@ from quart import Response, current_app
 from components import comments, posts
 from web import auth
 from web.database import get_db
-from web.htmx import render
+from web.responses import render
 
 COMMENT_HELD = "Thank you! Your comment will appear once it has been approved."
 

@@ -8,8 +8,9 @@ from quart import Blueprint, Response, current_app, request
 
 from components import search
 from web.database import get_db
-from web.htmx import render, wants_fragment
-from web.pagecache import cached
+from web.htmx import wants_fragment
+from web.pages.respond import cached
+from web.responses import render
 
 bp = Blueprint("search", __name__)
 

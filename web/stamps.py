@@ -1,18 +1,15 @@
-"""Signed timestamps in forms, filled in after the page's ETag is taken.
+"""Where a form's signed timestamp goes, filled in after the page's ETag is taken.
 
 The comment form carries the moment it was shown (components/comments.py), which
-differs on every render. Writing it straight into the page would give every render
+differs on every answer. Writing it straight into the page would give every render
 a new ETag, and a post page could never be answered 304 again. So templates write a
-placeholder, the ETag is computed over that, and the real stamp replaces it last.
+placeholder, the ETag is computed over that, and the page pipeline puts a fresh stamp
+in its place in each answer (web/pages/coding.py).
 """
 
 from __future__ import annotations
 
 import secrets
-
-from quart import Response, current_app, g
-
-from components import comments
 
 # Unguessable, so nothing a reader or author writes can stand in for it.
 PLACEHOLDER = f"quire-stamp-{secrets.token_hex(16)}"
@@ -20,15 +17,4 @@ PLACEHOLDER = f"quire-stamp-{secrets.token_hex(16)}"
 
 def placeholder() -> str:
     """For templates: where the form's stamp goes."""
-    g.form_stamp = True
     return PLACEHOLDER
-
-
-async def fill(response: Response) -> Response:
-    """Put a fresh stamp where the page asked for one (a 304 has no body to fill)."""
-    if not g.get("form_stamp") or response.status_code == 304:
-        return response
-    stamp = comments.issue_stamp(current_app.config["SECRET_KEY"])
-    body = await response.get_data()
-    response.set_data(body.replace(PLACEHOLDER.encode(), stamp.encode()))
-    return response

@@ -1,12 +1,13 @@
 """The front door: kept pages answered before the request reaches Quart.
 
-A reader without cookies asking for a page the cache holds (web/pagecache.py) needs none
-of the framework: no request context, no routing, no session, no hooks. This ASGI
+A reader without cookies asking for a page the store holds (web/pages/store.py) needs
+none of the framework: no request context, no routing, no session, no hooks. This ASGI
 middleware, inside the access log and the proxy fix, reads the content clock as every
-request does and answers from the kept page, with the headers Quart's own answer for that
-page carried. It learns both from Quart: when an answer was made from a kept page, the
-door notes the address it was asked for, the page's key and the answer's headers. So it
-only ever answers as Quart did, and anything it does not know goes on to Quart unchanged.
+request does and answers from the kept page through the same function as Quart's path
+(web/pages/answer.py), with the headers Quart's own answer for that page carried. It
+learns both from Quart: when an answer was made from a kept page, the door notes the
+address it was asked for, the page's key and the answer's headers. So it only ever
+answers as Quart did, and anything it does not know goes on to Quart unchanged.
 
 The checks that come before any page still come first: a request whose headers are too
 large, or that carries cookies, or is not a GET, goes to Quart.
@@ -19,25 +20,17 @@ from typing import Any
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart
-from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags, quote_etag
 
 from components.changes import State
 from web import htmx, limits
-from web.pagecache import (
-    BUILD,
-    PAGES,
-    SCOPE_KEPT,
-    SCOPE_STATE,
-    Entry,
-    Key,
-    Pages,
-    body_for,
-    clock_of,
-    etag,
-    is_current,
-    weak_tag,
-)
+from web.pages.answer import BUILD, Asked, answer, kept_validators
+from web.pages.clock import clock_of
+from web.pages.store import PAGES, Entry, Key, Pages
 
+# In an ASGI request's scope: the clock as the front door read it, and the key of the kept
+# page the answer was made from (web/pages/respond.py), for the door to learn.
+SCOPE_STATE = "quire.state"
+SCOPE_KEPT = "quire.kept"
 ASGIApp = Any  # Quart's asgi_app, or a middleware around it
 # Made afresh for each answer (or by the server, or the access log): never learned.
 PER_ANSWER = frozenset(
@@ -102,7 +95,7 @@ class FrontDoor:
             if entry is not None:
                 await self._answer(door, entry, state, headers, pages, send)
                 return
-            scope[SCOPE_STATE] = state  # Quart need not read the clock again
+            scope[SCOPE_STATE] = state  # type: ignore[literal-required]  # Quart need not read it again
         await self.inner(scope, receive, self._learning(address, scope, send))
 
     def _learning(self, address: DoorKey, scope: Scope, send: ASGISendCallable) -> Any:
@@ -134,27 +127,12 @@ class FrontDoor:
         pages: Pages,
         send: ASGISendCallable,
     ) -> None:
-        accepted = parse_accept_header(headers.get("accept-encoding"))
-        tag = etag(self.app.extensions[BUILD], state, door.key)
-        validators = [
-            (b"etag", quote_etag(tag, weak=weak_tag(accepted)).encode()),
-            (b"last-modified", http_date(state.changed_at).encode()),
-        ]
-        if_none_match = headers.get("if-none-match")
-        if_modified_since = headers.get("if-modified-since")
-        if is_current(
-            state,
-            tag,
-            parse_etags(if_none_match) if if_none_match else None,
-            parse_date(if_modified_since) if if_modified_since else None,
-        ):
-            start = [*door.headers, *validators]
-            await send({"type": "http.response.start", "status": 304, "headers": start})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
-        body, coding = await body_for(entry, accepted, self.app.config["SECRET_KEY"], pages)
-        start = [*door.headers, (b"content-length", str(len(body)).encode()), *validators]
-        if coding:
-            start.append((b"content-encoding", coding.encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": start})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        validators = kept_validators(self.app.extensions[BUILD], state, door.key)
+        answered = await answer(
+            entry, validators, Asked.from_headers(headers), self.app.config["SECRET_KEY"], pages
+        )
+        start = [*door.headers, *((n.lower().encode(), v.encode()) for n, v in answered.made)]
+        if answered.status == 200:
+            start.append((b"content-length", str(len(answered.body)).encode()))
+        await send({"type": "http.response.start", "status": answered.status, "headers": start})
+        await send({"type": "http.response.body", "body": answered.body, "more_body": False})
