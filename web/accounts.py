@@ -1,4 +1,8 @@
-"""Signing in and out, and the account page: password, time zone, two-factor codes."""
+"""Signing in and out, and the account page: password, time zone, two-factor codes.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

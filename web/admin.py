@@ -1,4 +1,8 @@
-"""The writer's side: the list of posts with its actions, and the editor."""
+"""The writer's side: the list of posts with its actions, and the editor.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

@@ -14,6 +14,9 @@ blueprint to ask and calls the app's handler, web/errors.page_for, as it does fo
 500 of an unexpected exception; page_for hands every path under /api/ back to
 `error_response` (see `serves`). `bp.app_errorhandler` would not do: it replaces the
 HTML error pages of the whole site.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
 """
 
 from __future__ import annotations

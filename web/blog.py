@@ -1,4 +1,8 @@
-"""The reader's pages: the list of posts, one post, tags and the archive."""
+"""The reader's pages: the list of posts, one post, tags and the archive.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

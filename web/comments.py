@@ -1,4 +1,8 @@
-"""Readers' comments on a post: the form, the reply form, the feed and the live stream."""
+"""Readers' comments on a post: the form, the reply form, the feed and the live stream.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

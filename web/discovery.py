@@ -1,4 +1,8 @@
-"""What machines read: Atom feeds, the sitemap and robots.txt."""
+"""What machines read: Atom feeds, the sitemap and robots.txt.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

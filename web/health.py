@@ -1,4 +1,8 @@
-"""`/healthz`: is this process alive, and can it reach its database?"""
+"""`/healthz`: is this process alive, and can it reach its database?
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The media library over HTTP: uploads, the library page, and serving the files."""
+"""The media library over HTTP: uploads, the library page, and serving the files.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

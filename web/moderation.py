@@ -1,4 +1,8 @@
-"""The moderation queue: approve, mark as spam or delete comments, in place or by plain forms."""
+"""The moderation queue: approve, mark as spam or delete comments, in place or by plain forms.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 

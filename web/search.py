@@ -1,4 +1,8 @@
-"""Full-text search: the results page, and the same results live under the header's box."""
+"""Full-text search: the results page, and the same results live under the header's box.
+
+Every view here runs as one database transaction, committed before it answers and run
+again from the start when it loses a race for the database (web/database.py).
+"""
 
 from __future__ import annotations
 
