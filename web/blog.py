@@ -7,7 +7,9 @@ from typing import Any
 
 from quart import Blueprint, Response, abort, current_app, redirect, request, url_for
 
-from components import comments, posts
+from components import posts
+from components.comments import reading
+from components.comments.intake import Submission
 from components.models import Post
 from web import auth
 from web.database import get_db
@@ -111,7 +113,7 @@ async def render_post(
     found: posts.Reading,
     *,
     status: int = 200,
-    form: comments.Submission | None = None,
+    form: Submission | None = None,
     errors: dict[str, str] | None = None,
     reply_to: int | None = None,
     notice: str | None = None,
@@ -120,7 +122,7 @@ async def render_post(
     db = get_db()
     post = found.post
     shown = post.comments_enabled or current_app.config["CLOSED_COMMENTS"] == "show"
-    threads = await comments.threads(db, post.id) if found.comment_count and shown else []
+    threads = await reading.threads(db, post.id) if found.comment_count and shown else []
     parent = None
     if reply_to is not None and post.comments_enabled:
         parent = next((t.comment for t in threads if t.comment.id == reply_to), None)
@@ -135,7 +137,7 @@ async def render_post(
         newer=found.newer,
         threads=threads,
         show_comments=shown,
-        form=form or comments.Submission(),
+        form=form or Submission(),
         errors=errors or {},
         parent=parent,
         notice=notice,

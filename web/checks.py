@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from components import migrations
-from components.comments import Moderation
+from components.comments.intake import Moderation
 from components.db import is_sqlite, make_engine
 from web.assets import REQUIRED
 from web.config import CLOCK_CONNECTIONS, PROJECT_ROOT, ConfigError, load_config

@@ -14,8 +14,9 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from components import accounts, comments, demo, migrations, posts
+from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
+from components.comments import moderation
 from components.db import make_engine, make_sessionmaker
 from components.models import Role
 from web import checks, create_app, portability, serve
@@ -233,7 +234,7 @@ def purge_spam(older_than: timedelta) -> None:
     async def work(engine: AsyncEngine) -> str:
         await _up_to_date(engine)
         async with make_sessionmaker(engine)() as session:
-            purged = await comments.purge_spam(session, older_than)
+            purged = await moderation.purge_spam(session, older_than)
             await session.commit()
         return f"deleted {purged} spam comment(s) older than {older_than}"
 

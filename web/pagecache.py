@@ -35,8 +35,9 @@ from typing import Any, TypeVar
 from quart import Quart, Response, current_app, g, request, session
 from werkzeug.datastructures import Accept, ETags
 
-from components import changes, comments
+from components import changes
 from components.changes import State
+from components.comments.stamps import issue_stamp
 from web import assets, caching, compression, htmx, stamps
 from web.config import PROJECT_ROOT
 from web.database import ENGINE
@@ -373,7 +374,7 @@ async def body_for(
             entry.encoded[coding] = encoded
             pages.add_size(len(encoded))
         return entry.encoded[coding], coding
-    stamp = comments.issue_stamp(secret).encode()
+    stamp = issue_stamp(secret).encode()
     if accepted.quality("gzip") > 0:
         return _gzip_with(entry, stamp), "gzip"
     whole = stamp.join(entry.parts)

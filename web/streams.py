@@ -26,9 +26,9 @@ from typing import Any
 from quart import Quart, Response, current_app, request, stream_with_context
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from components import live
+from components.comments import events
+from components.comments.events import Change
 from components.db import is_sqlite
-from components.live import Change
 from web.database import ENGINE, SESSIONMAKER, release
 
 HUB = "quire.stream_hub"
@@ -202,7 +202,7 @@ class Hub:
                 if self._notifying:
                     await self._listen()
                 async with self._sessions() as session:
-                    await self._stand_at(session, await live.latest(session))
+                    await self._stand_at(session, await events.latest(session))
                 break
             except Exception:
                 log.exception("live comments: cannot read the event log; retrying")
@@ -221,19 +221,19 @@ class Hub:
     async def _dispatch(self) -> None:
         while True:
             async with self._sessions() as session:
-                newest, written = await live.position(session, self._last)
+                newest, written = await events.position(session, self._last)
                 if newest < self._last or (self._last and written != self._last_at):
                     await self._rewound(session, newest)
                     return
                 if newest == self._last:
                     return
-                changes = await live.after(session, self._last)
+                changes = await events.after(session, self._last)
             if not changes:
                 return
             self._last, self._last_at = changes[-1].id, changes[-1].at
             for subscription in list(self._subscriptions):
                 subscription.offer(changes)
-            if len(changes) < live.MAX_BATCH:
+            if len(changes) < events.MAX_BATCH:
                 return
 
     async def _rewound(self, session: AsyncSession, newest: int) -> None:
@@ -248,14 +248,14 @@ class Hub:
     async def _stand_at(self, session: AsyncSession, event_id: int) -> None:
         """Dispatch from after this event on, remembering when it was written."""
         self._last = event_id
-        self._last_at = (await live.position(session, event_id))[1]
+        self._last_at = (await events.position(session, event_id))[1]
 
     async def _listen(self) -> None:
         # A connection of the app's own pool, kept for LISTEN: same settings, same limits.
         self._listener = await self._engine.connect()
         raw = await self._listener.get_raw_connection()
         self._driver = raw.driver_connection
-        await self._driver.add_listener(live.CHANNEL, self._notified)
+        await self._driver.add_listener(events.CHANNEL, self._notified)
         self._driver.add_termination_listener(self._lost)
 
     def _notified(self, *_args: Any) -> None:
@@ -271,7 +271,7 @@ class Hub:
             return
         try:
             if driver is not None and not driver.is_closed():
-                await driver.remove_listener(live.CHANNEL, self._notified)
+                await driver.remove_listener(events.CHANNEL, self._notified)
             await listener.close()
         except Exception:  # a dead connection cannot be closed politely
             with contextlib.suppress(Exception):
@@ -377,11 +377,11 @@ async def _catch_up(hub: Hub, post_id: int | None, after: int | None) -> tuple[i
         # Subscribed already, so nothing after this is lost. An id from before the log
         # was replaced (a restored backup) would hide everything new: such a browser
         # starts from now as well.
-        newest = await live.latest(session)
+        newest = await events.latest(session)
         start = newest if after is None else min(after, newest)
         missed: list[Change] = []
         while True:
-            found = await live.after(session, missed[-1].id if missed else start, post_id=post_id)
+            found = await events.after(session, missed[-1].id if missed else start, post_id=post_id)
             missed += found
-            if len(found) < live.MAX_BATCH:
+            if len(found) < events.MAX_BATCH:
                 return start, missed
