@@ -6,4 +6,5 @@
 - reading: what readers see: a post's threads, one visible comment, the feed's newest.
 - moderation: the queue a writer looks after, verdicts, deletion, purging spam.
 - events: the `comment_events` log that live pages follow, written and read.
+- hub: the process's one reader of that log, handing events to each stream's inbox.
 """

@@ -4,7 +4,7 @@ Every change readers could notice is one `CommentEvent`, written in the same
 transaction as the change (components/comments/intake and moderation). Event ids follow
 commit order, so "everything after id N" is exactly what a page rendered at N has not
 seen: the reply to a reconnecting browser's Last-Event-ID, and the work of each
-process's hub (web/streams) when it learns that something new was committed.
+process's hub (components/comments/hub) when it learns that something new was committed.
 
 On PostgreSQL the writing transaction also sends a NOTIFY, delivered at commit to
 every process that LISTENs; on SQLite the hubs poll `position()`, one index lookup.
