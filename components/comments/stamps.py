@@ -9,8 +9,6 @@ import hmac
 import re
 import time
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
 # A stamp is "<microseconds>.<mac>", so that no two answers carry the same one. Every post
 # page sends a fresh one, so it is made with one HMAC over the time and no more:
 # itsdangerous' serializer (JSON, key derivation and base64 on every call) took 27 us of
@@ -40,20 +38,8 @@ def stamp_age(secret: str, stamp: str, now: float | None = None) -> float | None
     now = now if now is not None else time.time()
     found = _STAMP.fullmatch(stamp)
     if found is None:
-        return _legacy_stamp_age(secret, stamp, now)
+        return None
     micros, mac = found.groups()
     if not hmac.compare_digest(mac, _stamp_mac(secret, micros)):
         return None
     return now - int(micros) / 1_000_000
-
-
-def _legacy_stamp_age(secret: str, stamp: str, now: float) -> float | None:
-    """The age of a stamp in the format before v2 (itsdangerous), so that a form shown
-    before a deploy still sends; such stamps expire with Rules.max_age, two days."""
-    try:
-        data = URLSafeSerializer(secret, salt="quire.comment-form").loads(stamp)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("t"), int | float):
-        return None
-    return now - data["t"]
