@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from components import migrations
-from components.comments import Moderation
+from components.comments.intake import Moderation
 from components.db import is_sqlite, make_engine
 from components.settings import CLOCK_CONNECTIONS, PROJECT_ROOT, ConfigError, load_config
 from web.assets import REQUIRED

@@ -15,8 +15,9 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli import checks, portability, serve
-from components import accounts, comments, demo, migrations, posts
+from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
+from components.comments import moderation
 from components.db import make_engine, make_sessionmaker
 from components.models import Role
 from components.settings import ConfigError, load_config
@@ -234,7 +235,7 @@ def purge_spam(older_than: timedelta) -> None:
     async def work(engine: AsyncEngine) -> str:
         await _up_to_date(engine)
         async with make_sessionmaker(engine)() as session:
-            purged = await comments.purge_spam(session, older_than)
+            purged = await moderation.purge_spam(session, older_than)
             await session.commit()
         return f"deleted {purged} spam comment(s) older than {older_than}"
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from components.comments import Moderation, Rules
+from components.comments.intake import Moderation, Rules
 from components.db import SSL_MODES, Pool
 from components.throttle import Limits
 

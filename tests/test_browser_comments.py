@@ -8,8 +8,10 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, posts
-from components.comments import Moderation, Rules, Submission
+from components import posts
+from components.comments import intake
+from components.comments.intake import Moderation, Rules, Submission
+from components.comments.stamps import issue_stamp
 from components.models import PostStatus
 from tests.conftest import TEST_SECRET, session_on
 
@@ -156,9 +158,9 @@ async def someone_else_comments(
         form = Submission(
             name="Another Reader",
             body=body,
-            stamp=comments.issue_stamp(TEST_SECRET, time.time() - 60),
+            stamp=issue_stamp(TEST_SECRET, time.time() - 60),
         )
-        comment = await comments.submit(
+        comment = await intake.submit(
             session,
             post.post,
             form,

@@ -8,12 +8,14 @@ from typing import Any
 
 import feedparser
 import pytest
-from itsdangerous import URLSafeSerializer
 from quart import Quart
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, posts
+from components import posts
+from components.comments import intake, reading
+from components.comments.intake import Rules, Submission
+from components.comments.stamps import issue_stamp, stamp_age
 from components.models import Comment, CommentEvent, CommentStatus, Post, PostStatus, User
 from tests.conftest import (
     TEST_SECRET,
@@ -31,7 +33,7 @@ SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
 
 def stamp(age: float = 60) -> str:
     """The form's timestamp as if the form had been shown `age` seconds ago."""
-    return comments.issue_stamp(TEST_SECRET, time.time() - age)
+    return issue_stamp(TEST_SECRET, time.time() - age)
 
 
 def form(**fields: Any) -> dict[str, Any]:
@@ -78,50 +80,6 @@ async def stored(db: AsyncSession) -> list[Comment]:
 
 def app_with(database_url: str, tmp_path: Path, **settings: str) -> Quart:
     return create_app(app_config(database_url, tmp_path / "instance", **settings))
-
-
-# --- rendering ------------------------------------------------------------------------
-
-
-def test_comment_markdown_is_a_safe_subset() -> None:
-    html = comments.render(
-        "*so* **good**, `code` and [a link](https://example.com)\n\n"
-        "![pic](https://example.com/x.png) <b>raw</b> <script>alert(1)</script>\n\n"
-        "# not a heading\n\n[bad](javascript:alert(1))"
-    )
-    assert "<em>so</em>" in html and "<strong>good</strong>" in html
-    assert "<code>code</code>" in html
-    assert '<a href="https://example.com" rel="nofollow ugc noopener">a link</a>' in html
-    assert "<img" not in html and "<h1" not in html
-    assert "<b>" not in html and "<script" not in html and "&lt;script&gt;" in html
-    assert 'href="javascript' not in html and "[bad](javascript:alert(1))" in html
-
-
-def test_links_are_counted_linked_or_not() -> None:
-    assert comments.count_links("see https://a.example and www.b.example") == 2
-    assert comments.count_links("[x](https://a.example) and [y](/relative)") == 2
-    assert comments.count_links("no links here") == 0
-
-
-def test_a_stamp_is_ours_and_knows_its_age() -> None:
-    issued = comments.issue_stamp(TEST_SECRET, 1000.0)
-    assert comments.stamp_age(TEST_SECRET, issued, 1012.5) == pytest.approx(12.5)
-    assert comments.stamp_age("another-secret-of-some-length", issued, 1012.5) is None
-    assert comments.stamp_age(TEST_SECRET, "forged", 1012.5) is None
-    micros, mac = issued.split(".")
-    # Another moment under the same signature, or a signature changed by one digit.
-    assert comments.stamp_age(TEST_SECRET, f"{int(micros) - 60_000_000}.{mac}", 1012.5) is None
-    flipped = mac[:-1] + ("0" if mac[-1] != "0" else "1")
-    assert comments.stamp_age(TEST_SECRET, f"{micros}.{flipped}", 1012.5) is None
-
-
-def test_a_stamp_issued_before_the_v2_format_still_counts() -> None:
-    """A form shown just before a deploy that changed the stamp's format still sends."""
-    legacy = URLSafeSerializer(TEST_SECRET, salt="quire.comment-form").dumps({"t": 1000.0})
-    assert comments.stamp_age(TEST_SECRET, legacy, 1030.0) == pytest.approx(30.0)
-    assert comments.stamp_age("another-secret-of-some-length", legacy, 1030.0) is None
-    wrong = URLSafeSerializer(TEST_SECRET, salt="quire.comment-form").dumps({"t": "soon"})
-    assert comments.stamp_age(TEST_SECRET, wrong, 1030.0) is None
 
 
 # --- posting without JavaScript ---------------------------------------------------------
@@ -332,7 +290,7 @@ async def test_the_page_renews_the_stamp_but_keeps_its_etag(
         for r in (first, second)
     ]
     assert stamps[0] != stamps[1]
-    assert all(comments.stamp_age(TEST_SECRET, s) is not None for s in stamps)
+    assert all(stamp_age(TEST_SECRET, s) is not None for s in stamps)
     assert first.headers["ETag"] == second.headers["ETag"]
     cached = await open_client.get(address(post), headers={"If-None-Match": first.headers["ETag"]})
     assert cached.status_code == 304
@@ -609,14 +567,14 @@ async def test_a_comment_finds_what_it_checks_by_index(db: AsyncSession, backend
     """
     post = await make_post(db)
     with statements_sent(db) as sent:
-        await comments.submit(
+        await intake.submit(
             db,
             post,
-            comments.Submission(name="Lin", body="Hello", stamp=stamp()),
-            rules=comments.Rules(),
+            Submission(name="Lin", body="Hello", stamp=stamp()),
+            rules=Rules(),
             secret=TEST_SECRET,
             ip="192.0.2.7",
-            commenter=comments.commenter_hash("t" * 32),
+            commenter=intake.commenter_hash("t" * 32),
         )
         await db.commit()
     checks = [
@@ -662,8 +620,8 @@ async def test_a_posts_comments_are_read_in_order_from_its_index(
     post = await make_post(db)
     await approve_some(db, post, 3)
     with statements_sent(db) as sent:
-        shown = await comments.threads(db, post.id)
-        newest = await comments.for_feed(db, post.id, limit=2)
+        shown = await reading.threads(db, post.id)
+        newest = await reading.for_feed(db, post.id, limit=2)
     assert [t.comment.body for t in shown] == ["Comment 0", "Comment 1", "Comment 2"]
     assert [c.body for c in newest] == ["Comment 2", "Comment 1"]
     assert len(sent.statements) == 2

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, media
+from components import media
+from components.comments import intake
 from components.models import Media
 from tests.conftest import app_config, sign_in
 from tests.test_comments import SAME_SITE, address, form, make_post, stored
@@ -58,8 +59,8 @@ async def comment_losing(
     """Post a comment whose submission writes and then loses `times` times; the
     response, and the submission (which counts its runs)."""
     post = await make_post(db)
-    submit = losing(comments.submit, times, error)
-    monkeypatch.setattr(comments, "submit", submit)
+    submit = losing(intake.submit, times, error)
+    monkeypatch.setattr(intake, "submit", submit)
     response = await client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
     return response, submit
 

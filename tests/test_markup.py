@@ -9,7 +9,8 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from components import comments, posts
+from components import posts
+from components.comments.markup import render
 from components.models import Comment, CommentStatus, PostStatus, Role, utcnow
 from components.settings import PROJECT_ROOT
 
@@ -38,7 +39,7 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
         author_name="Lin <Reader>",
         author_url="https://lin.example/?a=1&b=2",
         body="*Hi*",
-        body_html=comments.render("*Hi* `code` https://x.example"),
+        body_html=render("*Hi* `code` https://x.example"),
         status=CommentStatus.APPROVED,
     )
     db.add(first)
@@ -50,7 +51,7 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
                 parent_id=first.id,
                 author_name="Reply",
                 body="> quoted",
-                body_html=comments.render("> quoted\n\n1. one\n2. two"),
+                body_html=render("> quoted\n\n1. one\n2. two"),
                 status=status,
             )
         )

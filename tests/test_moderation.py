@@ -21,7 +21,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cli.commands import main
-from components import comments, migrations, posts
+from components import migrations, posts
+from components.comments.markup import render
 from components.db import make_engine
 from components.models import (
     Comment,
@@ -72,7 +73,7 @@ async def add_comment(
         parent_id=parent.id if parent else None,
         author_name=name,
         body=body,
-        body_html=comments.render(body),
+        body_html=render(body),
         status=status,
         ip="203.0.113.9",
     )
@@ -530,9 +531,7 @@ async def test_hostile_names_websites_and_bodies_are_inert_in_the_queue(
         author_name="<script>alert(1)</script>",
         author_url='https://x.example/"><script>alert(2)</script>',
         body="Look: <img src=x onerror=alert(3)> and <script>alert(4)</script>",
-        body_html=comments.render(
-            "Look: <img src=x onerror=alert(3)> and <script>alert(4)</script>"
-        ),
+        body_html=render("Look: <img src=x onerror=alert(3)> and <script>alert(4)</script>"),
         status=PENDING,
         ip="203.0.113.9",
     )

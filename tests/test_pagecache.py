@@ -15,8 +15,9 @@ from quart import Quart
 from quart.signals import template_rendered
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import changes, comments
+from components import changes
 from components.changes import State
+from components.comments.stamps import stamp_age
 from components.models import PostStatus, utcnow
 from web.pages.clock import Clock
 from web.pages.store import PAGES, Entry, Pages
@@ -174,7 +175,7 @@ async def test_each_answer_of_a_kept_post_page_has_a_fresh_stamp(client, db: Asy
         pages.append(gzip.decompress(body).decode())
     stamps = [STAMP.search(page).group(1) for page in pages]
     assert len(set(stamps)) == 3
-    assert all(comments.stamp_age(TEST_SECRET, stamp) is not None for stamp in stamps)
+    assert all(stamp_age(TEST_SECRET, stamp) is not None for stamp in stamps)
     assert len({without_stamps(page) for page in pages}) == 1
     # The same page to a client that takes brotli only, and to one that takes nothing.
     only_br = await client.get(path, headers={"Accept-Encoding": "br"})

@@ -28,7 +28,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text, update
 
-from components import accounts, comments, demo
+from components import accounts, demo
+from components.comments.stamps import issue_stamp
 from components.db import is_sqlite
 from components.models import Comment, Post, Role
 from tests.conftest import (
@@ -98,7 +99,7 @@ async def seed(database_url: str) -> list[str]:
 
 
 def comment_form(body: str) -> dict[str, str]:
-    stamp = comments.issue_stamp(TEST_SECRET, time.time() - 60)
+    stamp = issue_stamp(TEST_SECRET, time.time() - 60)
     return {"name": "Soak Reader", "website": "", "body": body, "stamp": stamp}
 
 

@@ -15,8 +15,11 @@ from quart import Quart
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, live, posts
-from components.comments import Moderation, Rules, Submission, Verdict
+from components import posts
+from components.comments import events, intake, moderation
+from components.comments.intake import Moderation, Rules, Submission
+from components.comments.moderation import Verdict
+from components.comments.stamps import issue_stamp
 from components.models import Comment, CommentEvent, Post, PostStatus, User
 from tests.conftest import TEST_SECRET, app_config, make_user, sign_in
 from tests.sse import Reader, parse
@@ -46,9 +49,9 @@ async def say(
         name="Lin Reader",
         body=body,
         parent_id=parent,
-        stamp=comments.issue_stamp(TEST_SECRET, time.time() - 60),
+        stamp=issue_stamp(TEST_SECRET, time.time() - 60),
     )
-    comment = await comments.submit(
+    comment = await intake.submit(
         db, post, form, rules=rules, secret=TEST_SECRET, ip="203.0.113.7", commenter="c" * 64
     )
     await db.commit()
@@ -119,7 +122,7 @@ async def test_a_reader_sees_a_new_comment_with_the_new_count(
         # Without an id to take up from, a stream starts from now: nothing old is sent.
         comment = await say(db, post, "Hello *live* world")
         message = await reader.next_event()
-    assert message.id == str(await live.latest(db, post.id))
+    assert message.id == str(await events.latest(db, post.id))
     assert '<hx-partial hx-target="#comments-list" hx-swap="upsert">' in message.data
     assert f'<li class="comment" id="comment-{comment.id}">' in message.data
     assert "Hello <em>live</em> world" in message.data
@@ -144,12 +147,12 @@ async def test_held_comments_reach_readers_only_once_approved(
         held = await say(db, post, "Wait for me", rules=HELD)
         waiting = await reader.next_event()
         assert waiting.data == ""  # only the id moves on: readers see nothing yet
-        await comments.judge(db, held, Verdict.APPROVE)
+        await moderation.judge(db, held, Verdict.APPROVE)
         await db.commit()
         shown = await reader.next_event()
         assert f'id="comment-{held.id}"' in shown.data and "Wait for me" in shown.data
 
-        await comments.judge(db, held, Verdict.SPAM)
+        await moderation.judge(db, held, Verdict.SPAM)
         await db.commit()
         gone = await reader.next_event()
     assert f'<hx-partial hx-target="#comment-{held.id}" hx-swap="delete">' in gone.data
@@ -161,7 +164,7 @@ async def test_a_deleted_comment_leaves_readers_pages(live_client: Any, db: Asyn
     post = await make_post(db)
     comment = await say(db, post, "Soon gone")
     async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
-        await comments.remove(db, comment)
+        await moderation.remove(db, comment)
         await db.commit()
         message = await reader.next_event()
     assert f'hx-target="#comment-{comment.id}" hx-swap="delete"' in message.data
@@ -183,7 +186,7 @@ async def test_last_event_id_sends_what_was_missed_once_then_goes_on_live(
 ) -> None:
     post = await make_post(db)
     first = await say(db, post, "One")
-    seen = await live.latest(db, post.id)
+    seen = await events.latest(db, post.id)
     missed = [await say(db, post, "Two"), await say(db, post, "Three")]
     path = f"{address(post)}/comments/stream"
     async with streaming(live_client, path, **{"Last-Event-ID": str(seen)}) as reader:
@@ -205,7 +208,7 @@ async def test_the_page_tells_its_stream_where_to_take_up(
 ) -> None:
     post = await make_post(db)
     await say(db, post, "Seen on the page")
-    seen = await live.latest(db, post.id)
+    seen = await events.latest(db, post.id)
     html = await (await live_client.get(address(post))).get_data(as_text=True)
     stream_url = f"{address(post)}/comments/stream?after={seen}"
     assert f'hx-sse:connect="{stream_url}"' in html
@@ -305,7 +308,7 @@ async def test_a_writer_sees_comments_arrive_on_their_posts_only(
         assert f'<tr id="comment-row-{held.id}">' in arrived.data and "For Ada" in arrived.data
         assert '<span id="pending-count" class="count">1<' in arrived.data
 
-        await comments.judge(db, held, Verdict.APPROVE)
+        await moderation.judge(db, held, Verdict.APPROVE)
         await db.commit()
         judged = await reader.next_event()
         # No longer pending: shown as it is now where it was, not added to the list.
@@ -313,7 +316,7 @@ async def test_a_writer_sees_comments_arrive_on_their_posts_only(
         assert "queue-rows" not in judged.data
         assert '<span id="pending-count" class="count" hidden>0<' in judged.data
 
-        await comments.remove(db, held)
+        await moderation.remove(db, held)
         await db.commit()
         deleted = await reader.next_event()
     assert f'hx-target="#comment-row-{held.id}" hx-swap="delete"' in deleted.data
@@ -334,7 +337,7 @@ async def test_a_replaced_event_log_restarts_the_streams(
             await db.execute(text("ALTER SEQUENCE comment_events_id_seq RESTART WITH 1"))
         await db.commit()
         after_restore = await say(db, post, "After the restore")
-        assert await live.latest(db) <= int(before.id or 0)  # the same ids again
+        assert await events.latest(db) <= int(before.id or 0)  # the same ids again
         with pytest.raises(EOFError):
             await reader.next(within=3)
     async with streaming(live_client, f"{path}?after=0") as again:

@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, posts
-from components.comments import Moderation, Rules, Submission
+from components import posts
+from components.comments import intake
+from components.comments.intake import Moderation, Rules, Submission
+from components.comments.stamps import issue_stamp
 from components.models import Post, PostStatus, Role, User
 from tests.conftest import (
     TEST_PASSWORD,
@@ -68,9 +70,9 @@ async def a_post_with_held_comments(
         form = Submission(
             name="Lin Reader",
             body=f"Held comment {number} on {title}",
-            stamp=comments.issue_stamp(TEST_SECRET, time.time() - 60),
+            stamp=issue_stamp(TEST_SECRET, time.time() - 60),
         )
-        comment = await comments.submit(
+        comment = await intake.submit(
             db, post, form, rules=HELD, secret=TEST_SECRET, ip="203.0.113.7", commenter="c" * 64
         )
         held.append(comment.id)

@@ -13,9 +13,10 @@ from datetime import timedelta
 from quart import Blueprint, Response, abort, current_app, make_response, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from components import comments, posts
-from components.comments import Submission
-from components.live import Change
+from components import posts
+from components.comments import intake, reading
+from components.comments.events import Change
+from components.comments.intake import Submission
 from components.models import Comment, CommentEventKind, CommentStatus, Post, User
 from web import auth, csrf, streams
 from web.database import get_db
@@ -74,19 +75,19 @@ async def create(year: int, month: int, day: int, slug: str) -> Response:
     user = await auth.current_user()
     token, new_token = _commenter_token()
     try:
-        comment = await comments.submit(
+        comment = await intake.submit(
             get_db(),
             post,
             form,
             rules=current_app.config["COMMENT_RULES"],
             secret=current_app.config["SECRET_KEY"],
             ip=auth.client_ip(),
-            commenter="" if user else comments.commenter_hash(token),
+            commenter="" if user else intake.commenter_hash(token),
             user=user,
         )
-    except comments.Closed:
+    except intake.Closed:
         abort(403, "Comments are closed on this post.")
-    except comments.Refused as refused:
+    except intake.Refused as refused:
         return await _refused(post, form, refused, user)
     response = await _accepted(post, comment, user)
     if user is None and new_token:
@@ -107,7 +108,7 @@ async def _accepted(post: Post, comment: Comment, user: User | None) -> Response
         if shown:
             return see_other(f"{post_url(post)}#comment-{comment.id}")
         return see_other(f"{post_url(post, comment='held')}#comment-form")
-    parent = await comments.visible(get_db(), comment.parent_id) if comment.parent_id else None
+    parent = await reading.visible(get_db(), comment.parent_id) if comment.parent_id else None
     return await fragment(
         "partials/comment_posted.html",
         post=post,
@@ -124,12 +125,12 @@ async def _accepted(post: Post, comment: Comment, user: User | None) -> Response
 
 
 async def _refused(
-    post: Post, form: Submission, refused: comments.Refused, user: User | None
+    post: Post, form: Submission, refused: intake.Refused, user: User | None
 ) -> Response:
     """The form again, as it was sent, with what to change beside the fields."""
     db = get_db()
     if wants_fragment():
-        parent = await comments.visible(db, form.parent_id) if form.parent_id else None
+        parent = await reading.visible(db, form.parent_id) if form.parent_id else None
         response = await fragment(
             "partials/comment_form.html",
             status=refused.status,
@@ -165,7 +166,7 @@ async def reply_form(year: int, month: int, day: int, slug: str, comment_id: int
         return see_other(f"{post_url(post, reply_to=comment_id)}#comment-form")
     if not post.comments_enabled:
         abort(403, "Comments are closed on this post.")
-    parent = await comments.visible(get_db(), comment_id)
+    parent = await reading.visible(get_db(), comment_id)
     if parent is None or parent.post_id != post.id or parent.parent_id is not None:
         abort(404)
     return await fragment(
@@ -185,7 +186,7 @@ async def feed(year: int, month: int, day: int, slug: str) -> Response:
     """A post's newest comments, as Atom."""
     post = await _post_at(year, month, day, slug)
     db = get_db()
-    entries = await comments.for_feed(db, post.id, limit=current_app.config["FEED_ENTRIES"])
+    entries = await reading.for_feed(db, post.id, limit=current_app.config["FEED_ENTRIES"])
     updated = await last_changed()
     body = await render_template("comments_feed.xml", post=post, entries=entries, updated=updated)
     response: Response = await make_response(body)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, render_template, request, url_for
 
-from components import comments, live
-from components.comments import Verdict
-from components.live import Change
+from components.comments import events, moderation
+from components.comments.events import Change
+from components.comments.moderation import Verdict
 from components.models import Comment, CommentStatus, User
 from web import auth, streams
 from web.database import get_db
@@ -31,17 +31,17 @@ SHOWN: dict[str, CommentStatus | None] = {
 async def pending_comments() -> int:
     """How many comments wait for the signed-in writer, for the admin navigation."""
     user = await auth.current_user()
-    return await comments.pending_count(get_db(), user) if user else 0
+    return await moderation.pending_count(get_db(), user) if user else 0
 
 
 async def _moderated(comment_id: int) -> tuple[User, Comment]:
     """The comment, if this user moderates it: 404 when there is none, 403 when not theirs."""
     user = await auth.current_user()
     assert user is not None, "views here are behind login_required"
-    comment = await comments.for_moderation(get_db(), comment_id)
+    comment = await moderation.for_moderation(get_db(), comment_id)
     if comment is None:
         abort(404)
-    if not comments.can_moderate(user, comment):
+    if not moderation.can_moderate(user, comment):
         abort(403)
     return user, comment
 
@@ -61,16 +61,16 @@ async def queue() -> Response:
     if shown not in SHOWN:
         abort(400, "Unknown status: use pending, approved, spam or all.")
     db = get_db()
-    found = await comments.queue(db, user=user, status=SHOWN[shown])
+    found = await moderation.queue(db, user=user, status=SHOWN[shown])
     return await render(
         "comments_queue.html",
         "partials/comments_queue.html",
         comments=found,
-        counts=await comments.counts(db, user),
+        counts=await moderation.counts(db, user),
         shown=shown,
         user=user,
         notice=request.args.get("notice"),
-        last_event=await live.latest(db),
+        last_event=await events.latest(db),
     )
 
 
@@ -87,7 +87,7 @@ async def stream() -> Response:
         if not (user.is_admin or change.post_author_id == user.id):
             return ""  # someone else's post: only the event id moves on
         async with hub.session() as session:
-            pending = await comments.pending_count(session, user)
+            pending = await moderation.pending_count(session, user)
         return await render_template(
             "partials/queue_live.html",
             change=change,
@@ -102,7 +102,7 @@ async def stream() -> Response:
 
 async def _judged(comment_id: int, verdict: Verdict, notice: str) -> Response:
     user, comment = await _moderated(comment_id)
-    await comments.judge(get_db(), comment, verdict)
+    await moderation.judge(get_db(), comment, verdict)
     if wants_fragment():
         return await fragment(
             "partials/comment_row.html", comment=comment, user=user, shown=_shown(), oob_count=True
@@ -146,7 +146,7 @@ async def delete(comment_id: int) -> Response:
     """Delete a comment and its replies for good."""
     _, comment = await _moderated(comment_id)
     name = comment.author_name
-    await comments.remove(get_db(), comment)
+    await moderation.remove(get_db(), comment)
     if wants_fragment():
         # The row leaves the page by `hx-swap="delete"`; the count in the navigation follows.
         return await fragment("partials/pending_count.html", oob=True)

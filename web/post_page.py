@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from quart import Response, current_app
 
-from components import comments, posts
+from components import posts
+from components.comments import reading
+from components.comments.intake import Submission
 from web import auth
 from web.database import get_db
 from web.responses import render
@@ -17,7 +19,7 @@ async def render_post(
     found: posts.Reading,
     *,
     status: int = 200,
-    form: comments.Submission | None = None,
+    form: Submission | None = None,
     errors: dict[str, str] | None = None,
     reply_to: int | None = None,
     notice: str | None = None,
@@ -26,7 +28,7 @@ async def render_post(
     db = get_db()
     post = found.post
     shown = post.comments_enabled or current_app.config["CLOSED_COMMENTS"] == "show"
-    threads = await comments.threads(db, post.id) if found.comment_count and shown else []
+    threads = await reading.threads(db, post.id) if found.comment_count and shown else []
     parent = None
     if reply_to is not None and post.comments_enabled:
         parent = next((t.comment for t in threads if t.comment.id == reply_to), None)
@@ -41,7 +43,7 @@ async def render_post(
         newer=found.newer,
         threads=threads,
         show_comments=shown,
-        form=form or comments.Submission(),
+        form=form or Submission(),
         errors=errors or {},
         parent=parent,
         notice=notice,

@@ -1,6 +1,6 @@
 """Where a form's signed timestamp goes, filled in after the page's ETag is taken.
 
-The comment form carries the moment it was shown (components/comments.py), which
+The comment form carries the moment it was shown (components/comments/stamps.py), which
 differs on every answer. Writing it straight into the page would give every render
 a new ETag, and a post page could never be answered 304 again. So templates write a
 placeholder, the ETag is computed over that, and the page pipeline puts a fresh stamp

@@ -15,7 +15,7 @@ import zlib
 
 from werkzeug.datastructures import Accept
 
-from components import comments
+from components.comments.stamps import issue_stamp
 from web import compression, stamps
 from web.pages.store import Entry, Pages
 
@@ -49,7 +49,7 @@ async def body_for(
             if pages is not None:
                 pages.count_extra(len(encoded))
         return entry.encoded[coding], coding
-    stamp = comments.issue_stamp(secret).encode()
+    stamp = issue_stamp(secret).encode()
     if accepted.quality("gzip") > 0:
         return _gzip_with(entry, stamp), "gzip"
     whole = stamp.join(entry.parts)

@@ -1,4 +1,4 @@
-"""Comments: the small Markdown readers may write, moderation, and the defences against spam.
+"""Taking a comment: the site's rules, the form, and the defences against spam.
 
 A comment is checked in this order, so that a person always learns the most useful
 thing first: the honeypot and the form's signed timestamp (both invisible to people),
@@ -6,36 +6,31 @@ the fields themselves, how fast the form was sent, how many links it carries, ho
 many comments its address sent lately, and whether it was sent before. Every refusal
 is a `Refused` whose messages are written for the person in front of the form.
 
-Each change a reader could notice is also written to the `comment_events` log, in
-the same transaction, for the live pages (web/streams) to follow.
+Each change a reader could notice is also written to the `comment_events` log
+(components/comments/events), in the same transaction, for the live pages
+(web/streams) to follow.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
-import hmac
 import math
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import nh3
-from itsdangerous import BadSignature, URLSafeSerializer
-from markdown_it import MarkdownIt
-from sqlalchemy import ColumnElement, delete, exists, func, literal_column, select, true
+from sqlalchemy import exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only, selectinload
 
-from components import changes, live
+from components.comments import events
+from components.comments.markup import count_links, render
+from components.comments.stamps import stamp_age
 from components.models import (
     Comment,
-    CommentEvent,
     CommentEventKind,
     CommentStatus,
     Post,
@@ -95,95 +90,6 @@ class Refused(Exception):
 
 class Closed(Exception):
     """Comments are switched off on this post."""
-
-
-# --- rendering ------------------------------------------------------------------
-
-# Emphasis, code, links, quotes and lists; no images, no headings, no raw HTML.
-_RULES = ["emphasis", "backticks", "escape", "entity", "newline", "link", "autolink"]
-_BLOCKS = ["fence", "code", "blockquote", "list"]
-_TAGS = {"p", "br", "em", "strong", "code", "pre", "a", "blockquote", "ul", "ol", "li"}
-_LINK_REL = "nofollow ugc noopener"
-
-
-def _parser() -> MarkdownIt:
-    md = MarkdownIt("zero", {"breaks": True, "html": False})
-    md.enable(_RULES + _BLOCKS)
-    return md
-
-
-_MD = _parser()
-
-
-def render(body: str) -> str:
-    """A comment's Markdown as safe HTML: every link marked as the reader's, not ours."""
-    return nh3.clean(
-        _MD.render(body),
-        tags=_TAGS,
-        attributes={"a": {"href"}, "ol": {"start"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel=_LINK_REL,
-    ).strip()
-
-
-# An address, or a Markdown link to one written without a scheme.
-_LINK = re.compile(r"https?://|www\.|mailto:|\]\((?!\s*(?:https?://|www\.|mailto:))", re.I)
-
-
-def count_links(text: str) -> int:
-    """Addresses in what a commenter wrote, linked or not: spam is made of them."""
-    return len(_LINK.findall(text))
-
-
-# --- the form's signed timestamp ------------------------------------------------
-
-
-# A stamp is "<microseconds>.<mac>", so that no two answers carry the same one. Every post
-# page sends a fresh one, so it is made with one HMAC over the time and no more:
-# itsdangerous' serializer (JSON, key derivation and base64 on every call) took 27 us of
-# the 1 ms or so that a kept post page costs to send.
-_STAMP_SALT = b"quire.comment-form.v2"
-_STAMP_MAC_BYTES = 16
-_STAMP = re.compile(r"(\d{1,19})\.([0-9a-f]{32})")
-
-
-@functools.cache
-def _stamp_key(secret: str) -> bytes:
-    return hashlib.sha256(_STAMP_SALT + secret.encode()).digest()
-
-
-def _stamp_mac(secret: str, micros: str) -> str:
-    return hmac.digest(_stamp_key(secret), micros.encode(), "sha256")[:_STAMP_MAC_BYTES].hex()
-
-
-def issue_stamp(secret: str, now: float | None = None) -> str:
-    """The signed moment a comment form was shown, for its hidden field."""
-    micros = str(round((now if now is not None else time.time()) * 1_000_000))
-    return f"{micros}.{_stamp_mac(secret, micros)}"
-
-
-def stamp_age(secret: str, stamp: str, now: float | None = None) -> float | None:
-    """Seconds since the form with this stamp was shown; None when it is not ours."""
-    now = now if now is not None else time.time()
-    found = _STAMP.fullmatch(stamp)
-    if found is None:
-        return _legacy_stamp_age(secret, stamp, now)
-    micros, mac = found.groups()
-    if not hmac.compare_digest(mac, _stamp_mac(secret, micros)):
-        return None
-    return now - int(micros) / 1_000_000
-
-
-def _legacy_stamp_age(secret: str, stamp: str, now: float) -> float | None:
-    """The age of a stamp in the format before v2 (itsdangerous), so that a form shown
-    before a deploy still sends; such stamps expire with Rules.max_age, two days."""
-    try:
-        data = URLSafeSerializer(secret, salt="quire.comment-form").loads(stamp)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("t"), int | float):
-        return None
-    return now - data["t"]
 
 
 def commenter_hash(token: str) -> str:
@@ -422,7 +328,7 @@ async def submit(
     )
     session.add(comment)
     await session.flush()
-    await _log(
+    await events.record(
         session,
         comment,
         CommentEventKind.PUBLISHED
@@ -431,168 +337,3 @@ async def submit(
     )
     await session.flush()
     return comment
-
-
-async def _log(session: AsyncSession, comment: Comment, kind: CommentEventKind) -> None:
-    # Written after the comment's own flush, which took the content clock's lock, so
-    # event ids are handed out in commit order (components/changes).
-    session.add(CommentEvent(post_id=comment.post_id, comment_id=comment.id, kind=kind))
-    await live.notify(session)
-
-
-# --- reading ------------------------------------------------------------------------
-
-
-@dataclass
-class Thread:
-    comment: Comment
-    replies: list[Comment] = field(default_factory=list)
-
-
-async def threads(session: AsyncSession, post_id: int) -> list[Thread]:
-    """A post's visible comments, oldest first, each with its visible replies: one statement.
-
-    A reply whose comment is no longer shown stands on its own, so what is counted is shown.
-    """
-    shown = (
-        await session.scalars(
-            select(Comment)
-            .where(Comment.post_id == post_id, Comment.status == CommentStatus.APPROVED)
-            .order_by(Comment.created_at, Comment.id)
-        )
-    ).all()
-    by_id: dict[int, Thread] = {}
-    result: list[Thread] = []
-    for comment in shown:
-        if comment.parent_id is not None and comment.parent_id in by_id:
-            by_id[comment.parent_id].replies.append(comment)
-            continue
-        thread = Thread(comment)
-        by_id[comment.id] = thread
-        result.append(thread)
-    return result
-
-
-async def visible(session: AsyncSession, comment_id: int) -> Comment | None:
-    return await session.scalar(
-        select(Comment).where(Comment.id == comment_id, Comment.status == CommentStatus.APPROVED)
-    )
-
-
-async def for_feed(session: AsyncSession, post_id: int, *, limit: int) -> Sequence[Comment]:
-    """A post's newest visible comments, for its Atom feed."""
-    query = (
-        select(Comment)
-        .where(Comment.post_id == post_id, Comment.status == CommentStatus.APPROVED)
-        .order_by(Comment.created_at.desc(), Comment.id.desc())
-        .limit(limit)
-    )
-    return (await session.scalars(query)).all()
-
-
-# --- moderation ---------------------------------------------------------------------
-
-
-class Verdict(enum.StrEnum):
-    APPROVE = "approve"
-    SPAM = "spam"
-
-
-def _moderated_by(user: User) -> ColumnElement[bool]:
-    """Comments this user moderates: all for an admin, those on their own posts otherwise."""
-    if user.is_admin:
-        return true()
-    return Comment.post_id.in_(select(Post.id).where(Post.author_id == user.id))
-
-
-_QUEUE_POST = load_only(Post.title, Post.slug, Post.published_at, Post.status, Post.author_id)
-
-
-async def queue(
-    session: AsyncSession, *, user: User, status: CommentStatus | None, limit: int = 100
-) -> Sequence[Comment]:
-    """The comments a user moderates, newest first, with their posts."""
-    query = (
-        select(Comment)
-        .where(_moderated_by(user))
-        .options(selectinload(Comment.post).options(_QUEUE_POST))
-        .order_by(Comment.created_at.desc(), Comment.id.desc())
-        .limit(limit)
-    )
-    if status is not None:
-        query = query.where(Comment.status == status)
-    return (await session.scalars(query)).all()
-
-
-async def counts(session: AsyncSession, user: User) -> dict[CommentStatus, int]:
-    """How many comments of each status this user moderates."""
-    query = select(Comment.status, func.count()).where(_moderated_by(user)).group_by(Comment.status)
-    found = {status: number for status, number in (await session.execute(query)).all()}
-    return {status: found.get(status, 0) for status in CommentStatus}
-
-
-async def pending_count(session: AsyncSession, user: User) -> int:
-    query = select(func.count()).where(Comment.status == CommentStatus.PENDING, _moderated_by(user))
-    return await session.scalar(query) or 0
-
-
-async def for_moderation(session: AsyncSession, comment_id: int) -> Comment | None:
-    """A comment with its post (and the post's author), to decide who may moderate it."""
-    return await session.scalar(
-        select(Comment)
-        .where(Comment.id == comment_id)
-        .options(selectinload(Comment.post).options(_QUEUE_POST))
-    )
-
-
-def can_moderate(user: User, comment: Comment) -> bool:
-    return user.is_admin or comment.post.author_id == user.id
-
-
-async def judge(session: AsyncSession, comment: Comment, verdict: Verdict) -> None:
-    """Approve a comment or mark it as spam; spam is kept until purged."""
-    was_shown = comment.status is CommentStatus.APPROVED
-    comment.status = CommentStatus.APPROVED if verdict is Verdict.APPROVE else CommentStatus.SPAM
-    await session.flush()
-    if verdict is Verdict.APPROVE and not was_shown:
-        await _log(session, comment, CommentEventKind.PUBLISHED)
-    elif verdict is Verdict.SPAM and was_shown:
-        await _log(session, comment, CommentEventKind.WITHDRAWN)
-    await session.flush()
-
-
-async def remove(session: AsyncSession, comment: Comment) -> None:
-    """Delete a comment and its replies for good."""
-    await _delete(session, [comment])
-
-
-async def _delete(session: AsyncSession, doomed: Sequence[Comment]) -> None:
-    """Delete comments with their replies, telling live pages about those readers saw."""
-    ids = [c.id for c in doomed]
-    replies = (await session.scalars(select(Comment).where(Comment.parent_id.in_(ids)))).all()
-    gone = {c.id: c for c in [*doomed, *replies]}
-    # One statement: the ORM cannot delete rows of a self-referencing table one by one
-    # without loading every relationship, which lazy="raise" forbids.
-    await changes.touch(session)
-    await session.execute(
-        delete(Comment).where(Comment.id.in_(gone)).execution_options(synchronize_session=False)
-    )
-    for comment in gone.values():
-        if comment.status is CommentStatus.APPROVED:
-            await _log(session, comment, CommentEventKind.WITHDRAWN)
-        session.expunge(comment)
-    await session.flush()
-
-
-async def purge_spam(session: AsyncSession, older_than: timedelta) -> int:
-    """Delete spam older than `older_than` (and the replies it drew); the number of spam."""
-    doomed = (
-        await session.scalars(
-            select(Comment).where(
-                Comment.status == CommentStatus.SPAM, Comment.created_at < utcnow() - older_than
-            )
-        )
-    ).all()
-    if doomed:
-        await _delete(session, doomed)
-    return len(doomed)

@@ -1,10 +1,10 @@
-"""What live pages follow: the comment event log, read after a given event id.
+"""What live pages follow: the comment event log, written with each change, read after an id.
 
 Every change readers could notice is one `CommentEvent`, written in the same
-transaction as the change (components/comments). Event ids follow commit order, so
-"everything after id N" is exactly what a page rendered at N has not seen: the
-reply to a reconnecting browser's Last-Event-ID, and the work of each process's hub
-(web/streams) when it learns that something new was committed.
+transaction as the change (components/comments/intake and moderation). Event ids follow
+commit order, so "everything after id N" is exactly what a page rendered at N has not
+seen: the reply to a reconnecting browser's Last-Event-ID, and the work of each
+process's hub (components/comments/hub) when it learns that something new was committed.
 
 On PostgreSQL the writing transaction also sends a NOTIFY, delivered at commit to
 every process that LISTENs; on SQLite the hubs poll `position()`, one index lookup.
@@ -49,6 +49,14 @@ class Change:
         if published and comment is not None and comment.status is CommentStatus.APPROVED:
             return comment
         return None
+
+
+async def record(session: AsyncSession, comment: Comment, kind: CommentEventKind) -> None:
+    """Log a change readers could notice, in the transaction that makes it."""
+    # Written after the comment's own flush, which took the content clock's lock, so
+    # event ids are handed out in commit order (components/changes).
+    session.add(CommentEvent(post_id=comment.post_id, comment_id=comment.id, kind=kind))
+    await notify(session)
 
 
 async def notify(session: AsyncSession) -> None:
