@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import media, posts
-from components.media import MediaError
+from components import posts
+from components.media import images, library, names
+from components.media.files import materialise
+from components.media.refusals import MediaError
 from components.models import Media, MediaVariant, User
 
 LIMIT = 10_000_000
@@ -124,7 +126,7 @@ async def make_user(db: AsyncSession, name: str = "Ada") -> User:
 async def upload(db: AsyncSession, data: bytes, folder: Path, **fields: Any) -> Media:
     fields.setdefault("filename", "picture.png")
     fields.setdefault("owner", None)
-    stored = await media.store(db, data, max_bytes=LIMIT, folder=folder, **fields)
+    stored = await library.store(db, data, max_bytes=LIMIT, folder=folder, **fields)
     await db.commit()
     return stored
 
@@ -313,13 +315,13 @@ async def test_the_image_work_runs_off_the_event_loop(
     db: AsyncSession, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads = []
-    prepare = media._prepare
+    prepare = images.prepare
 
     def recording(*args: Any) -> Any:
         threads.append(threading.current_thread())
         return prepare(*args)
 
-    monkeypatch.setattr(media, "_prepare", recording)
+    monkeypatch.setattr(library, "prepare", recording)
     await upload(db, encode(halves(), "PNG"), folder)
     assert threads and threads[0] is not threading.current_thread()
 
@@ -401,7 +403,7 @@ async def test_refused_uploads_leave_nothing_behind(
 ) -> None:
     fields = {"filename": "upload.png", "owner": None, "max_bytes": LIMIT, **fields}
     with pytest.raises(MediaError) as refusal:
-        await media.store(db, make(), folder=folder, **fields)
+        await library.store(db, make(), folder=folder, **fields)
     assert refusal.value.status == status
     assert message in str(refusal.value)
     await db.commit()
@@ -427,7 +429,7 @@ async def test_a_bomb_pillow_only_warns_about_is_refused(
 ) -> None:
     # 100 megapixels: over Pillow's warning threshold, under its error threshold.
     with pytest.raises(MediaError, match="too large in pixels") as refusal:
-        await media.store(
+        await library.store(
             db,
             png_declaring(10_000, 10_000),
             filename="a.png",
@@ -444,7 +446,7 @@ async def test_a_file_over_the_limit_never_reads_as_the_limit(
     db: AsyncSession, folder: Path
 ) -> None:
     with pytest.raises(MediaError, match=r"^The file is 10\.1 MB; the limit is 10 MB\.$"):
-        await media.store(
+        await library.store(
             db, b"x" * 10_000_001, filename="a.png", owner=None, max_bytes=LIMIT, folder=folder
         )
 
@@ -453,9 +455,9 @@ async def test_a_long_animation_is_refused(
     db: AsyncSession, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Three frames of 40x30: the third goes over.
-    monkeypatch.setattr(media, "MAX_ANIMATION_PIXELS", 3000)
+    monkeypatch.setattr(images, "MAX_ANIMATION_PIXELS", 3000)
     with pytest.raises(MediaError, match="animation is too large") as refusal:
-        await media.store(
+        await library.store(
             db, animation("GIF"), filename="a.gif", owner=None, max_bytes=LIMIT, folder=folder
         )
     assert refusal.value.status == 413
@@ -502,11 +504,11 @@ async def test_a_file_name_with_a_folder_path_is_refused(
 
 def test_names_and_types() -> None:
     sha = "ab" * 32
-    assert media.file_name(sha, "image/jpeg") == f"{sha}.jpg"
-    assert media.file_name(sha, "image/webp") == f"{sha}.webp"
-    assert media.content_type_of(f"{sha}.jpg") == "image/jpeg"
-    assert media.content_type_of(f"{sha}.gif") == "image/gif"
-    assert media.content_type_of("notes.txt") == "application/octet-stream"
+    assert names.file_name(sha, "image/jpeg") == f"{sha}.jpg"
+    assert names.file_name(sha, "image/webp") == f"{sha}.webp"
+    assert names.content_type_of(f"{sha}.jpg") == "image/jpeg"
+    assert names.content_type_of(f"{sha}.gif") == "image/gif"
+    assert names.content_type_of("notes.txt") == "application/octet-stream"
 
 
 # --- serving from another instance -------------------------------------------------
@@ -522,12 +524,12 @@ async def test_materialise_writes_a_missing_file_from_the_database(
         (item.variants[0].sha256, "webp", MediaVariant),
     ]:
         name = f"{sha}.{kind}"
-        path = await media.materialise(db, name, other)
+        path = await materialise(db, name, other)
         assert path == other / name
         stored = await db.scalar(select(model.data).where(model.sha256 == sha))
         assert path.read_bytes() == stored
         # A second request finds the file in place.
-        assert await media.materialise(db, name, other) == path
+        assert await materialise(db, name, other) == path
     assert files(other) == sorted([f"{item.sha256}.png", f"{item.variants[0].sha256}.webp"])
 
 
@@ -548,13 +550,13 @@ async def test_materialise_accepts_only_stored_names(db: AsyncSession, folder: P
         f"{sha}0.png",
         "",
     ]:
-        assert await media.materialise(db, name, folder) is None, name
+        assert await materialise(db, name, folder) is None, name
 
 
 async def test_materialise_forgets_a_file_deleted_elsewhere(db: AsyncSession, folder: Path) -> None:
     stale = f"{'0' * 64}.png"
     plant(folder / stale, b"left over")
-    assert await media.materialise(db, stale, folder) is None
+    assert await materialise(db, stale, folder) is None
     assert files(folder) == []
 
 
@@ -586,7 +588,7 @@ async def test_library_filters_by_owner_and_query_without_the_bytes(
     statements.clear()
 
     async def ids(**options: Any) -> list[int]:
-        found = await media.library(db, **options)
+        found = await library.library(db, **options)
         for item in found:
             _ = [variant.width for variant in item.variants]
             with pytest.raises(InvalidRequestError):
@@ -610,10 +612,10 @@ async def test_library_filters_by_owner_and_query_without_the_bytes(
 async def test_by_id(db: AsyncSession, folder: Path) -> None:
     item = await upload(db, encode(halves((1000, 500)), "PNG"), folder)
     db.expunge_all()
-    found = await media.by_id(db, item.id)
+    found = await library.by_id(db, item.id)
     assert found is not None and found.sha256 == item.sha256
     assert [variant.width for variant in found.variants] == [480, 960]
-    assert await media.by_id(db, item.id + 1) is None
+    assert await library.by_id(db, item.id + 1) is None
 
 
 # --- use and deletion ------------------------------------------------------------------
@@ -626,13 +628,13 @@ async def test_media_used_by_a_post_cannot_be_deleted(db: AsyncSession, folder: 
     await posts.create(db, title="Title A", body=f"<img src=/media/{item.variants[1].sha256}.webp>")
     await db.commit()
     db.expunge_all()
-    users = await media.used_by(db, item)
+    users = await library.used_by(db, item)
     assert [post.title for post in users] == ["Title A", "Title B"]
     assert users[0].slug == "title-a"
     with pytest.raises(InvalidRequestError):
         _ = users[0].body
     with pytest.raises(MediaError, match=r"^Still used by: “Title A”, “Title B”\.$") as refusal:
-        await media.delete(db, item, folder)
+        await library.delete(db, item, folder)
     assert refusal.value.status == 422
     await db.commit()
     assert await count(db, Media) == 1
@@ -647,10 +649,10 @@ async def test_unused_media_is_deleted_with_its_variants_and_files(
     item = await upload(db, encode(halves((1000, 500)), "JPEG"), folder, filename="gone.jpg")
     await posts.create(db, title="Other", body=f"![x](/media/{kept.sha256}.png)")
     await db.commit()
-    assert await media.used_by(db, item) == []
-    await media.delete(db, item, folder)
+    assert await library.used_by(db, item) == []
+    await library.delete(db, item, folder)
     await db.commit()
     assert await count(db, Media) == 1
     assert await count(db, MediaVariant) == 1
     assert files(folder) == sorted([f"{kept.sha256}.png", f"{kept.variants[0].sha256}.webp"])
-    assert await media.materialise(db, f"{item.sha256}.jpg", folder) is None
+    assert await materialise(db, f"{item.sha256}.jpg", folder) is None
