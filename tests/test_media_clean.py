@@ -28,7 +28,7 @@ from components.media.library import store
 from components.media.refusals import MediaError
 from components.models import Media, MediaVariant
 from tests.conftest import reset_database, session_on
-from tests.test_media import (
+from tests.media_helpers import (
     ICC,
     XMP,
     animation,
