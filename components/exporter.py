@@ -26,9 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from components import media
 from components.frontmatter import DESCRIPTION_STAND_INS, Source
 from components.importer import MEDIA_MANIFEST
+from components.media.library import for_body
+from components.media.names import file_name
 from components.models import Media, Post, PostStatus, Redirect
 
 MEDIA_FOLDER = PurePosixPath("assets/media")
@@ -184,7 +185,7 @@ async def _write_all(
         for post in batch:
             # A cover image (`image: ...`) is kept in the front matter, not in the body.
             mentions = f"{post.body}\n{json.dumps(post.front_matter or {})}"
-            shown = {item.sha256: item for item in await media.for_body(session, mentions)}
+            shown = {item.sha256: item for item in await for_body(session, mentions)}
             used.update(shown)
             exported = _exported(post, redirects.get(post.id, []), shown.values(), media_url)
             relative = file_path(exported)
@@ -194,12 +195,12 @@ async def _write_all(
             drafts += exported.draft
     for item in used.values():
         data = await session.scalar(select(Media.data).where(Media.id == item.id))
-        name = media.file_name(item.sha256, item.content_type)
+        name = file_name(item.sha256, item.content_type)
         await asyncio.to_thread(_write_bytes, staging / MEDIA_FOLDER / name, data or b"")
     if used:
         manifest = [
             {
-                "file": media.file_name(item.sha256, item.content_type),
+                "file": file_name(item.sha256, item.content_type),
                 "filename": item.filename,
                 "alt": item.alt_text,
             }
@@ -215,7 +216,7 @@ def _exported(
 ) -> Source:
     # The library's addresses become the files' places in the export, from the site root.
     moves = {
-        media_url(item): f"/{MEDIA_FOLDER / media.file_name(item.sha256, item.content_type)}"
+        media_url(item): f"/{MEDIA_FOLDER / file_name(item.sha256, item.content_type)}"
         for item in shown
     }
 

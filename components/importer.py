@@ -25,9 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from components import markdown, media, revisions
+from components import markdown, revisions
 from components.frontmatter import Source
 from components.markdown import Picture
+from components.media.library import pictures, store, stored_hash
+from components.media.names import MAX_ALT_TEXT_LENGTH
+from components.media.refusals import MediaError
 from components.models import Media, Post, PostStatus, Redirect, RevisionKind, User, utcnow
 from components.posts import set_content, tags_named
 from components.text import slugify
@@ -233,10 +236,8 @@ async def _images(
         if stored is None:
             # Any other file is found by the hash its cleaned copy was given.
             try:
-                hashed = await media.stored_hash(
-                    data, max_bytes=options.max_image_bytes, keep_clean=True
-                )
-            except media.MediaError as error:
+                hashed = await stored_hash(data, max_bytes=options.max_image_bytes, keep_clean=True)
+            except MediaError as error:
                 imported.warnings.append(f"image {reference.target!r} refused: {error}")
                 continue
             stored = await _library_file(session, hashed)
@@ -249,17 +250,17 @@ async def _images(
         if stored is None:
             entry = await asyncio.to_thread(_manifest_entry, reference.file, options.manifests)
             try:
-                stored = await media.store(
+                stored = await store(
                     session,
                     data,
                     filename=str(entry.get("filename") or reference.file.name),
                     owner=options.author,
                     max_bytes=options.max_image_bytes,
                     folder=options.media_folder,
-                    alt_text=str(entry.get("alt") or reference.alt)[: media.MAX_ALT_TEXT_LENGTH],
+                    alt_text=str(entry.get("alt") or reference.alt)[:MAX_ALT_TEXT_LENGTH],
                     keep_clean=True,
                 )
-            except media.MediaError as error:
+            except MediaError as error:
                 imported.warnings.append(f"image {reference.target!r} refused: {error}")
                 continue
             imported.images += 1
@@ -341,7 +342,7 @@ async def import_source(
     rendered = await asyncio.to_thread(
         markdown.render,
         wanted["body"],
-        await media.pictures(
+        await pictures(
             session, wanted["body"], url=options.links.media_url, picture=options.links.picture
         ),
     )

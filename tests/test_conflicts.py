@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import media
 from components.comments import intake
+from components.media import library
 from components.models import Media
 from tests.conftest import app_config, sign_in
 from tests.test_comments import SAME_SITE, address, form, make_post, stored
@@ -100,8 +100,8 @@ async def test_an_upload_run_again_reads_its_file_from_the_start(
     client: Any, db: AsyncSession, author: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await sign_in(client, author.email)
-    store = losing(media.store, 1, lost_race())
-    monkeypatch.setattr(media, "store", store)
+    store = losing(library.store, 1, lost_race())
+    monkeypatch.setattr(library, "store", store)
     response = await upload(client, png((300, 200)))
     assert response.status_code == 303, await response.get_data(as_text=True)
     assert store.calls["n"] == 2

@@ -23,11 +23,12 @@ from PIL import Image, PngImagePlugin
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import media
-from components.media import MediaError
+from components.media import clean, images
+from components.media.library import store
+from components.media.refusals import MediaError
 from components.models import Media, MediaVariant
 from tests.conftest import reset_database, session_on
-from tests.test_media import (
+from tests.media_helpers import (
     ICC,
     XMP,
     animation,
@@ -146,7 +147,7 @@ def folder(tmp_path: Path) -> Path:
 
 async def keep(db: AsyncSession, data: bytes, folder: Path, **fields: Any) -> Media:
     fields = {"filename": "picture.png", "owner": None, "max_bytes": LIMIT, **fields}
-    stored = await media.store(db, data, folder=folder, keep_clean=True, **fields)
+    stored = await store(db, data, folder=folder, keep_clean=True, **fields)
     await db.commit()
     return stored
 
@@ -201,14 +202,14 @@ ROUND_TRIPS: dict[str, Callable[[], bytes]] = {
 async def test_a_stored_file_stored_again_as_it_is_keeps_its_hash_and_variants(
     db: AsyncSession, database_url: str, tmp_path: Path, name: str, make: Callable[[], bytes]
 ) -> None:
-    first = await media.store(
+    first = await store(
         db, make(), filename="a", owner=None, max_bytes=LIMIT, folder=tmp_path / "first"
     )
     await db.commit()
     exported = await stored_bytes(db, first)
     variants = await variant_files(db, first)
     await db.close()
-    assert media._is_clean(exported, first.content_type)
+    assert clean.is_clean(exported, first.content_type)
     widths = [width for width, _, _ in variants]
     assert widths == ([] if "animated" in name else [480, 960])
 
@@ -229,9 +230,9 @@ def test_without_keep_clean_a_lossy_file_changes_each_time_it_is_stored(
     image_format: str,
 ) -> None:
     # The reason for the keyword: each re-encoding loses a little more, and the hash moves.
-    stored = media._prepare(encode(photo(), image_format), media.MAX_PIXELS).original
-    again = media._prepare(stored.data, media.MAX_PIXELS).original
-    kept = media._prepare(stored.data, media.MAX_PIXELS, True).original
+    stored = images.prepare(encode(photo(), image_format), images.MAX_PIXELS).original
+    again = images.prepare(stored.data, images.MAX_PIXELS).original
+    kept = images.prepare(stored.data, images.MAX_PIXELS, True).original
     assert again.sha256 != stored.sha256
     assert kept.sha256 == stored.sha256
 
@@ -251,7 +252,7 @@ def test_the_same_file_gives_the_same_bytes_each_time(
     make: Callable[[], bytes], keep_clean: bool
 ) -> None:
     data = make()
-    first, second = (media._prepare(data, media.MAX_PIXELS, keep_clean) for _ in range(2))
+    first, second = (images.prepare(data, images.MAX_PIXELS, keep_clean) for _ in range(2))
     assert len(first.variants) == 2
     assert first == second
 
@@ -272,13 +273,13 @@ def test_everything_quire_saves_is_clean(content_type: str, mode: str) -> None:
     image = image.convert(mode)
     if mode == "P":
         image.info["transparency"] = 0
-    assert media._is_clean(media._save(image, content_type), content_type)
+    assert clean.is_clean(images._save(image, content_type), content_type)
 
 
 @pytest.mark.parametrize("image_format", ["PNG", "GIF", "WEBP"])
 def test_every_animation_quire_saves_is_clean(image_format: str) -> None:
-    stored = media._prepare(animated(image_format, "RGBA", loop=0), media.MAX_PIXELS).original
-    assert media._is_clean(stored.data, stored.content_type)
+    stored = images.prepare(animated(image_format, "RGBA", loop=0), images.MAX_PIXELS).original
+    assert clean.is_clean(stored.data, stored.content_type)
 
 
 @pytest.mark.parametrize(
@@ -381,8 +382,8 @@ async def test_a_file_that_is_not_clean_is_re_encoded_even_with_the_flag(
     db: AsyncSession, folder: Path, make: Callable[[], bytes], size: tuple[int, int]
 ) -> None:
     data = make()
-    content_type = media._ACCEPTED[Image.open(io.BytesIO(data)).format or ""]
-    assert not media._is_clean(data, content_type)
+    content_type = images._ACCEPTED[Image.open(io.BytesIO(data)).format or ""]
+    assert not clean.is_clean(data, content_type)
     item = await keep(db, data, folder)
     kept = await stored_bytes(db, item)
     assert kept != data and item.sha256 == sha256(kept)
@@ -390,8 +391,8 @@ async def test_a_file_that_is_not_clean_is_re_encoded_even_with_the_flag(
     image = assert_bare(kept, content_type.removeprefix("image/").upper())
     assert (item.width, item.height) == image.size == size
     # Exactly what storing it without the flag makes, and clean from then on.
-    assert item.sha256 == media._prepare(data, media.MAX_PIXELS).original.sha256
-    assert media._is_clean(kept, content_type)
+    assert item.sha256 == images.prepare(data, images.MAX_PIXELS).original.sha256
+    assert clean.is_clean(kept, content_type)
 
 
 async def test_exif_orientation_turns_the_picture_with_the_flag(
@@ -436,7 +437,7 @@ async def test_refused_files_are_refused_the_same_with_the_flag(
     refusals = []
     for keep_clean in (False, True):
         with pytest.raises(MediaError) as refusal:
-            await media.store(
+            await store(
                 db,
                 data,
                 filename="a.png",
@@ -456,7 +457,7 @@ async def test_a_damaged_file_with_a_clean_structure_is_still_refused(
     db: AsyncSession, folder: Path
 ) -> None:
     data = png_with_damaged_pixels()
-    assert media._is_clean(data, "image/png")
+    assert clean.is_clean(data, "image/png")
     with pytest.raises(MediaError, match="damaged") as refusal:
         await keep(db, data, folder)
     assert refusal.value.status == 422
@@ -467,9 +468,9 @@ def test_a_clean_jpeg_with_a_damaged_scan_is_judged_as_without_the_flag() -> Non
     # libjpeg fills what it cannot read in grey and warns, Pillow accepts that: the flag
     # changes nothing about whether such a file is accepted.
     data = jpeg_with_damaged_scan()
-    assert media._is_clean(data, "image/jpeg")
-    plain = media._prepare(data, media.MAX_PIXELS)
-    kept = media._prepare(data, media.MAX_PIXELS, True)
+    assert clean.is_clean(data, "image/jpeg")
+    plain = images.prepare(data, images.MAX_PIXELS)
+    kept = images.prepare(data, images.MAX_PIXELS, True)
     assert kept.original.data == data
     assert [v.width for v in plain.variants] == [v.width for v in kept.variants]
 
@@ -477,9 +478,9 @@ def test_a_clean_jpeg_with_a_damaged_scan_is_judged_as_without_the_flag() -> Non
 async def test_a_long_animation_is_refused_with_the_flag(
     db: AsyncSession, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = media._prepare(animation("GIF"), media.MAX_PIXELS).original.data
-    assert media._is_clean(data, "image/gif")
-    monkeypatch.setattr(media, "MAX_ANIMATION_PIXELS", 3000)
+    data = images.prepare(animation("GIF"), images.MAX_PIXELS).original.data
+    assert clean.is_clean(data, "image/gif")
+    monkeypatch.setattr(images, "MAX_ANIMATION_PIXELS", 3000)
     with pytest.raises(MediaError, match="animation is too large"):
         await keep(db, data, folder)
 
@@ -488,13 +489,13 @@ async def test_the_check_runs_with_the_image_work_off_the_event_loop(
     db: AsyncSession, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads = []
-    is_clean = media._is_clean
+    is_clean = clean.is_clean
 
     def recording(data: bytes, content_type: str) -> bool:
         threads.append(threading.current_thread())
         return is_clean(data, content_type)
 
-    monkeypatch.setattr(media, "_is_clean", recording)
+    monkeypatch.setattr(images, "is_clean", recording)
     await keep(db, encode(halves(), "PNG"), folder)
     assert threads and threads[0] is not threading.current_thread()
 
@@ -612,19 +613,19 @@ HOSTILE: dict[str, tuple[str, Callable[[], bytes]]] = {
 @pytest.mark.parametrize(("content_type", "make"), HOSTILE.values(), ids=HOSTILE)
 def test_hostile_structures_are_not_clean(content_type: str, make: Callable[[], bytes]) -> None:
     data = make()
-    assert not media._is_clean(data, content_type)
+    assert not clean.is_clean(data, content_type)
     try:
-        prepared = media._prepare(data, media.MAX_PIXELS, True)
+        prepared = images.prepare(data, images.MAX_PIXELS, True)
     except MediaError:
         return
     # Accepted: then re-encoded, exactly as without the flag.
     assert prepared.original.data != data
-    assert prepared.original == media._prepare(data, media.MAX_PIXELS).original
+    assert prepared.original == images.prepare(data, images.MAX_PIXELS).original
 
 
 CLEAN_SAMPLES = {
     "image/png": encode(photo((40, 20)), "PNG"),
-    "image/jpeg": media._save(photo((40, 20)), "image/jpeg"),
+    "image/jpeg": images._save(photo((40, 20)), "image/jpeg"),
     "image/webp": encode(with_alpha(photo((40, 20))), "WEBP"),
     "image/gif": animated("GIF", loop=0),
 }
@@ -644,21 +645,21 @@ def test_the_walk_answers_any_file_with_yes_or_no(
     for position, value in changes:
         sample[position % len(sample)] = value
     data = bytes(sample[: len(sample) - cut % len(sample)]) + tail
-    assert media._is_clean(data, content_type) in {True, False}
+    assert clean.is_clean(data, content_type) in {True, False}
 
 
 @given(data=st.binary(max_size=200), content_type=st.sampled_from(sorted(CLEAN_SAMPLES)))
 def test_random_bytes_are_never_clean(data: bytes, content_type: str) -> None:
-    assert not media._is_clean(data, content_type)
+    assert not clean.is_clean(data, content_type)
 
 
 @pytest.mark.parametrize("content_type", sorted(CLEAN_SAMPLES))
 def test_every_cut_of_a_clean_file_is_refused_or_re_encoded(content_type: str) -> None:
     sample = CLEAN_SAMPLES[content_type]
-    assert media._is_clean(sample, content_type)
+    assert clean.is_clean(sample, content_type)
     for length in range(1, len(sample), max(1, len(sample) // 200)):
         try:
-            prepared = media._prepare(sample[:length], media.MAX_PIXELS, True)
+            prepared = images.prepare(sample[:length], images.MAX_PIXELS, True)
         except MediaError:
             continue
         assert prepared.original.data != sample[:length]

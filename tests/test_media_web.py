@@ -15,7 +15,7 @@ from components.models import Media, MediaVariant, Post, User
 from web import create_app
 
 from .conftest import app_config, csrf_token, make_user, post_form, sign_in
-from .test_media import noise, png_declaring
+from .media_helpers import noise, png_declaring
 
 JSON = {"Accept": "application/json"}
 

@@ -23,9 +23,11 @@ from quart import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from components import media
 from components.markdown import Picture
-from components.media import MediaError
+from components.media import library as media_library
+from components.media.files import materialise
+from components.media.names import content_type_of, file_name
+from components.media.refusals import MediaError
 from components.models import Media, User
 from web import auth, errors
 from web.database import get_db
@@ -43,12 +45,12 @@ def folder() -> Path:
 
 @bp.app_template_global()
 def media_url(item: Media) -> str:
-    return url_for("media.file", name=media.file_name(item.sha256, item.content_type))
+    return url_for("media.file", name=file_name(item.sha256, item.content_type))
 
 
 def _srcset(item: Media) -> str:
     sizes = [
-        f"{url_for('media.file', name=media.file_name(v.sha256, v.content_type))} {v.width}w"
+        f"{url_for('media.file', name=file_name(v.sha256, v.content_type))} {v.width}w"
         for v in item.variants
     ]
     return ", ".join([*sizes, f"{media_url(item)} {item.width}w"])
@@ -63,10 +65,10 @@ def picture(item: Media) -> Picture | None:
 
 async def pictures_in(body: str) -> dict[str, Picture]:
     """The responsive sizes of the library images a post's Markdown shows."""
-    return await media.pictures(get_db(), body, url=media_url, picture=picture)
+    return await media_library.pictures(get_db(), body, url=media_url, picture=picture)
 
 
-bp.add_app_template_global(media.file_name, "media_file_name")
+bp.add_app_template_global(file_name, "media_file_name")
 
 
 def _wants_json() -> bool:
@@ -80,10 +82,10 @@ def _owner_filter(user: User) -> User | None:
 @bp.get("/media/<name>")
 async def file(name: str) -> Response:
     """An image by content hash; the file is written from the database when missing."""
-    path = await media.materialise(get_db(), name, folder())
+    path = await materialise(get_db(), name, folder())
     if path is None:
         abort(404)
-    response = await send_file(path, mimetype=media.content_type_of(name), conditional=True)
+    response = await send_file(path, mimetype=content_type_of(name), conditional=True)
     response.headers["Cache-Control"] = IMMUTABLE
     response.headers["Content-Disposition"] = "inline"
     return response
@@ -99,7 +101,9 @@ async def _library(
     **context: Any,
 ) -> Response:
     query = request.args.get("q", "")[:200]
-    items: Sequence[Media] = await media.library(get_db(), owner=_owner_filter(user), query=query)
+    items: Sequence[Media] = await media_library.library(
+        get_db(), owner=_owner_filter(user), query=query
+    )
     context.setdefault("form", {})
     context.setdefault("errors", {})
     return await render(
@@ -160,7 +164,7 @@ async def upload() -> Response:
             raise MediaError("Choose an image file to upload.")
         # A spooled upload may sit in a temporary file: read it off the event loop.
         data = await asyncio.to_thread(upload.read)
-        stored = await media.store(
+        stored = await media_library.store(
             get_db(),
             data,
             filename=upload.filename or "",
@@ -196,13 +200,13 @@ async def delete(media_id: int) -> Response:
     """Delete an image no post uses; otherwise say which posts do."""
     user = await auth.current_user()
     assert user is not None
-    item = await media.by_id(get_db(), media_id)
+    item = await media_library.by_id(get_db(), media_id)
     if item is None:
         abort(404)
     if not user.is_admin and item.owner_id != user.id:
         abort(403)
     try:
-        await media.delete(get_db(), item, folder())
+        await media_library.delete(get_db(), item, folder())
     except MediaError as error:
         return await _library(user, status=error.status, error=str(error))
     return see_other(url_for("media.library", notice=f"Deleted {item.filename}."))
