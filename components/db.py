@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from components.changes import QuireSession
+from components.clock import QuireSession
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # SQLITE_BUSY and SQLITE_LOCKED (the low byte of any extended code such as BUSY_SNAPSHOT).
@@ -96,7 +96,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: templates render them once the view is done.
-    # Every write through these sessions moves the content clock (components/changes).
+    # Every write through these sessions moves the content clock (components/clock.py).
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=QuireSession)
 
 

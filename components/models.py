@@ -347,7 +347,7 @@ class CommentEvent(Base):
 
     Its id is the event id of the comment streams, so a browser that reconnects with
     Last-Event-ID is sent exactly what it missed. Ids follow commit order because each
-    event is written after the content clock's row lock is taken (components/changes).
+    event is written after the content clock's row lock is taken (components/clock.py).
     """
 
     __tablename__ = "comment_events"
@@ -362,7 +362,7 @@ class CommentEvent(Base):
 
 
 class SiteState(Base):
-    """One row: the clock of the public content, moved on by every write (components/changes)."""
+    """One row: the clock of the public content, moved on by every write (components/clock.py)."""
 
     __tablename__ = "site_state"
 

@@ -100,7 +100,7 @@ def load_config(
         # and (on SQLite, which cannot notify) milliseconds between looks at the event log.
         "STREAM_LIMIT": get("QUIRE_STREAM_LIMIT", 500, _int_between(1, 100_000)),
         "STREAM_KEEPALIVE": get("QUIRE_STREAM_KEEPALIVE", 15, _int_between(1, 300)),
-        # Public pages kept in memory by each process (web/pagecache.py); 0 keeps none.
+        # Public pages kept in memory by each process (web/pages/store.py); 0 keeps none.
         "PAGE_CACHE_BYTES": get("QUIRE_PAGE_CACHE_MB", 32, _int_between(0, 4096)) * 1_000_000,
         "STREAM_POLL_MS": get("QUIRE_STREAM_POLL_MS", 500, _int_between(50, 60_000)),
         # An image upload may be this large; a larger one is refused with 413.
@@ -186,7 +186,7 @@ def _pool(get: Callable[[str, Any, Callable[[str, Any], Any]], Any], workers: in
 
     By default each worker keeps half its share of the connection budget open and may
     open the rest under load but one, which the content clock holds outside the pool
-    (components/changes.Reader); so a scaled-out instance stays within a small plan's
+    (components/clock.Reader); so a scaled-out instance stays within a small plan's
     limit. The stream hub's LISTEN connection comes out of the pool, hence two at least.
     """
     share = max(2 + CLOCK_CONNECTIONS, DEFAULT_CONNECTION_BUDGET // workers)

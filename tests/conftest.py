@@ -27,7 +27,7 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import accounts, changes, demo
+from components import accounts, clock, demo
 from components.db import is_sqlite, make_engine, make_sessionmaker
 from components.models import Base, Role, User
 from components.settings import PROJECT_ROOT
@@ -370,13 +370,13 @@ async def sql(app: Quart, client: Any) -> AsyncIterator[StatementCounter]:
     """Counts the SQL statements the app sends; reset it right before the request to measure.
 
     The content clock's reads go by the driver, past the engine's events
-    (components/changes.Reader): the clock is made here, counting each one.
+    (components/clock.Reader): the clock is made here, counting each one.
     """
     counter = StatementCounter()
     engine = app.extensions[ENGINE]
-    reader = changes.Reader(engine)
+    reader = clock.Reader(engine)
 
-    async def read() -> changes.State:
+    async def read() -> clock.Moment:
         counter(None, None, reader.sql, reader.parameters())
         return await reader.read()
 

@@ -15,8 +15,7 @@ from quart import Quart
 from quart.signals import template_rendered
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import changes
-from components.changes import State
+from components.clock import EPOCH, Moment
 from components.comments.stamps import stamp_age
 from components.models import PostStatus, utcnow
 from web.pages.clock import Clock
@@ -45,11 +44,11 @@ async def settle() -> None:
 async def test_the_clock_never_answers_from_a_read_that_began_before_the_call() -> None:
     reads: list[asyncio.Event] = []
 
-    async def read() -> State:
+    async def read() -> Moment:
         reads.append(gate := asyncio.Event())
         number = len(reads)
         await gate.wait()
-        return State(number, changes.EPOCH)
+        return Moment(number, EPOCH)
 
     clock = Clock(read)
     first = asyncio.create_task(clock.now())
@@ -76,12 +75,12 @@ async def test_the_clock_never_answers_from_a_read_that_began_before_the_call() 
 async def test_a_failed_read_reaches_those_waiting_and_the_next_call_reads_again() -> None:
     attempts = 0
 
-    async def read() -> State:
+    async def read() -> Moment:
         nonlocal attempts
         attempts += 1
         if attempts == 1:
             raise ConnectionRefusedError("database down")
-        return State(7, changes.EPOCH)
+        return Moment(7, EPOCH)
 
     clock = Clock(read)
     with pytest.raises(ConnectionRefusedError):
@@ -93,10 +92,10 @@ async def test_closing_the_clock_waits_for_the_read_in_flight() -> None:
     gate = asyncio.Event()
     events: list[str] = []
 
-    async def read() -> State:
+    async def read() -> Moment:
         await gate.wait()
         events.append("read")
-        return State(1, changes.EPOCH)
+        return Moment(1, EPOCH)
 
     async def close() -> None:
         events.append("closed")
@@ -115,16 +114,16 @@ async def test_closing_the_clock_waits_for_the_read_in_flight() -> None:
 
 def test_the_least_recently_used_pages_go_first_when_over_budget() -> None:
     pages = Pages(budget=3 * (1000 + 512))
-    state = State(1, changes.EPOCH)
+    moment = Moment(1, EPOCH)
     keys = [("http://quire/", f"/{n}?", False) for n in range(4)]
     for key in keys[:3]:
-        pages.put(state, key, Entry([], [b"x" * 1000]))
-    assert pages.get(state, keys[0]) is not None  # now the most recently used
-    pages.put(state, keys[3], Entry([], [b"x" * 1000]))
-    assert pages.get(state, keys[1]) is None
-    assert all(pages.get(state, key) for key in (keys[0], keys[2], keys[3]))
-    # Another state of the content: nothing kept is any use.
-    assert pages.get(State(2, changes.EPOCH), keys[0]) is None
+        pages.put(moment, key, Entry([], [b"x" * 1000]))
+    assert pages.get(moment, keys[0]) is not None  # now the most recently used
+    pages.put(moment, keys[3], Entry([], [b"x" * 1000]))
+    assert pages.get(moment, keys[1]) is None
+    assert all(pages.get(moment, key) for key in (keys[0], keys[2], keys[3]))
+    # Another moment of the content: nothing kept is any use.
+    assert pages.get(Moment(2, EPOCH), keys[0]) is None
 
 
 # --- in the app -------------------------------------------------------------------------

@@ -333,7 +333,7 @@ async def test_list_queries_use_indexes(app, client, db, sql, backend) -> None:
 async def test_every_content_write_moves_the_clock_behind_last_modified(client, db) -> None:
     from email.utils import parsedate_to_datetime
 
-    from components import changes
+    from components import clock
     from components.models import SiteState
 
     async def version() -> int:
@@ -355,7 +355,7 @@ async def test_every_content_write_moves_the_clock_behind_last_modified(client, 
     assert await version() == after_create + 2
 
     response = await client.get("/")
-    changed = await changes.last_changed(db)
+    changed = await clock.last_changed(db)
     assert parsedate_to_datetime(response.headers["Last-Modified"]) == changed.replace(
         microsecond=0
     )

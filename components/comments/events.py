@@ -54,7 +54,7 @@ class Change:
 async def record(session: AsyncSession, comment: Comment, kind: CommentEventKind) -> None:
     """Log a change readers could notice, in the transaction that makes it."""
     # Written after the comment's own flush, which took the content clock's lock, so
-    # event ids are handed out in commit order (components/changes).
+    # event ids are handed out in commit order (components/clock.py).
     session.add(CommentEvent(post_id=comment.post_id, comment_id=comment.id, kind=kind))
     await notify(session)
 

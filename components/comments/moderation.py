@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, selectinload
 
-from components import changes
+from components import clock
 from components.comments import events
 from components.models import Comment, CommentEventKind, CommentStatus, Post, User, utcnow
 
@@ -97,7 +97,7 @@ async def _delete(session: AsyncSession, doomed: Sequence[Comment]) -> None:
     gone = {c.id: c for c in [*doomed, *replies]}
     # One statement: the ORM cannot delete rows of a self-referencing table one by one
     # without loading every relationship, which lazy="raise" forbids.
-    await changes.touch(session)
+    await clock.touch(session)
     await session.execute(
         delete(Comment).where(Comment.id.in_(gone)).execution_options(synchronize_session=False)
     )

@@ -26,7 +26,7 @@ from quart import Quart
 from werkzeug.datastructures import Accept, ETags
 from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags, quote_etag
 
-from components.changes import State
+from components.clock import Moment
 from components.settings import PROJECT_ROOT
 from web import assets, compression, htmx
 from web.pages.coding import body_for
@@ -97,11 +97,11 @@ def build_digest(app: Quart) -> str:
     return digest.hexdigest()
 
 
-def kept_validators(build: str, state: State, key: Key) -> Validators:
+def kept_validators(build: str, moment: Moment, key: Key) -> Validators:
     """A kept page's, known before it is rendered."""
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(f"{build}|{state.version}|{state.changed_at.isoformat()}|{key}".encode())
-    return Validators(digest.hexdigest(), state.changed_at)
+    digest.update(f"{build}|{moment.version}|{moment.changed_at.isoformat()}|{key}".encode())
+    return Validators(digest.hexdigest(), moment.changed_at)
 
 
 def body_validators(entry: Entry, changed_at: datetime) -> Validators:

@@ -1,6 +1,6 @@
 """Reads of the content clock, each shared by the requests that wait for it.
 
-Every request for a public page reads the clock (components/changes.py), so a write
+Every request for a public page reads the clock (components/clock.py), so a write
 acknowledged to anyone is on the next page any worker sends. The clock is read once for
 many requests: one that arrives while a read is in flight waits for the next read, which
 starts after it came in, so no request is ever answered from a read made before it arrived.
@@ -14,8 +14,7 @@ from typing import Any
 
 from quart import current_app
 
-from components import changes
-from components.changes import State
+from components.clock import Moment, Reader
 from web.database import ENGINE
 
 CLOCK = "quire.clock"
@@ -26,13 +25,13 @@ class Clock:
 
     def __init__(
         self,
-        read: Callable[[], Awaitable[State]],
+        read: Callable[[], Awaitable[Moment]],
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._read = read
         self._close = close
         self._reading: asyncio.Task[None] | None = None
-        self._next: asyncio.Future[State] | None = None
+        self._next: asyncio.Future[Moment] | None = None
 
     async def close(self) -> None:
         """Let go of what the reads need (the connection), once serving ends."""
@@ -43,11 +42,11 @@ class Clock:
         if self._close is not None:
             await self._close()
 
-    async def now(self) -> State:
+    async def now(self) -> Moment:
         """The clock as read by a statement that started after this call."""
         loop = asyncio.get_running_loop()
         if self._reading is None:
-            waiter: asyncio.Future[State] = loop.create_future()
+            waiter: asyncio.Future[Moment] = loop.create_future()
             self._reading = asyncio.create_task(self._reads(waiter))
         else:
             # The read in flight may have started before we came: wait for the next one.
@@ -57,7 +56,7 @@ class Clock:
         # A request that goes away stops waiting, without cancelling the others' read.
         return await asyncio.shield(waiter)
 
-    async def _reads(self, waiter: asyncio.Future[State]) -> None:
+    async def _reads(self, waiter: asyncio.Future[Moment]) -> None:
         while True:
             try:
                 waiter.set_result(await self._read())
@@ -74,7 +73,7 @@ def clock_of(extensions: dict[str, Any]) -> Clock:
     """The app's clock, from its extensions (made on first use, once the engine is open)."""
     clock: Clock | None = extensions.get(CLOCK)
     if clock is None:
-        reader = changes.Reader(extensions[ENGINE])
+        reader = Reader(extensions[ENGINE])
         clock = extensions[CLOCK] = Clock(reader.read, reader.close)
     return clock
 

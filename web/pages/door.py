@@ -21,7 +21,7 @@ from typing import Any
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart
 
-from components.changes import State
+from components.clock import Moment
 from web import htmx, limits
 from web.pages.answer import BUILD, Asked, answer, kept_validators
 from web.pages.clock import clock_of
@@ -29,7 +29,7 @@ from web.pages.store import PAGES, Entry, Key, Pages
 
 # In an ASGI request's scope: the clock as the front door read it, and the key of the kept
 # page the answer was made from (web/pages/respond.py), for the door to learn.
-SCOPE_STATE = "quire.state"
+SCOPE_MOMENT = "quire.moment"
 SCOPE_KEPT = "quire.kept"
 ASGIApp = Any  # Quart's asgi_app, or a middleware around it
 # Made afresh for each answer (or by the server, or the access log): never learned.
@@ -90,12 +90,12 @@ class FrontDoor:
         )
         door = self.doors.get(address)
         if door is not None:
-            state = await clock_of(self.app.extensions).now()
-            entry = pages.get(state, door.key)
+            moment = await clock_of(self.app.extensions).now()
+            entry = pages.get(moment, door.key)
             if entry is not None:
-                await self._answer(door, entry, state, headers, pages, send)
+                await self._answer(door, entry, moment, headers, pages, send)
                 return
-            scope[SCOPE_STATE] = state  # type: ignore[literal-required]  # Quart need not read it again
+            scope[SCOPE_MOMENT] = moment  # type: ignore[literal-required]  # Quart need not read it again
         await self.inner(scope, receive, self._learning(address, scope, send))
 
     def _learning(self, address: DoorKey, scope: Scope, send: ASGISendCallable) -> Any:
@@ -122,12 +122,12 @@ class FrontDoor:
         self,
         door: Door,
         entry: Entry,
-        state: State,
+        moment: Moment,
         headers: dict[str, str],
         pages: Pages,
         send: ASGISendCallable,
     ) -> None:
-        validators = kept_validators(self.app.extensions[BUILD], state, door.key)
+        validators = kept_validators(self.app.extensions[BUILD], moment, door.key)
         answered = await answer(
             entry, validators, Asked.from_headers(headers), self.app.config["SECRET_KEY"], pages
         )

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from quart import Quart, Response, current_app, g, request, session
 
-from components import changes
+from components import clock
 from web import htmx
 from web.database import get_db
 from web.pages.answer import (
@@ -38,7 +38,7 @@ from web.pages.answer import (
 )
 from web.pages.clock import clock_of, close_clock
 from web.pages.coding import entry_of
-from web.pages.door import SCOPE_KEPT, SCOPE_STATE
+from web.pages.door import SCOPE_KEPT, SCOPE_MOMENT
 from web.pages.store import PAGES, Entry, Key, Pages
 
 V = TypeVar("V", bound=Callable[..., object])
@@ -87,18 +87,18 @@ async def _answer_early() -> Response | None:
     if not _may_keep():
         return None
     # The front door (web/pages/door.py) read the clock already, after the request came.
-    state = request.scope.get(SCOPE_STATE) or await clock_of(current_app.extensions).now()
+    moment = request.scope.get(SCOPE_MOMENT) or await clock_of(current_app.extensions).now()
     key: Key = (request.host_url, request.full_path, htmx.wants_fragment())
-    g.page = (state, key)
-    validators = kept_validators(current_app.extensions[BUILD], state, key)
+    g.page = (moment, key)
+    validators = kept_validators(current_app.extensions[BUILD], moment, key)
     asked = _asked()
     if is_current(validators, asked):
         shared = [("Cache-Control", cache_control(storable=True, private=False))]
         return _response(not_modified(validators, asked, [*shared, ("Vary", ", ".join(VARY))]))
     pages = _pages()
-    entry = pages.get(state, key)
+    entry = pages.get(moment, key)
     if entry is None:
-        flight = pages.join_or_render(state, key)
+        flight = pages.join_or_render(moment, key)
         if flight is None:
             g.rendering = True  # this request renders it, for the others
             return None
@@ -119,7 +119,7 @@ async def _land(_error: BaseException | None) -> None:
 async def last_changed() -> datetime:
     """The Last-Modified of every public page and feed: the content clock."""
     page = g.get("page")  # read already, when the page may be kept
-    return page[0].changed_at if page else await changes.last_changed(get_db())
+    return page[0].changed_at if page else await clock.last_changed(get_db())
 
 
 async def respond(response: Response, changed_at: datetime | None = None) -> Response:
@@ -132,15 +132,15 @@ async def respond(response: Response, changed_at: datetime | None = None) -> Res
     entry = entry_of(_kept_headers(response), await response.get_data())
     page = g.get("page")
     if page is not None and _may_keep_answer(response):
-        state, key = page
+        moment, key = page
         pages = _pages()
-        pages.put(state, key, entry)
+        pages.put(moment, key, entry)
         answered = await _kept_answer(
-            entry, kept_validators(current_app.extensions[BUILD], state, key), _asked()
+            entry, kept_validators(current_app.extensions[BUILD], moment, key), _asked()
         )
         # After the answer, so that its coding is kept before those waiting go on.
         if g.pop("rendering", False):
-            pages.rendered(state, key, entry)
+            pages.rendered(moment, key, entry)
         return answered
     validators = body_validators(entry, changed_at or await last_changed())
     return _into(response, await answer(entry, validators, _asked(), _secret()))

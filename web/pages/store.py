@@ -12,7 +12,7 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from components.changes import State
+from components.clock import Moment
 
 PAGES = "quire.pages"
 Key = tuple[str, str, bool]  # host URL, path with query, fragment or page
@@ -44,26 +44,26 @@ class Pages:
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
-        self.kept_at: State | None = None  # the clock's reading the pages were rendered at
+        self.kept_at: Moment | None = None  # the clock's reading the pages were rendered at
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._size = 0
         # Pages being rendered, by the request that renders them, for those that wait.
-        self._flights: dict[tuple[State, Key], asyncio.Future[Entry | None]] = {}
+        self._flights: dict[tuple[Moment, Key], asyncio.Future[Entry | None]] = {}
 
-    def get(self, state: State, key: Key) -> Entry | None:
-        if state != self.kept_at:
+    def get(self, moment: Moment, key: Key) -> Entry | None:
+        if moment != self.kept_at:
             return None
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
         return entry
 
-    def put(self, state: State, key: Key, entry: Entry) -> None:
-        if state != self.kept_at:
+    def put(self, moment: Moment, key: Key, entry: Entry) -> None:
+        if moment != self.kept_at:
             # Newer content (or, from a request that read the clock earlier, older: then
             # the next request that reads the newer clock starts over again).
             self.clear()
-            self.kept_at = state
+            self.kept_at = moment
         old = self._entries.pop(key, None)
         if old is not None:
             self._size -= old.size
@@ -85,17 +85,17 @@ class Pages:
             _, dropped = self._entries.popitem(last=False)
             self._size -= dropped.size
 
-    def join_or_render(self, state: State, key: Key) -> asyncio.Future[Entry | None] | None:
-        """The page being rendered for (state, key) by another request, to wait for; or
+    def join_or_render(self, moment: Moment, key: Key) -> asyncio.Future[Entry | None] | None:
+        """The page being rendered for (moment, key) by another request, to wait for; or
         None, and then the caller renders it and must call `rendered` when it is done."""
-        flight = self._flights.get((state, key))
+        flight = self._flights.get((moment, key))
         if flight is None:
-            self._flights[(state, key)] = asyncio.get_running_loop().create_future()
+            self._flights[(moment, key)] = asyncio.get_running_loop().create_future()
         return flight
 
-    def rendered(self, state: State, key: Key, entry: Entry | None) -> None:
-        """The page for (state, key) is rendered (None: it is not to be kept; those who
+    def rendered(self, moment: Moment, key: Key, entry: Entry | None) -> None:
+        """The page for (moment, key) is rendered (None: it is not to be kept; those who
         waited render their own)."""
-        flight = self._flights.pop((state, key), None)
+        flight = self._flights.pop((moment, key), None)
         if flight is not None and not flight.done():
             flight.set_result(entry)

@@ -72,14 +72,14 @@ async def touch(session: AsyncSession) -> None:
 
 
 @dataclass(frozen=True)
-class State:
+class Moment:
     """Where the clock stands: every public page is a function of this (and the code)."""
 
     version: int
     changed_at: datetime  # Last-Modified: see last_changed()
 
 
-def _state_query() -> Any:
+def _clock_query() -> Any:
     """The clock's version and time, with the newest visible post's publication.
 
     A scheduled post goes public with no write, so the time is the later of the last
@@ -104,20 +104,20 @@ def _state_query() -> Any:
     return select(version, func.max(moments.c.at))
 
 
-async def state(reader: AsyncConnection | AsyncSession) -> State:
+async def now(reader: AsyncConnection | AsyncSession) -> Moment:
     """The content clock now (version 0 and a fixed old date on a blog never written to)."""
-    version, changed = (await reader.execute(_state_query())).one()
-    return State(version or 0, changed or EPOCH)
+    version, changed = (await reader.execute(_clock_query())).one()
+    return Moment(version or 0, changed or EPOCH)
 
 
 async def last_changed(session: AsyncSession) -> datetime:
     """When public content last changed (a fixed old date on a blog never written to)."""
-    return (await state(session)).changed_at
+    return (await now(session)).changed_at
 
 
-# The statement of _state_query(), written for the driver (SQLite's placeholder; "$1" on
+# The statement of _clock_query(), written for the driver (SQLite's placeholder; "$1" on
 # PostgreSQL): the same three values, the later of the two times taken in Python. Its
-# statuses are those of posts.is_visible(); tests/test_changes.py holds the two to the same
+# statuses are those of posts.is_visible(); tests/test_clock.py holds the two to the same
 # answers.
 _DRIVER_SQL = (
     "SELECT (SELECT version FROM site_state WHERE id = 1), "
@@ -130,7 +130,7 @@ _DRIVER_SQL = (
 class Reader:
     """Reads of the clock by the database driver alone, on a connection of its own.
 
-    Every request for a public page reads the clock (web/pagecache.py), so a read's cost
+    Every request for a public page reads the clock (web/pages/clock.py), so a read's cost
     is paid on every page. Through the pool and the ORM a read took 1.3 ms of CPU
     (checkout, the statement built and looked up, greenlet and thread hops, the reset on
     return); through the driver alone, 40 us. The connection is the engine's (with its
@@ -153,7 +153,7 @@ class Reader:
         self._result = moment.result_processor(dialect, None) or _same
         self._driver: Any = None
 
-    async def read(self) -> State:
+    async def read(self) -> Moment:
         """The clock now, as a statement that began after this call sees it."""
         if isinstance(self.engine.pool, StaticPool):
             # An in-memory SQLite database lives on the pool's one connection: leave it there.
@@ -171,11 +171,11 @@ class Reader:
             return await self._through_pool()
         version, changed, newest = row
         times = [self._result(t) for t in (changed, newest) if t is not None]
-        return State(version or 0, max(times, default=EPOCH))
+        return Moment(version or 0, max(times, default=EPOCH))
 
-    async def _through_pool(self) -> State:
+    async def _through_pool(self) -> Moment:
         async with self.engine.connect() as connection:
-            return await state(connection)
+            return await now(connection)
 
     def parameters(self) -> tuple[Any, ...]:
         """What `sql` is sent with now, as the driver takes it."""

@@ -1,4 +1,4 @@
-"""The content clock as its driver-level reader sees it (components/changes.Reader)."""
+"""The content clock as its driver-level reader sees it (components/clock.Reader)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from components import changes, migrations
+from components import clock, migrations
 from components.db import make_engine
 from components.models import PostStatus, utcnow
 
@@ -25,23 +25,23 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def reader(engine: AsyncEngine) -> AsyncIterator[changes.Reader]:
-    reader = changes.Reader(engine)
+async def reader(engine: AsyncEngine) -> AsyncIterator[clock.Reader]:
+    reader = clock.Reader(engine)
     yield reader
     await reader.close()
 
 
-async def through_the_pool(engine: AsyncEngine) -> changes.State:
+async def through_the_pool(engine: AsyncEngine) -> clock.Moment:
     async with engine.connect() as connection:
-        return await changes.state(connection)
+        return await clock.now(connection)
 
 
 async def test_the_reader_answers_as_the_orm_statement_does(
-    engine: AsyncEngine, reader: changes.Reader, db: AsyncSession
+    engine: AsyncEngine, reader: clock.Reader, db: AsyncSession
 ) -> None:
     """On a blog never written to, then after each kind of post the clock looks at."""
     blank = await reader.read()
-    assert blank == changes.State(0, changes.EPOCH) == await through_the_pool(engine)
+    assert blank == clock.Moment(0, clock.EPOCH) == await through_the_pool(engine)
     await publish(db, "Published")
     await publish(db, "A draft", status=PostStatus.DRAFT, published_at=utcnow())
     await publish(db, "Later", status=PostStatus.SCHEDULED, published_at=utcnow() + timedelta(1))
@@ -62,7 +62,7 @@ async def test_the_reader_answers_as_the_orm_statement_does(
 
 
 async def test_each_read_sees_what_was_committed_before_it(
-    reader: changes.Reader, db: AsyncSession
+    reader: clock.Reader, db: AsyncSession
 ) -> None:
     """The reader's connection never reads from an old snapshot."""
     before = await reader.read()
@@ -74,26 +74,26 @@ async def test_each_read_sees_what_was_committed_before_it(
 
 
 async def test_a_lost_connection_is_replaced_and_the_read_still_answers(
-    engine: AsyncEngine, reader: changes.Reader, db: AsyncSession, caplog
+    engine: AsyncEngine, reader: clock.Reader, db: AsyncSession, caplog
 ) -> None:
     await publish(db, "Before")
     first = await reader.read()
     # The connection goes away under the reader, as after a database restart.
     await reader._driver.close()
     await publish(db, "After")
-    with caplog.at_level(logging.WARNING, logger="components.changes"):
+    with caplog.at_level(logging.WARNING, logger="components.clock"):
         second = await reader.read()
     assert second.version > first.version
     assert second == await through_the_pool(engine)
     assert "the driver's read failed" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="components.changes"):
+    with caplog.at_level(logging.WARNING, logger="components.clock"):
         assert await reader.read() == second
     assert not caplog.text, "the next read has a connection of its own again"
 
 
 async def test_the_readers_connection_is_outside_the_pool(
-    engine: AsyncEngine, reader: changes.Reader
+    engine: AsyncEngine, reader: clock.Reader
 ) -> None:
     await reader.read()
     assert engine.pool.checkedout() == 0
@@ -104,10 +104,10 @@ async def test_the_readers_connection_is_outside_the_pool(
 async def test_an_in_memory_database_keeps_its_one_connection() -> None:
     """SQLite in memory lives on the pool's only connection: the reader must not take it."""
     engine = make_engine("sqlite+aiosqlite://")
-    reader = changes.Reader(engine)
+    reader = clock.Reader(engine)
     try:
         await migrations.upgrade(engine)
-        assert await reader.read() == changes.State(0, changes.EPOCH)
+        assert await reader.read() == clock.Moment(0, clock.EPOCH)
         async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT count(*) FROM posts"))).scalar() == 0
     finally:
