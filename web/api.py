@@ -306,7 +306,7 @@ async def tag_list(query_args: NoQuery) -> Response:
 async def openapi(query_args: NoQuery) -> Response:
     """The OpenAPI document of this API; cached like the pages, but dated by the code."""
     document = current_app.extensions["QUART_SCHEMA"].openapi_provider.schema()
-    response = current_app.json.response(document)
+    response = Response(current_app.json.dumps(document), mimetype="application/json")
     return await respond(response, current_app.extensions[BUILT])
 
 

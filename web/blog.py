@@ -6,13 +6,13 @@ again from the start when it loses a race for the database (web/database.py).
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, current_app, redirect, request, url_for
+from quart import Blueprint, Response, abort, current_app, request, url_for
 
 from components import posts
 from web.database import get_db
 from web.pages.respond import cached
 from web.post_page import COMMENT_HELD, render_post
-from web.responses import render
+from web.responses import moved, render
 from web.urls import post_url
 
 bp = Blueprint("blog", __name__)
@@ -53,7 +53,7 @@ async def post(year: int, month: int, day: int, slug: str) -> Response:
         abort(404)
     canonical = post_url(found.post)
     if url_for("blog.post", year=year, month=month, day=day, slug=slug) != canonical:
-        return redirect(canonical, 301)
+        return moved(canonical)
     notice = COMMENT_HELD if request.args.get("comment") == "held" else None
     return await render_post(found, reply_to=request.args.get("reply_to", type=int), notice=notice)
 

@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from quart import Blueprint, Response, abort, current_app, make_response, render_template, request
+from quart import Blueprint, Response, abort, current_app, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from components import posts
@@ -189,8 +189,7 @@ async def feed(year: int, month: int, day: int, slug: str) -> Response:
     entries = await reading.for_feed(db, post.id, limit=current_app.config["FEED_ENTRIES"])
     updated = await last_changed()
     body = await render_template("comments_feed.xml", post=post, entries=entries, updated=updated)
-    response: Response = await make_response(body)
-    response.content_type = ATOM
+    response = Response(body, content_type=ATOM)
     return await respond(response, updated)
 
 

@@ -23,7 +23,8 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from quart import Quart, Response, current_app, g, request
+from quart import Quart, current_app, g, request
+from quart.typing import ResponseTypes
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -77,7 +78,7 @@ def _committing(view: View) -> View:
     loses a race for the database."""
 
     @functools.wraps(view)
-    async def run(**kwargs: Any) -> Response:
+    async def run(**kwargs: Any) -> ResponseTypes:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with _turn():
@@ -154,7 +155,7 @@ async def release() -> None:
         await session.close()
 
 
-async def _commit(response: Response) -> None:
+async def _commit(response: ResponseTypes) -> None:
     # Only a successful response keeps its writes; an error page rolls them back.
     session: AsyncSession | None = g.get("db")
     if session is not None and response.status_code < 400:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from quart import Blueprint, Response, abort, current_app, make_response, render_template
+from quart import Blueprint, Response, abort, current_app, render_template
 
 from components import posts
 from components.models import Post, Tag
@@ -22,8 +22,7 @@ ATOM = "application/atom+xml; charset=utf-8"
 
 async def _send(body: str, content_type: str, last_modified: datetime) -> Response:
     """A public, revalidated response: ETag and Last-Modified, 304 when nothing changed."""
-    response: Response = await make_response(body)
-    response.content_type = content_type
+    response = Response(body, content_type=content_type)
     return await respond(response, last_modified)
 
 

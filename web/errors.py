@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from quart import Quart, Response, current_app, redirect, request
+from quart import Quart, Response, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from components import posts
 from components.db import is_unavailable
 from web import api
 from web.database import get_db
-from web.responses import render
+from web.responses import moved, render
 from web.urls import post_url
 
 MESSAGES = {
@@ -45,9 +45,9 @@ async def page_for(error: HTTPException) -> Response:
     status = error.code or 500
     if status == 404 and request.method in {"GET", "HEAD"}:
         # Old slugs, Jekyll permalinks and Hugo aliases keep working for good.
-        moved = await posts.moved_to(get_db(), request.path)
-        if moved is not None:
-            return redirect(post_url(moved), 301)
+        found = await posts.moved_to(get_db(), request.path)
+        if found is not None:
+            return moved(post_url(found))
     response = await render(
         "error.html",
         "partials/error.html",

@@ -20,7 +20,13 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
+from hypercorn.typing import (
+    ASGIFramework,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    HTTPScope,
+    Scope,
+)
 from quart import Quart
 
 HANDLER_NAME = "quire"
@@ -136,8 +142,8 @@ class RequestLog:
             request_id.reset(token)
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers", ()):
+def _header(scope: HTTPScope, name: bytes) -> str:
+    for key, value in scope["headers"]:
         if key == name:
             return value.decode("latin-1").strip()
     return ""

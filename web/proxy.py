@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope, WebsocketScope
 
 Mode = Literal["legacy", "modern"]
 
@@ -29,11 +29,12 @@ class ProxyFix:
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        if scope["type"] in ("http", "websocket") and self.trusted_hops:
+        # Two comparisons, not `in`, so that the checker narrows the scope's type.
+        if (scope["type"] == "http" or scope["type"] == "websocket") and self.trusted_hops:
             scope = self.fixed(scope)
         await self.app(scope, receive, send)
 
-    def fixed(self, scope: Scope) -> Any:
+    def fixed(self, scope: HTTPScope | WebsocketScope) -> Any:
         """A copy of `scope` with what the trusted routers say about the request."""
         headers = scope["headers"]
         client = scheme = host = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, make_response, redirect, render_template, request
+from quart import Response, render_template, request
 
 from web.htmx import VARY, wants_fragment
 from web.pages.respond import respond, unstored
@@ -23,7 +23,7 @@ async def render(page: str, fragment: str, /, *, status: int = 200, **context: A
     stored.
     """
     template = fragment if wants_fragment() else page
-    response: Response = await make_response(await render_template(template, **context), status)
+    response = Response(await render_template(template, **context), status)
     if status != 200:
         return await unstored(response)
     return await respond(response)
@@ -31,7 +31,7 @@ async def render(page: str, fragment: str, /, *, status: int = 200, **context: A
 
 async def fragment(template: str, /, *, status: int = 200, **context: Any) -> Response:
     """A piece of a page that only htmx asks for (an action's result): never cached."""
-    response: Response = await make_response(await render_template(template, **context), status)
+    response = Response(await render_template(template, **context), status)
     return await unstored(response)
 
 
@@ -49,6 +49,13 @@ def see_other(url: str, *, reload: bool = False) -> Response:
         response.headers["HX-Redirect" if reload else "HX-Location"] = url
         response.vary.update(VARY)
         return response
-    response = redirect(url, 303)
+    response = moved(url, 303)
     response.vary.update(VARY)
+    return response
+
+
+def moved(url: str, status: int = 301) -> Response:
+    """A redirect to `url`: 301 for an address that moved for good (a post's old one)."""
+    response = Response("", status)
+    response.headers["Location"] = url
     return response

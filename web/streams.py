@@ -19,7 +19,7 @@ again from the start when it loses a race for the database (web/database.py).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from quart import Quart, Response, current_app, request, stream_with_context
 
@@ -35,7 +35,7 @@ RETRY_MS = 1000
 
 def init_app(app: Quart) -> None:
     @app.while_serving
-    async def run_hub() -> AsyncIterator[None]:
+    async def run_hub() -> AsyncGenerator[None, None]:
         # A while_serving hook ends before any after_serving one: streams close before
         # the engine they read from is disposed (web/database).
         hub = Hub(

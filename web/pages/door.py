@@ -16,7 +16,7 @@ large, or that carries cookies, or is not a GET, goes to Quart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart import Quart
@@ -49,6 +49,12 @@ class Door:
 
     key: Key
     headers: tuple[tuple[bytes, bytes], ...]
+
+
+def extras(scope: Scope) -> dict[str, Any]:
+    """The scope as the plain dict it is, for the keys this pipeline adds to it: ASGI lets
+    a middleware add keys, and hypercorn's TypedDicts do not list them."""
+    return cast(dict[str, Any], scope)
 
 
 def init_app(app: Quart) -> None:
@@ -95,7 +101,7 @@ class FrontDoor:
             if entry is not None:
                 await self._answer(door, entry, moment, headers, pages, send)
                 return
-            scope[SCOPE_MOMENT] = moment  # type: ignore[literal-required]  # Quart need not read it again
+            extras(scope)[SCOPE_MOMENT] = moment  # Quart need not read the clock again
         await self.inner(scope, receive, self._learning(address, scope, send))
 
     def _learning(self, address: DoorKey, scope: Scope, send: ASGISendCallable) -> Any:
@@ -103,7 +109,7 @@ class FrontDoor:
             if (
                 message["type"] == "http.response.start"
                 and message["status"] == 200
-                and (key := scope.get(SCOPE_KEPT)) is not None
+                and (key := extras(scope).get(SCOPE_KEPT)) is not None
             ):
                 kept = tuple(
                     (name.lower(), value)

@@ -18,8 +18,10 @@ from datetime import datetime
 from typing import TypeVar
 
 from quart import Quart, Response, current_app, g, request, session
+from werkzeug.datastructures import Headers
 
 from components import clock
+from components.clock import Moment
 from web import htmx
 from web.database import get_db
 from web.pages.answer import (
@@ -38,7 +40,7 @@ from web.pages.answer import (
 )
 from web.pages.clock import clock_of, close_clock
 from web.pages.coding import entry_of
-from web.pages.door import SCOPE_KEPT, SCOPE_MOMENT
+from web.pages.door import SCOPE_KEPT, SCOPE_MOMENT, extras
 from web.pages.store import PAGES, Entry, Key, Pages
 
 V = TypeVar("V", bound=Callable[..., object])
@@ -59,6 +61,18 @@ def init_app(app: Quart) -> None:
     app.before_request(_answer_early)
     app.teardown_request(_land)
     app.after_serving(close_clock)
+
+
+def _page() -> tuple[Moment, Key] | None:
+    """The clock's moment and the page's key, when this request's page may be kept."""
+    page: tuple[Moment, Key] | None = g.get("page")
+    return page
+
+
+def _kept_page() -> tuple[Moment, Key]:
+    page = _page()
+    assert page is not None, "only a page that may be kept is kept"
+    return page
 
 
 def _pages() -> Pages:
@@ -87,7 +101,8 @@ async def _answer_early() -> Response | None:
     if not _may_keep():
         return None
     # The front door (web/pages/door.py) read the clock already, after the request came.
-    moment = request.scope.get(SCOPE_MOMENT) or await clock_of(current_app.extensions).now()
+    told: Moment | None = extras(request.scope).get(SCOPE_MOMENT)
+    moment = told or await clock_of(current_app.extensions).now()
     key: Key = (request.host_url, request.full_path, htmx.wants_fragment())
     g.page = (moment, key)
     validators = kept_validators(current_app.extensions[BUILD], moment, key)
@@ -113,12 +128,13 @@ async def _land(_error: BaseException | None) -> None:
     """Release those waiting for a page this request was to render but did not keep
     (an error, a redirect, a cookie): each renders its own."""
     if g.pop("rendering", False):
-        _pages().rendered(*g.page, None)
+        moment, key = _kept_page()
+        _pages().rendered(moment, key, None)
 
 
 async def last_changed() -> datetime:
     """The Last-Modified of every public page and feed: the content clock."""
-    page = g.get("page")  # read already, when the page may be kept
+    page = _page()  # read already, when the page may be kept
     return page[0].changed_at if page else await clock.last_changed(get_db())
 
 
@@ -129,8 +145,8 @@ async def respond(response: Response, changed_at: datetime | None = None) -> Res
     private = bool(request.cookies)
     response.headers["Cache-Control"] = cache_control(storable=True, private=private)
     response.vary.update(VARY)
-    entry = entry_of(_kept_headers(response), await response.get_data())
-    page = g.get("page")
+    entry = entry_of(_kept_headers(response), await response.get_data(as_text=False))
+    page = _page()
     if page is not None and _may_keep_answer(response):
         moment, key = page
         pages = _pages()
@@ -151,7 +167,7 @@ async def unstored(response: Response) -> Response:
     stamps filled in and compressed as the reader accepts."""
     response.headers["Cache-Control"] = cache_control(storable=False, private=False)
     response.vary.update(VARY)
-    entry = entry_of(_kept_headers(response), await response.get_data())
+    entry = entry_of(_kept_headers(response), await response.get_data(as_text=False))
     return _into(
         response, await answer(entry, None, _asked(), _secret(), status=response.status_code)
     )
@@ -176,7 +192,7 @@ def _secret() -> str:
 
 async def _kept_answer(entry: Entry, validators: Validators, asked: Asked) -> Response:
     answered = await answer(entry, validators, asked, _secret(), _pages())
-    request.scope[SCOPE_KEPT] = g.page[1]  # for the front door to learn
+    extras(request.scope)[SCOPE_KEPT] = _kept_page()[1]  # for the front door to learn
     return _response(answered)
 
 
@@ -184,8 +200,8 @@ def _response(answered: Answer) -> Response:
     """A new response of this answer, with nothing else."""
     headers = [*answered.headers, *answered.made]
     if answered.status == 304:
-        return Response(status=304, headers=headers)
-    return Response(answered.body, status=answered.status, headers=headers)
+        return Response(status=304, headers=Headers(headers))
+    return Response(answered.body, status=answered.status, headers=Headers(headers))
 
 
 def _into(response: Response, answered: Answer) -> Response:
