@@ -28,8 +28,7 @@ from components.db import is_conflict, make_sessionmaker
 from components.frontmatter import Source, SourceError
 from components.models import User
 from web import create_app
-from web.media import media_url, picture
-from web.urls import post_url
+from web.urls import media_url, picture, post_url
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 # Folders that hold no posts of their own: build outputs, dependencies, version control.

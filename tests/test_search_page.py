@@ -8,7 +8,7 @@ import re
 import pytest
 
 from components import search
-from web import search as web_search
+from web.views import search as web_search
 
 from .test_pages import PARTIAL, publish
 

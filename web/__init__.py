@@ -10,32 +10,24 @@ from quart import Quart
 
 from components.settings import PROJECT_ROOT, ConfigError, load_config
 from web import (
-    accounts,
     admin,
-    api,
     assets,
     auth,
-    blog,
-    comments,
     compression,
     csrf,
     database,
-    discovery,
     errors,
     filters,
     headers,
-    health,
     limits,
     logs,
-    media,
-    moderation,
     proxy,
-    search,
     stamps,
     streams,
     urls,
 )
 from web.pages import door, respond
+from web.views import accounts, api, blog, comments, discovery, health, media, moderation, search
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Quart:

@@ -18,9 +18,8 @@ from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth
 from web.database import get_db
 from web.htmx import VARY, wants_fragment
-from web.media import pictures_in
 from web.responses import fragment, render, see_other
-from web.urls import post_url
+from web.urls import pictures_in, post_url
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -7,10 +7,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 
 from components import posts
 from components.db import is_unavailable
-from web import api
 from web.database import get_db
 from web.responses import moved, render
 from web.urls import post_url
+from web.views import api
 
 MESSAGES = {
     400: "The request could not be understood.",

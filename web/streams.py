@@ -11,9 +11,6 @@ already sent.
 A stream that falls too far behind is closed rather than buffered without end; its
 browser reconnects and catches up from the log. On shutdown every stream is ended
 cleanly, and browsers reconnect to another process.
-
-Every view here runs as one database transaction, committed before it answers and run
-again from the start when it loses a race for the database (web/database.py).
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ from quart import Blueprint, Response, abort, current_app, request, url_for
 from components import posts
 from web.database import get_db
 from web.pages.respond import cached
-from web.post_page import COMMENT_HELD, render_post
 from web.responses import moved, render
 from web.urls import post_url
+from web.views.post_page import COMMENT_HELD, render_post
 
 bp = Blueprint("blog", __name__)
 

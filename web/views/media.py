@@ -23,7 +23,6 @@ from quart import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from components.markdown import Picture
 from components.media import library as media_library
 from components.media.files import materialise
 from components.media.names import content_type_of, file_name
@@ -32,6 +31,7 @@ from components.models import Media, User
 from web import auth, errors
 from web.database import get_db
 from web.responses import render, see_other
+from web.urls import media_url
 
 bp = Blueprint("media", __name__)
 
@@ -41,31 +41,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 def folder() -> Path:
     return current_app.config["INSTANCE_PATH"] / "media"
-
-
-@bp.app_template_global()
-def media_url(item: Media) -> str:
-    return url_for("media.file", name=file_name(item.sha256, item.content_type))
-
-
-def _srcset(item: Media) -> str:
-    sizes = [
-        f"{url_for('media.file', name=file_name(v.sha256, v.content_type))} {v.width}w"
-        for v in item.variants
-    ]
-    return ", ".join([*sizes, f"{media_url(item)} {item.width}w"])
-
-
-def picture(item: Media) -> Picture | None:
-    """The responsive sizes of a library image, for `srcset` (None when it has no size)."""
-    if not (item.width and item.height):
-        return None
-    return Picture(srcset=_srcset(item), width=item.width, height=item.height)
-
-
-async def pictures_in(body: str) -> dict[str, Picture]:
-    """The responsive sizes of the library images a post's Markdown shows."""
-    return await media_library.pictures(get_db(), body, url=media_url, picture=picture)
 
 
 bp.add_app_template_global(file_name, "media_file_name")

@@ -22,9 +22,9 @@ from web import auth, csrf, streams
 from web.database import get_db
 from web.htmx import wants_fragment
 from web.pages.respond import cached, last_changed, respond
-from web.post_page import COMMENT_HELD, render_post
 from web.responses import fragment, see_other
 from web.urls import post_url
+from web.views.post_page import COMMENT_HELD, render_post
 
 bp = Blueprint("comments", __name__)
 

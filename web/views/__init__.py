@@ -1,0 +1,14 @@
+"""The blueprints: each module holds the views of one part of the site.
+
+- `blog`: the reader's pages (home, a post, tags, the archive); `post_page` renders a
+  post page for it and for the comment views.
+- `comments`: readers' comments (the form, replies, a post's comment feed and stream).
+- `discovery`: what machines read (Atom feeds, the sitemap, robots.txt).
+- `search`: the search page and the header's live results.
+- `accounts`: signing in and out, the account page, two-factor sign-in.
+- `admin`: the writer's list of posts and the editor.
+- `media`: the image library, uploads and the files themselves.
+- `moderation`: the comment queue and its live stream.
+- `api`: the read-only JSON API; `api_schemas` holds its pydantic models.
+- `health`: `/healthz` for the platform's probes.
+"""
