@@ -2,9 +2,9 @@
 
 `GET /api/posts` (a page of posts, newest first), `GET /api/posts/<slug>` (one post in
 full), `GET /api/tags` (the tags in use) and `GET /api/openapi.json`, the OpenAPI 3.1
-document that quart-schema builds from the pydantic models below. It shows the same
-posts the pages show, and nothing else: drafts and posts scheduled for later are
-absent from every answer. Answers are cached like the pages (web/pages/); errors
+document that quart-schema builds from the pydantic models in web/views/api_schemas.py.
+It shows the same posts the pages show, and nothing else: drafts and posts scheduled for
+later are absent from every answer. Answers are cached like the pages (web/pages/); errors
 are `{"error": {"status": ..., "message": ...}}` and never stored.
 
 Errors are JSON in two steps. A view's own error (a bad query string, an unknown slug)
@@ -22,11 +22,9 @@ again from the start when it loses a race for the database (web/database.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
-from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ValidationError
 from quart import Blueprint, Quart, Response, abort, current_app, url_for
 from quart_schema import (
     Info,
@@ -43,23 +41,27 @@ from werkzeug.routing import Rule
 
 from components import posts
 from components.models import Post, Tag, utcnow
-from components.text import MAX_SLUG_LENGTH
 from web.database import get_db
 from web.pages.respond import respond
 from web.urls import post_url
+from web.views.api_schemas import (
+    MAX_LIMIT,
+    ApiError,
+    ErrorDetail,
+    ListQuery,
+    NoQuery,
+    PostDetail,
+    PostList,
+    PostSummary,
+    TagCount,
+    TagList,
+    TagRef,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-MAX_LIMIT = 50
 # When this app was built: the OpenAPI document changes with the code, never with the posts.
 BUILT = "quire.api.built"
-TAG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-# What `posts.Cursor` writes, for clients to read; a date that does not exist (30 February)
-# matches but is refused all the same.
-CURSOR_PATTERN = (
-    r"^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]\.[0-9]{6}Z-[0-9]{1,18}$"
-)
 MESSAGES = {
     404: "There is nothing at this address; the API's addresses are listed in {openapi}.",
     500: "Something went wrong on our side. Please try again later.",
@@ -98,135 +100,6 @@ class _ApiDocument(OpenAPIProvider):
     def generate_rules(self) -> Iterable[Rule]:
         prefix = f"{bp.name}."
         return (rule for rule in super().generate_rules() if rule.endpoint.startswith(prefix))
-
-
-# --- what the API takes ------------------------------------------------------
-
-
-def _parse_cursor(value: object) -> posts.Cursor:
-    cursor = posts.Cursor.parse(value) if isinstance(value, str) else None
-    if cursor is None:
-        raise PydanticCustomError("cursor", "should be the `next` of an earlier page")
-    return cursor
-
-
-def _no_default(schema: dict[str, Any]) -> None:
-    # An absent parameter is not a null one: the document lists no default for it.
-    schema.pop("default", None)
-
-
-CursorParameter = Annotated[
-    posts.Cursor,
-    PlainValidator(_parse_cursor),
-    WithJsonSchema({"type": "string", "pattern": CURSOR_PATTERN}),
-]
-
-
-class NoQuery(BaseModel):
-    """No query parameters at all: an unknown one is a mistake worth reporting."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ListQuery(NoQuery):
-    before: CursorParameter | SkipJsonSchema[None] = Field(
-        None,
-        description="Go on after this post: the `next` of the previous page.",
-        json_schema_extra=_no_default,
-    )
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] | SkipJsonSchema[None] = Field(
-        None,
-        description="Posts per page (default: the blog's posts per page, at most 50).",
-        json_schema_extra=_no_default,
-    )
-    tag: (
-        Annotated[str, Field(pattern=TAG_PATTERN, max_length=MAX_SLUG_LENGTH)]
-        | SkipJsonSchema[None]
-    ) = Field(
-        None, description="Only posts with this tag (its slug).", json_schema_extra=_no_default
-    )
-
-
-# --- what the API answers ----------------------------------------------------
-
-
-class _Answer(BaseModel):
-    # Every field is documented: a client may rely on there being nothing else.
-    model_config = ConfigDict(extra="forbid")
-
-
-class TagRef(_Answer):
-    """A tag of a post."""
-
-    name: str
-    slug: str
-
-
-class PostSummary(_Answer):
-    """A post as a list shows it."""
-
-    id: int
-    slug: str
-    title: str
-    description: str
-    excerpt: str
-    url: str = Field(description="The post's page: its canonical, absolute address.")
-    published_at: AwareDatetime
-    updated_at: AwareDatetime
-    tags: list[TagRef]
-    reading_minutes: int
-    comment_count: int = Field(description="Approved comments.")
-
-
-class TocEntry(_Answer):
-    """A heading of the post (h2 or h3) and its anchor on the post's page."""
-
-    level: int
-    id: str
-    text: str
-
-
-class PostDetail(PostSummary):
-    """One post in full."""
-
-    body: str = Field(description="The Markdown source.")
-    body_html: str
-    toc: list[TocEntry]
-    comments_enabled: bool
-
-
-class PostList(_Answer):
-    """A page of posts, newest first."""
-
-    posts: list[PostSummary]
-    next: str | None = Field(description="Pass as `before` for the next page; null on the last.")
-    next_url: str | None = Field(description="The next page's address; null on the last.")
-
-
-class TagCount(_Answer):
-    """A tag with at least one visible post."""
-
-    name: str
-    slug: str
-    post_count: int
-    posts_url: str = Field(description="The address of the tag's posts in this API.")
-
-
-class TagList(_Answer):
-    """Every tag in use, by name."""
-
-    tags: list[TagCount]
-
-
-class ErrorDetail(_Answer):
-    status: int
-    message: str = Field(description="What is wrong, in words.")
-
-
-class ApiError(_Answer):
-    """The request was refused: the message says why."""
-
-    error: ErrorDetail
 
 
 # --- the endpoints -----------------------------------------------------------
