@@ -16,8 +16,8 @@ from web.pages import door
 from web.pages.door import FrontDoor
 
 from .test_comments import make_post
-from .test_pagecache import STAMP, without_stamps
 from .test_pages import post_path, publish
+from .test_pages_kept import STAMP, without_stamps
 
 FRAGMENT = {"HX-Request": "true", "HX-Request-Type": "partial"}
 # Made for each answer, by the door or by Quart alike.
