@@ -31,7 +31,7 @@ from components.markdown import Picture
 from components.models import Media, Post, PostStatus, Redirect, RevisionKind, User, utcnow
 from components.posts import set_content, tags_named
 from components.text import slugify
-from components.writing import is_public, keep_address, state, state_of
+from components.writing import is_public, keep_address, post_status_label, status_label
 
 # Where an export keeps what the library knows of each file beyond its bytes.
 MEDIA_MANIFEST = Path("_data") / "quire_media.yml"
@@ -283,7 +283,7 @@ def _status(
 def _same(post: Post, wanted: dict[str, Any], tags: Sequence[str]) -> bool:
     return (
         all(getattr(post, name) == value for name, value in wanted.items() if name != "status")
-        and state_of(post) == state(wanted["status"], wanted["published_at"])
+        and post_status_label(post) == status_label(wanted["status"], wanted["published_at"])
         and {tag.slug for tag in post.tags} == {slugify(name) for name in tags}
     )
 

@@ -283,7 +283,7 @@ async def save(
 
 def is_public(post: Post) -> bool:
     """Whether readers can see the post now (published, or scheduled and due)."""
-    return state_of(post) == "published"
+    return post_status_label(post) == "published"
 
 
 async def keep_address(session: AsyncSession, path: str, post: Post) -> None:
@@ -369,12 +369,12 @@ async def for_admin(
     return (await session.scalars(select_posts)).all()
 
 
-def state_of(post: Post) -> str:
+def post_status_label(post: Post) -> str:
     """What the admin list calls a post: draft, scheduled or published."""
-    return state(post.status, post.published_at)
+    return status_label(post.status, post.published_at)
 
 
-def state(status: PostStatus, published_at: datetime | None) -> str:
+def status_label(status: PostStatus, published_at: datetime | None) -> str:
     """Draft, scheduled or published: what readers see of a status and a time."""
     if status is PostStatus.DRAFT:
         return "draft"

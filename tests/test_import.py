@@ -68,7 +68,7 @@ def test_imports_every_good_file_and_names_each_bad_one(blog: Blog, site: Path) 
     assert hello.description == ""  # " " in the file
     assert hello.published_at == datetime(2023, 9, 29, 8, tzinfo=UTC)
     assert hello.tags == {"python", "web", "Notes"}
-    assert (hello.comments, hello.share, hello.state) == (True, False, "published")
+    assert (hello.comments, hello.share, hello.status_label) == (True, False, "published")
     assert hello.redirects == {"/blog/hello-jekyll.html", "/old/hello/"}
     assert hello.front_matter["layout"] == "post"
     assert hello.front_matter["custom"] == {"nested": [1, 2]}
@@ -93,11 +93,11 @@ def test_imports_every_good_file_and_names_each_bad_one(blog: Blog, site: Path) 
     assert posts["leap-day"].published_at == datetime(2024, 2, 29, tzinfo=UTC)
     assert posts["leap-day"].description == "What happens on the 29th of February."
     assert posts["no-front-date"].published_at == datetime(2023, 1, 5, tzinfo=UTC)
-    assert posts["unpublished"].state == "draft"
-    assert posts["a-jekyll-draft"].state == "draft"
+    assert posts["unpublished"].status_label == "draft"
+    assert posts["a-jekyll-draft"].status_label == "draft"
     assert posts["a-jekyll-draft"].published_at is None
-    assert posts["hugo-yaml-draft"].state == "draft"
-    assert posts["scheduled"].state == "scheduled"
+    assert posts["hugo-yaml-draft"].status_label == "draft"
+    assert posts["scheduled"].status_label == "scheduled"
     assert posts["bundle"].body.startswith("![local](/media/")
     assert "_index" not in posts and "posts" not in posts  # Hugo's section page is no post
 
