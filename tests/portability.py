@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from components import migrations
 from components.db import make_engine
 from components.models import Media, Post, Redirect
-from components.writing import post_status_label
+from components.posts import post_status_label
 from web.cli import main
 
 from .conftest import TEST_SECRET, reset_database, run_async, session_on

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from components import comments, posts
 from components.comments import Moderation, Rules, Submission
 from components.models import PostStatus
-from tests.conftest import TEST_SECRET, session_on
+from tests.conftest import TEST_SECRET, session_on, write_post
 
 from .test_browser_reading import wait_until
 from .test_browser_writing import a_writer, sign_in
@@ -22,7 +22,7 @@ PATH_OF = "document.location.pathname"
 
 
 async def a_post_open_to_comments(session: AsyncSession) -> None:
-    await posts.create(
+    await write_post(
         session,
         title="Talk to me",
         slug="talk-to-me",

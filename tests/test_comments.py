@@ -13,7 +13,7 @@ from quart import Quart
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, posts
+from components import comments
 from components.models import Comment, CommentEvent, CommentStatus, Post, PostStatus, User
 from tests.conftest import (
     TEST_SECRET,
@@ -22,6 +22,7 @@ from tests.conftest import (
     plan_of,
     sign_in,
     statements_sent,
+    write_post,
 )
 from web import create_app
 
@@ -39,7 +40,7 @@ def form(**fields: Any) -> dict[str, Any]:
 
 
 async def make_post(db: AsyncSession, *, comments_enabled: bool = True, **extra: Any) -> Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=extra.pop("title", "Hello comments"),
         body="Some text.",

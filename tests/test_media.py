@@ -17,9 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import media, posts
+from components import media
 from components.media import MediaError
 from components.models import Media, MediaVariant, User
+
+from .conftest import write_post
 
 LIMIT = 10_000_000
 ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -621,9 +623,9 @@ async def test_by_id(db: AsyncSession, folder: Path) -> None:
 
 async def test_media_used_by_a_post_cannot_be_deleted(db: AsyncSession, folder: Path) -> None:
     item = await upload(db, encode(halves((1000, 500)), "PNG"), folder)
-    await posts.create(db, title="Unrelated", body="No pictures here.")
-    await posts.create(db, title="Title B", body=f"![x](/media/{item.sha256}.png)")
-    await posts.create(db, title="Title A", body=f"<img src=/media/{item.variants[1].sha256}.webp>")
+    await write_post(db, title="Unrelated", body="No pictures here.")
+    await write_post(db, title="Title B", body=f"![x](/media/{item.sha256}.png)")
+    await write_post(db, title="Title A", body=f"<img src=/media/{item.variants[1].sha256}.webp>")
     await db.commit()
     db.expunge_all()
     users = await media.used_by(db, item)
@@ -645,7 +647,7 @@ async def test_unused_media_is_deleted_with_its_variants_and_files(
 ) -> None:
     kept = await upload(db, encode(halves((600, 300)), "PNG"), folder, filename="kept.png")
     item = await upload(db, encode(halves((1000, 500)), "JPEG"), folder, filename="gone.jpg")
-    await posts.create(db, title="Other", body=f"![x](/media/{kept.sha256}.png)")
+    await write_post(db, title="Other", body=f"![x](/media/{kept.sha256}.png)")
     await db.commit()
     assert await media.used_by(db, item) == []
     await media.delete(db, item, folder)

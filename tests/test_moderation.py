@@ -20,7 +20,7 @@ from quart import Quart
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, migrations, posts
+from components import comments, migrations
 from components.db import make_engine
 from components.models import (
     Comment,
@@ -34,7 +34,7 @@ from components.models import (
 )
 from web.cli import main
 
-from .conftest import make_user, post_form, sign_in
+from .conftest import make_user, post_form, sign_in, write_post
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 QUEUE = "/admin/comments/"
@@ -45,7 +45,7 @@ PENDING, APPROVED, SPAM = CommentStatus.PENDING, CommentStatus.APPROVED, Comment
 
 
 async def publish(db: AsyncSession, writer: User, title: str) -> Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=title,
         body="Some text.",

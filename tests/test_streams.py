@@ -15,10 +15,10 @@ from quart import Quart
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, live, posts
+from components import comments, live
 from components.comments import Moderation, Rules, Submission, Verdict
 from components.models import Comment, CommentEvent, Post, PostStatus, User
-from tests.conftest import TEST_SECRET, app_config, make_user, sign_in
+from tests.conftest import TEST_SECRET, app_config, make_user, sign_in, write_post
 from tests.sse import Reader, parse
 from web import create_app, streams
 
@@ -27,7 +27,7 @@ HELD = Rules(moderation=Moderation.ALL, min_seconds=0, per_ip=10_000)
 
 
 async def make_post(db: AsyncSession, title: str = "Live talk", **extra: Any) -> Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=title,
         body="Some text.",

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import comments, posts
+from components import comments
 from components.comments import Moderation, Rules, Submission
 from components.models import Post, PostStatus, Role, User
 from tests.conftest import (
@@ -29,6 +29,7 @@ from tests.conftest import (
     reset_database,
     served,
     session_on,
+    write_post,
 )
 from tests.sse import Reader, from_httpx
 
@@ -60,7 +61,7 @@ def site(
 async def a_post_with_held_comments(
     db: AsyncSession, title: str, count: int
 ) -> tuple[Post, list[int]]:
-    post = await posts.create(
+    post = await write_post(
         db, title=title, body="Text.", status=PostStatus.PUBLISHED, comments_enabled=True
     )
     held = []

@@ -10,7 +10,8 @@ from werkzeug.datastructures import MultiDict
 
 from components import markdown, revisions, writing
 from components.models import Post, User
-from components.writing import Action, Conflict, Draft, Filter, Invalid, post_status_label
+from components.posts import post_status_label
+from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth
 from web.blog import post_url
 from web.database import get_db
