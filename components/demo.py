@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
 from components.models import PostStatus, utcnow
+from components.saving import Content, write
+from components.text import slugify
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,9 @@ async def load(session: AsyncSession) -> int:
     now = utcnow()
     for demo in DEMO_POSTS:
         published = demo.days_ago is not None
-        await posts.create(
-            session,
+        content = Content(
             title=demo.title,
+            slug=slugify(demo.title),
             description=demo.description,
             body=demo.body,
             tags=demo.tags,
@@ -134,4 +135,6 @@ async def load(session: AsyncSession) -> int:
             published_at=now - timedelta(days=demo.days_ago) if published else None,
             share_enabled=True,
         )
+        # Sample posts have no history of their own: no revision is kept of them.
+        await write(session, None, content, author=None, revision=None)
     return len(DEMO_POSTS)

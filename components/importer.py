@@ -25,16 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from components import markdown, revisions
 from components.frontmatter import Source
 from components.markdown import Picture
 from components.media.library import pictures, store, stored_hash
 from components.media.names import MAX_ALT_TEXT_LENGTH
 from components.media.refusals import MediaError
-from components.models import Media, Post, PostStatus, Redirect, RevisionKind, User, utcnow
-from components.posts import set_content, tags_named
+from components.models import Media, Post, PostStatus, Redirect, User, utcnow
+from components.posts import post_status_label, status_label
+from components.saving import Content, write
 from components.text import slugify
-from components.writing import is_public, keep_address, state, state_of
 
 # Where an export keeps what the library knows of each file beyond its bytes.
 MEDIA_MANIFEST = Path("_data") / "quire_media.yml"
@@ -281,11 +280,24 @@ def _status(
     return (PostStatus.PUBLISHED if when <= utcnow() else PostStatus.SCHEDULED), when
 
 
-def _same(post: Post, wanted: dict[str, Any], tags: Sequence[str]) -> bool:
+# What must be equal for an import to leave a post unchanged (its slug found it; its status
+# and tags are compared as the reader sees them, below).
+_COMPARED = (
+    "title",
+    "description",
+    "body",
+    "published_at",
+    "comments_enabled",
+    "share_enabled",
+    "front_matter",
+)
+
+
+def _same(post: Post, content: Content) -> bool:
     return (
-        all(getattr(post, name) == value for name, value in wanted.items() if name != "status")
-        and state_of(post) == state(wanted["status"], wanted["published_at"])
-        and {tag.slug for tag in post.tags} == {slugify(name) for name in tags}
+        all(getattr(post, name) == getattr(content, name) for name in _COMPARED)
+        and post_status_label(post) == status_label(content.status, content.published_at)
+        and {tag.slug for tag in post.tags} == {slugify(name) for name in content.tags}
     )
 
 
@@ -310,16 +322,18 @@ async def import_source(
         for key, value in source.extra.items()
     }
     status, published_at = _status(source, existing, undated)
-    wanted: dict[str, Any] = {
-        "title": source.title,
-        "description": source.description,
-        "body": _rewrite(source.body, urls),
-        "status": status,
-        "published_at": published_at,
-        "comments_enabled": source.comments,
-        "share_enabled": source.share,
-        "front_matter": extra,
-    }
+    content = Content(
+        title=source.title,
+        slug=source.slug,
+        description=source.description,
+        body=_rewrite(source.body, urls),
+        tags=source.tags,
+        status=status,
+        published_at=published_at,
+        comments_enabled=source.comments,
+        share_enabled=source.share,
+        front_matter=extra,
+    )
     # The post's own address is no former one (a permalink may name it).
     canonical = (
         options.links.post_path(Post(slug=source.slug, published_at=published_at))
@@ -332,39 +346,22 @@ async def import_source(
             await session.scalars(select(Redirect.path).where(Redirect.post_id == existing.id))
         )
     new_redirects = sorted(set(source.redirects) - known)
-    if existing is not None and not new_redirects and _same(existing, wanted, source.tags):
+    if existing is not None and not new_redirects and _same(existing, content):
         return imported
     imported.outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
     if options.dry_run:
         return imported
 
-    was_at = options.links.post_path(existing) if existing and is_public(existing) else None
-    rendered = await asyncio.to_thread(
-        markdown.render,
-        wanted["body"],
-        await pictures(
-            session, wanted["body"], url=options.links.media_url, picture=options.links.picture
-        ),
+    shown = await pictures(
+        session, content.body, url=options.links.media_url, picture=options.links.picture
     )
-    tags = await tags_named(session, source.tags)
-    post = existing or Post(slug=source.slug, author=options.author)
-    for name, value in wanted.items():
-        setattr(post, name, value)
-    set_content(post, rendered, tags)
-    post.updated_at = utcnow()
-    session.add(post)
-    await session.flush()
-    if was_at is not None and was_at != canonical and is_public(post):
-        await keep_address(session, was_at, post)
-    for path in new_redirects:
-        await keep_address(session, path, post)
-    await revisions.record(
+    await write(
         session,
-        post_id=post.id,
-        title=post.title,
-        description=post.description,
-        body=post.body,
-        kind=RevisionKind.SAVE,
+        existing,
+        content,
         author=options.author,
+        pictures=shown,
+        address=options.links.post_path,
+        former_addresses=new_redirects,
     )
     return imported

@@ -1,9 +1,9 @@
-"""Posts: what the public may see, how they are listed, and how they are saved."""
+"""Posts: what the public may see, and how they are listed (saving.py writes them)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, selectinload
 
-from components import markdown
 from components.models import (
     Comment,
     CommentEvent,
@@ -20,15 +19,9 @@ from components.models import (
     PostStatus,
     Redirect,
     Tag,
-    User,
     post_tags,
     utcnow,
 )
-from components.text import slugify
-
-
-class PostError(ValueError):
-    """A post cannot be saved as given; the message says why."""
 
 
 def is_visible(now: datetime) -> ColumnElement[bool]:
@@ -37,6 +30,24 @@ def is_visible(now: datetime) -> ColumnElement[bool]:
         Post.status.in_((PostStatus.PUBLISHED, PostStatus.SCHEDULED)),
         Post.published_at <= now,
     )
+
+
+def is_public(post: Post) -> bool:
+    """Whether readers can see the post now (published, or scheduled and due)."""
+    return post_status_label(post) == "published"
+
+
+def post_status_label(post: Post) -> str:
+    """What the admin list calls a post: draft, scheduled or published."""
+    return status_label(post.status, post.published_at)
+
+
+def status_label(status: PostStatus, published_at: datetime | None) -> str:
+    """Draft, scheduled or published: what readers see of a status and a time."""
+    if status is PostStatus.DRAFT:
+        return "draft"
+    visible = published_at is not None and published_at <= utcnow()
+    return "published" if visible else "scheduled"
 
 
 @dataclass(frozen=True)
@@ -298,80 +309,3 @@ async def archive(session: AsyncSession) -> Sequence[Post]:
 
 async def count(session: AsyncSession) -> int:
     return await session.scalar(select(func.count(Post.id))) or 0
-
-
-async def tags_named(session: AsyncSession, names: Iterable[str]) -> list[Tag]:
-    """The tags with these names, created where missing; names that slug alike are one tag."""
-    wanted: dict[str, str] = {}
-    for name in names:
-        clean = " ".join(name.split())
-        slug = slugify(clean)
-        if slug and slug not in wanted:
-            wanted[slug] = clean
-    if not wanted:
-        return []
-    existing = {
-        tag.slug: tag for tag in await session.scalars(select(Tag).where(Tag.slug.in_(wanted)))
-    }
-    tags = []
-    for slug, name in wanted.items():
-        tag = existing.get(slug)
-        if tag is None:
-            tag = Tag(name=name, slug=slug)
-            session.add(tag)
-        tags.append(tag)
-    return tags
-
-
-def set_content(post: Post, rendered: markdown.Rendered, tags: list[Tag]) -> None:
-    """Set what is derived from a post's body and tags, together, so that none goes stale."""
-    post.body_html = rendered.html
-    post.excerpt = rendered.excerpt
-    post.reading_minutes = rendered.reading_minutes
-    post.toc = rendered.toc
-    post.tags = tags
-    post.tag_names = " ".join(tag.name for tag in tags)
-
-
-async def create(
-    session: AsyncSession,
-    *,
-    title: str,
-    body: str,
-    slug: str | None = None,
-    description: str = "",
-    tags: Iterable[str] = (),
-    status: PostStatus = PostStatus.DRAFT,
-    published_at: datetime | None = None,
-    author: User | None = None,
-    comments_enabled: bool = False,
-    share_enabled: bool = True,
-) -> Post:
-    """Add a new post, rendering its Markdown now so that readers never wait for it."""
-    title = title.strip()
-    if not title:
-        raise PostError("A post needs a title.")
-    slug = slugify(slug or title)
-    if not slug:
-        raise PostError("The slug must contain at least one letter or digit.")
-    if await session.scalar(select(Post.id).where(Post.slug == slug)) is not None:
-        raise PostError(f"The slug “{slug}” is already used by another post.")
-    if status is not PostStatus.DRAFT and published_at is None:
-        published_at = utcnow()
-    rendered = markdown.render(body)
-    post_tags = await tags_named(session, tags)
-    post = Post(
-        title=title,
-        slug=slug,
-        description=description.strip(),
-        body=body,
-        status=status,
-        published_at=published_at,
-        author=author,
-        comments_enabled=comments_enabled,
-        share_enabled=share_enabled,
-    )
-    set_content(post, rendered, post_tags)
-    session.add(post)
-    await session.flush()
-    return post

@@ -7,7 +7,6 @@ the version on came from the same open editor (its own autosave still in flight)
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -21,17 +20,9 @@ from sqlalchemy.orm import load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from components import markdown, revisions
-from components.models import (
-    Post,
-    PostStatus,
-    Redirect,
-    RevisionKind,
-    Tag,
-    User,
-    post_tags,
-    utcnow,
-)
-from components.posts import is_visible, set_content, tags_named
+from components.models import Post, PostStatus, RevisionKind, Tag, User, post_tags, utcnow
+from components.posts import is_visible
+from components.saving import Content, write
 from components.text import slugify
 
 UNTITLED = "Untitled draft"
@@ -243,57 +234,34 @@ async def save(
         )
         return post
 
-    rendered = await asyncio.to_thread(markdown.render, draft.body, pictures)
-    tags = await tags_named(session, draft.tag_list)
-    was_at = address(post) if post is not None and is_public(post) else None
-    if post is None:
-        post = Post(author=author, tags=[])
-        session.add(post)
-    post.title = checked.title
-    post.slug = checked.slug
-    post.description = draft.description.strip()
-    post.body = draft.body
-    set_content(post, rendered, tags)
-    post.comments_enabled = draft.comments_enabled
-    post.share_enabled = draft.share_enabled
-    post.status = checked.status
-    post.published_at = checked.published_at
-    post.last_editor = draft.editor
-    post.updated_at = utcnow()
+    content = Content(
+        title=checked.title,
+        slug=checked.slug,
+        description=draft.description.strip(),
+        body=draft.body,
+        tags=draft.tag_list,
+        status=checked.status,
+        published_at=checked.published_at,
+        comments_enabled=draft.comments_enabled,
+        share_enabled=draft.share_enabled,
+    )
     try:
-        await session.flush()
+        return await write(
+            session,
+            post,
+            content,
+            author=author,
+            revision=RevisionKind.AUTOSAVE if autosave else RevisionKind.SAVE,
+            pictures=pictures,
+            address=address,
+            editor=draft.editor,
+        )
     except StaleDataError:
         # Another save landed between reading the post and writing it.
+        assert post is not None, "a new post has no version to be stale"
         post_id = post.id
         await session.rollback()
         raise Conflict(post_id) from None
-    if was_at is not None and is_public(post) and address(post) != was_at:
-        await keep_address(session, was_at, post)
-    await revisions.record(
-        session,
-        post_id=post.id,
-        title=post.title,
-        description=post.description,
-        body=post.body,
-        kind=RevisionKind.AUTOSAVE if autosave else RevisionKind.SAVE,
-        author=author,
-    )
-    return post
-
-
-def is_public(post: Post) -> bool:
-    """Whether readers can see the post now (published, or scheduled and due)."""
-    return state_of(post) == "published"
-
-
-async def keep_address(session: AsyncSession, path: str, post: Post) -> None:
-    """Make `path` answer with a 301 to `post` from now on."""
-    existing = await session.scalar(select(Redirect).where(Redirect.path == path))
-    if existing is None:
-        session.add(Redirect(path=path, post_id=post.id))
-    else:
-        existing.post_id = post.id
-    await session.flush()
 
 
 async def set_status(session: AsyncSession, post: Post, action: Action) -> None:
@@ -367,19 +335,6 @@ async def for_admin(
             )
         )
     return (await session.scalars(select_posts)).all()
-
-
-def state_of(post: Post) -> str:
-    """What the admin list calls a post: draft, scheduled or published."""
-    return state(post.status, post.published_at)
-
-
-def state(status: PostStatus, published_at: datetime | None) -> str:
-    """Draft, scheduled or published: what readers see of a status and a time."""
-    if status is PostStatus.DRAFT:
-        return "draft"
-    visible = published_at is not None and published_at <= utcnow()
-    return "published" if visible else "scheduled"
 
 
 async def tag_suggestions(session: AsyncSession, prefix: str, limit: int = 8) -> Sequence[str]:

@@ -14,9 +14,18 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,8 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import accounts, clock, demo
 from components.db import is_sqlite, make_engine, make_sessionmaker
-from components.models import Base, Role, User
+from components.models import Base, Post, PostStatus, Role, User, utcnow
+from components.saving import Content, write
 from components.settings import PROJECT_ROOT
+from components.text import slugify
 from web import create_app
 from web.database import ENGINE
 from web.pages.clock import CLOCK, Clock
@@ -247,6 +258,41 @@ async def make_user(
     )
     await db.commit()
     return user
+
+
+# --- posts ------------------------------------------------------------------
+
+
+async def write_post(
+    db: AsyncSession,
+    *,
+    title: str,
+    body: str,
+    slug: str | None = None,
+    description: str = "",
+    tags: Sequence[str] = (),
+    status: PostStatus = PostStatus.DRAFT,
+    published_at: datetime | None = None,
+    author: User | None = None,
+    comments_enabled: bool = False,
+    share_enabled: bool = True,
+) -> Post:
+    """A new post, written as the demo writes its samples (no revision kept): its slug
+    made from its title unless given, and dated now when it is not a draft. Flushed."""
+    if status is not PostStatus.DRAFT and published_at is None:
+        published_at = utcnow()
+    content = Content(
+        title=title,
+        slug=slugify(slug or title),
+        body=body,
+        description=description,
+        tags=tags,
+        status=status,
+        published_at=published_at,
+        comments_enabled=comments_enabled,
+        share_enabled=share_enabled,
+    )
+    return await write(db, None, content, author=author, revision=None)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from cli.commands import main
 from components import migrations
 from components.db import make_engine
 from components.models import Media, Post, Redirect
-from components.writing import state_of
+from components.posts import post_status_label
 
 from .conftest import TEST_SECRET, reset_database, run_async, session_on
 
@@ -79,7 +79,7 @@ class PostView:
     title: str
     description: str
     body: str
-    state: str
+    status_label: str
     published_at: datetime | None
     comments: bool
     share: bool
@@ -104,7 +104,7 @@ async def _posts(session: AsyncSession) -> dict[str, PostView]:
             title=post.title,
             description=post.description,
             body=post.body,
-            state=state_of(post),
+            status_label=post_status_label(post),
             published_at=post.published_at,
             comments=post.comments_enabled,
             share=post.share_enabled,

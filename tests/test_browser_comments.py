@@ -13,7 +13,7 @@ from components.comments import intake
 from components.comments.intake import Moderation, Rules, Submission
 from components.comments.stamps import issue_stamp
 from components.models import PostStatus
-from tests.conftest import TEST_SECRET, session_on
+from tests.conftest import TEST_SECRET, session_on, write_post
 
 from .test_browser_reading import wait_until
 from .test_browser_writing import a_writer, sign_in
@@ -24,7 +24,7 @@ PATH_OF = "document.location.pathname"
 
 
 async def a_post_open_to_comments(session: AsyncSession) -> None:
-    await posts.create(
+    await write_post(
         session,
         title="Talk to me",
         slug="talk-to-me",

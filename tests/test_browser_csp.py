@@ -8,9 +8,10 @@ import re
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import demo, posts
+from components import demo
 from components.models import PostStatus
 
+from .conftest import write_post
 from .test_browser_reading import wait_until
 from .test_browser_writing import a_writer, sign_in
 
@@ -28,7 +29,7 @@ document.addEventListener('securitypolicyviolation', (event) => {
 async def demo_blog_with_a_writer(session: AsyncSession) -> None:
     await demo.load(session)
     await a_writer(session)
-    await posts.create(
+    await write_post(
         session,
         title="Math and code",
         body="$e^{i\\pi}+1=0$\n\n```python\nx = 1\n```",

@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
 from components.models import PostStatus, utcnow
 from components.settings import PROJECT_ROOT
+
+from .conftest import write_post
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +29,7 @@ async def eight_posts(session: AsyncSession) -> None:
     now = utcnow()
     for number in range(1, 9):
         title = "Searchable zebra guide" if number == 2 else f"Post {number}"
-        await posts.create(
+        await write_post(
             session,
             title=title,
             body=BODY,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import accounts, posts
+from components import accounts
 from components.models import Comment, CommentStatus, PostStatus, Role
 
-from .conftest import TEST_PASSWORD
+from .conftest import TEST_PASSWORD, write_post
 from .test_browser_reading import wait_until
 
 pytestmark = pytest.mark.browser
@@ -26,7 +26,7 @@ async def a_writer(session: AsyncSession) -> None:
 async def a_writer_and_a_post(session: AsyncSession) -> None:
     await a_writer(session)
     user = await accounts.by_email(session, EMAIL)
-    await posts.create(
+    await write_post(
         session,
         title="Shared draft",
         slug="shared-draft",
@@ -200,7 +200,7 @@ async def test_media_and_comments_are_managed_without_javascript(
 ) -> None:
     async def with_a_comment(session: AsyncSession) -> None:
         await a_writer(session)
-        post = await posts.create(
+        post = await write_post(
             session,
             title="Open to comments",
             body="Talk.",
@@ -261,8 +261,8 @@ async def test_inline_actions_work_with_javascript(live_server, page) -> None:
     async def seeded(session: AsyncSession) -> None:
         await a_writer(session)
         user = await accounts.by_email(session, EMAIL)
-        await posts.create(session, title="Inline one", body="x", author=user)
-        await posts.create(
+        await write_post(session, title="Inline one", body="x", author=user)
+        await write_post(
             session, title="Inline two", body="x", author=user, status=PostStatus.PUBLISHED
         )
 

@@ -12,7 +12,6 @@ from quart import Quart
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
 from components.comments import intake, reading
 from components.comments.intake import Rules, Submission
 from components.comments.stamps import issue_stamp, stamp_age
@@ -24,6 +23,7 @@ from tests.conftest import (
     plan_of,
     sign_in,
     statements_sent,
+    write_post,
 )
 from web import create_app
 
@@ -41,7 +41,7 @@ def form(**fields: Any) -> dict[str, Any]:
 
 
 async def make_post(db: AsyncSession, *, comments_enabled: bool = True, **extra: Any) -> Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=extra.pop("title", "Hello comments"),
         body="Some text.",

@@ -9,11 +9,10 @@ from datetime import timedelta
 import feedparser
 from sqlalchemy import update
 
-from components import posts
 from components.models import Post, PostStatus, SiteState, utcnow
 from web import create_app
 
-from .conftest import app_config
+from .conftest import app_config, write_post
 from .test_pages import post_path, publish
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -24,7 +23,7 @@ async def test_atom_feed_is_valid_and_carries_full_content(client, db) -> None:
     newest = await publish(
         db, "Newest <post>", days_ago=1, body="## Part\n\nSee [below](#part).", description="D"
     )
-    await posts.create(db, title="Draft in feed?", body="x")
+    await write_post(db, title="Draft in feed?", body="x")
     await publish(
         db, "Future", published_at=utcnow() + timedelta(days=1), status=PostStatus.SCHEDULED
     )
@@ -56,7 +55,7 @@ async def test_tag_feed_lists_only_that_tag(client, db) -> None:
     assert [entry.title for entry in parsed.entries] == ["Tagged"]
     assert parsed.feed.title == "#Rust · Quire"
     assert (await client.get("/tags/nothing/feed.xml")).status_code == 404
-    await posts.create(db, title="Draft", body="x", tags=["Secret"])
+    await write_post(db, title="Draft", body="x", tags=["Secret"])
     await db.commit()
     assert (await client.get("/tags/secret/feed.xml")).status_code == 404
     page = await (await client.get("/tags/rust")).get_data(as_text=True)
@@ -72,7 +71,7 @@ async def test_every_page_links_the_feed(client) -> None:
 
 async def test_sitemap_lists_public_addresses(client, db) -> None:
     post = await publish(db, "Mapped", tags=["Maps"])
-    await posts.create(db, title="Unmapped draft", body="x", tags=["Secret"])
+    await write_post(db, title="Unmapped draft", body="x", tags=["Secret"])
     await db.commit()
     response = await client.get("/sitemap.xml")
     assert response.status_code == 200

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from components import posts, writing
+from components import writing
 from components.models import Post, PostStatus, Redirect, Revision, RevisionKind, User, utcnow
 
-from .conftest import make_user, plan_of, post_form, sign_in, statements_sent
+from .conftest import make_user, plan_of, post_form, sign_in, statements_sent, write_post
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -66,6 +66,8 @@ async def test_publish_now_makes_the_post_public(client, db, writer) -> None:
     await post_form(client, "/admin/posts/save", form(title="Out now", action="publish"))
     post = await stored(db, slug="out-now")
     assert post.status is PostStatus.PUBLISHED
+    assert post.published_at is not None
+    assert abs(post.published_at - utcnow()) < timedelta(minutes=1)
     assert (await client.get(posts_url(post))).status_code == 200
 
 
@@ -98,6 +100,9 @@ async def test_slugs_are_unique(client, db, writer) -> None:
     response = await post_form(client, "/admin/posts/save", form(title="Other", slug="same"))
     assert response.status_code == 422
     assert "already used by another post" in await response.get_data(as_text=True)
+    unusable = await post_form(client, "/admin/posts/save", form(title="Other", slug="日本語"))
+    assert unusable.status_code == 422
+    assert "at least one letter or digit" in await unusable.get_data(as_text=True)
     assert await count(db, Post) == 1
 
 
@@ -172,7 +177,7 @@ async def test_scheduling_in_the_past_is_refused(client, db, writer) -> None:
 
 
 async def test_a_scheduled_post_goes_public_at_its_time_without_any_job(client, db, writer) -> None:
-    post = await posts.create(
+    post = await write_post(
         db,
         title="Timed",
         body="x",
@@ -361,7 +366,7 @@ async def test_preview_uses_the_post_renderer_and_warns_about_missing_alt(
     assert response.status_code == 200
     assert "1 image(s) have no alt text" in html
     assert "<code>/x.png</code>" in html
-    saved = await posts.create(db, title="Same", body=body)
+    saved = await write_post(db, title="Same", body=body)
     assert saved.body_html in html
     assert await count(db, Post) == 1  # the preview itself saved nothing
 
@@ -377,7 +382,7 @@ async def test_preview_without_javascript_returns_the_whole_editor(client, db, w
 
 
 async def test_tag_suggestions_complete_the_last_tag(client, db, writer) -> None:
-    await posts.create(db, title="T", body="x", tags=["Python", "Pytest", "Rust"])
+    await write_post(db, title="T", body="x", tags=["Python", "Pytest", "Rust"])
     await db.commit()
     response = await client.get("/admin/tags/suggest", query_string={"tags": "rust, py"})
     html = await response.get_data(as_text=True)
@@ -392,10 +397,10 @@ async def test_tag_suggestions_complete_the_last_tag(client, db, writer) -> None
 async def _three_posts(db: AsyncSession, owner: User) -> dict[str, Post]:
     owner = await db.get(User, owner.id)
     made = {
-        "draft": await posts.create(
+        "draft": await write_post(
             db, title="A draft", slug=f"draft-by-{owner.id}", body="x", author=owner
         ),
-        "scheduled": await posts.create(
+        "scheduled": await write_post(
             db,
             title="A scheduled one",
             slug=f"scheduled-by-{owner.id}",
@@ -404,7 +409,7 @@ async def _three_posts(db: AsyncSession, owner: User) -> dict[str, Post]:
             status=PostStatus.SCHEDULED,
             published_at=utcnow() + timedelta(days=2),
         ),
-        "published": await posts.create(
+        "published": await write_post(
             db,
             title="A published one",
             slug=f"published-by-{owner.id}",
@@ -515,7 +520,7 @@ async def test_the_admin_list_reads_the_newest_changes_off_an_index(
     every post read and sorted (0.9 to 2.8 s on SQLite at 100,000 posts, 90 ms on
     PostgreSQL)."""
     for number in range(3):
-        await posts.create(db, title=f"Change {number}", body="x", author=admin)
+        await write_post(db, title=f"Change {number}", body="x", author=admin)
         await db.commit()
     with statements_sent(db) as sent:
         listed = await writing.for_admin(db, user=admin)

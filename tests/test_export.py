@@ -15,14 +15,14 @@ from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cli import portability
-from components import exporter, frontmatter, posts
+from components import exporter, frontmatter
 from components.db import make_engine
 from components.frontmatter import Source
 from components.models import PostStatus, Redirect
 from components.text import slugify
 from web import create_app
 
-from .conftest import app_config, backend_url, reset_database, run_async, session_on
+from .conftest import app_config, backend_url, reset_database, run_async, session_on, write_post
 from .portability import FIXTURES, Blog, contents
 
 
@@ -83,7 +83,7 @@ def test_an_empty_blog_exports_an_empty_folder(blog: Blog, tmp_path: Path) -> No
 def test_windows_line_endings_come_back_as_plain_newlines(blog: Blog, tmp_path: Path) -> None:
     async def add() -> None:
         async with session_on(blog.url) as session:
-            await posts.create(session, title="CRLF", body="one\r\ntwo\r\n")
+            await write_post(session, title="CRLF", body="one\r\ntwo\r\n")
             await session.commit()
 
     run_async(add())
@@ -211,7 +211,7 @@ def blogs(draw: st.DrawFn) -> list[tuple[Source, PostStatus]]:
 
 async def _fill(session: AsyncSession, wanted: list[tuple[Source, PostStatus]]) -> None:
     for post, status in wanted:
-        created = await posts.create(
+        created = await write_post(
             session,
             title=post.title,
             slug=post.slug,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cli import portability
-from components import importer
+from components import importer, revisions
 from components.models import Media, Post, Revision
 
 from .conftest import backend_url, make_user, run_async, session_on
@@ -68,7 +68,7 @@ def test_imports_every_good_file_and_names_each_bad_one(blog: Blog, site: Path) 
     assert hello.description == ""  # " " in the file
     assert hello.published_at == datetime(2023, 9, 29, 8, tzinfo=UTC)
     assert hello.tags == {"python", "web", "Notes"}
-    assert (hello.comments, hello.share, hello.state) == (True, False, "published")
+    assert (hello.comments, hello.share, hello.status_label) == (True, False, "published")
     assert hello.redirects == {"/blog/hello-jekyll.html", "/old/hello/"}
     assert hello.front_matter["layout"] == "post"
     assert hello.front_matter["custom"] == {"nested": [1, 2]}
@@ -93,11 +93,11 @@ def test_imports_every_good_file_and_names_each_bad_one(blog: Blog, site: Path) 
     assert posts["leap-day"].published_at == datetime(2024, 2, 29, tzinfo=UTC)
     assert posts["leap-day"].description == "What happens on the 29th of February."
     assert posts["no-front-date"].published_at == datetime(2023, 1, 5, tzinfo=UTC)
-    assert posts["unpublished"].state == "draft"
-    assert posts["a-jekyll-draft"].state == "draft"
+    assert posts["unpublished"].status_label == "draft"
+    assert posts["a-jekyll-draft"].status_label == "draft"
     assert posts["a-jekyll-draft"].published_at is None
-    assert posts["hugo-yaml-draft"].state == "draft"
-    assert posts["scheduled"].state == "scheduled"
+    assert posts["hugo-yaml-draft"].status_label == "draft"
+    assert posts["scheduled"].status_label == "scheduled"
     assert posts["bundle"].body.startswith("![local](/media/")
     assert "_index" not in posts and "posts" not in posts  # Hugo's section page is no post
 
@@ -112,11 +112,11 @@ def test_imports_every_good_file_and_names_each_bad_one(blog: Blog, site: Path) 
 def test_importing_again_changes_nothing(blog: Blog, site: Path) -> None:
     blog.quire("import", str(site))
     before = blog.contents()
-    revisions = count(blog, Revision)
+    kept = count(blog, Revision)
     again = blog.quire("import", str(site))
     assert again.stdout.strip().endswith("0 created, 0 updated, 9 unchanged; 6 file(s) skipped")
     assert blog.contents() == before
-    assert count(blog, Revision) == revisions == GOOD
+    assert count(blog, Revision) == kept == GOOD
 
 
 def test_dry_run_says_what_would_happen_and_writes_nothing(blog: Blog, site: Path) -> None:
@@ -160,14 +160,14 @@ def test_a_changed_file_updates_its_post_in_place_and_keeps_the_old_text(
 def test_a_file_the_database_refuses_is_rolled_back_alone(
     blog: Blog, site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    record = importer.revisions.record
+    record = revisions.record
 
     async def refuse_one(session: Any, **fields: Any) -> Any:
         if fields["title"] == "A page bundle":
             raise IntegrityError("INSERT INTO revisions", {}, Exception("refused for the test"))
         return await record(session, **fields)
 
-    monkeypatch.setattr(importer.revisions, "record", refuse_one)
+    monkeypatch.setattr(revisions, "record", refuse_one)
     result = blog.quire("import", str(site))
     assert "bundle/index.md: not imported, the database refused it" in result.stderr
     posts = blog.contents()["posts"]
@@ -187,7 +187,7 @@ def test_a_file_that_loses_a_race_for_the_database_is_imported_again(
 ) -> None:
     """A running server's writers can hold the lock: the file's transaction runs again,
     and only one that keeps losing is reported."""
-    record = importer.revisions.record
+    record = revisions.record
     losses: dict[str, int] = {"A page bundle": 0, "Hello, Jekyll": 0}
 
     async def lose(session: Any, **fields: Any) -> Any:
@@ -197,7 +197,7 @@ def test_a_file_that_loses_a_race_for_the_database_is_imported_again(
             raise OperationalError("INSERT INTO revisions", {}, Locked("database is locked"))
         return await record(session, **fields)
 
-    monkeypatch.setattr(importer.revisions, "record", lose)
+    monkeypatch.setattr(revisions, "record", lose)
     monkeypatch.setattr(portability, "FIRST_PAUSE_SECONDS", 0.0)
     result = blog.quire("import", str(site))
     assert losses == {"A page bundle": 2, "Hello, Jekyll": portability.CONFLICT_ATTEMPTS}

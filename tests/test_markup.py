@@ -9,12 +9,11 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from components import posts
 from components.comments.markup import render
 from components.models import Comment, CommentStatus, PostStatus, Role, utcnow
 from components.settings import PROJECT_ROOT
 
-from .conftest import make_user, post_form, sign_in, unavailable
+from .conftest import make_user, post_form, sign_in, unavailable, write_post
 from .test_pages import post_path, publish
 
 HTMX_ATTRIBUTE = re.compile(r"Attribute “hx-[a-z-]+(:[a-z-]+)?” not allowed on element")
@@ -57,7 +56,7 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
         )
     await db.commit()
     await publish(db, "Newer", days_ago=1, body="Plain.")
-    await posts.create(db, title="Draft", body="x", status=PostStatus.DRAFT)
+    await write_post(db, title="Draft", body="x", status=PostStatus.DRAFT)
     await publish(db, "Tomorrow", published_at=utcnow() + timedelta(days=1))
     paths = {
         "home": "/",

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
 from components.media import images, library
 from components.media.files import materialise
 from components.media.refusals import MediaError
 from components.models import Media, MediaVariant, User
+from tests.conftest import write_post
 from tests.media_helpers import count, encode, files, halves, upload
 
 
@@ -124,9 +124,9 @@ async def test_by_id(db: AsyncSession, folder: Path) -> None:
 
 async def test_media_used_by_a_post_cannot_be_deleted(db: AsyncSession, folder: Path) -> None:
     item = await upload(db, encode(halves((1000, 500)), "PNG"), folder)
-    await posts.create(db, title="Unrelated", body="No pictures here.")
-    await posts.create(db, title="Title B", body=f"![x](/media/{item.sha256}.png)")
-    await posts.create(db, title="Title A", body=f"<img src=/media/{item.variants[1].sha256}.webp>")
+    await write_post(db, title="Unrelated", body="No pictures here.")
+    await write_post(db, title="Title B", body=f"![x](/media/{item.sha256}.png)")
+    await write_post(db, title="Title A", body=f"<img src=/media/{item.variants[1].sha256}.webp>")
     await db.commit()
     db.expunge_all()
     users = await library.used_by(db, item)
@@ -148,7 +148,7 @@ async def test_unused_media_is_deleted_with_its_variants_and_files(
 ) -> None:
     kept = await upload(db, encode(halves((600, 300)), "PNG"), folder, filename="kept.png")
     item = await upload(db, encode(halves((1000, 500)), "JPEG"), folder, filename="gone.jpg")
-    await posts.create(db, title="Other", body=f"![x](/media/{kept.sha256}.png)")
+    await write_post(db, title="Other", body=f"![x](/media/{kept.sha256}.png)")
     await db.commit()
     assert await library.used_by(db, item) == []
     await library.delete(db, item, folder)

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cli.commands import main
-from components import migrations, posts
+from components import migrations
 from components.comments.markup import render
 from components.db import make_engine
 from components.models import (
@@ -35,7 +35,7 @@ from components.models import (
     utcnow,
 )
 
-from .conftest import make_user, post_form, sign_in
+from .conftest import make_user, post_form, sign_in, write_post
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 QUEUE = "/admin/comments/"
@@ -46,7 +46,7 @@ PENDING, APPROVED, SPAM = CommentStatus.PENDING, CommentStatus.APPROVED, Comment
 
 
 async def publish(db: AsyncSession, writer: User, title: str) -> Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=title,
         body="Some text.",

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import demo, posts
 from components.models import PostStatus, utcnow
-from tests.conftest import app_config
+from tests.conftest import app_config, write_post
 from web import create_app
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "section#posts"}
@@ -17,7 +17,7 @@ HISTORY_RESTORE = {"HX-History-Restore-Request": "true", "HX-Request-Type": "ful
 
 
 async def publish(db: AsyncSession, title: str, days_ago: float = 1, **fields) -> posts.Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=title,
         body=fields.pop("body", f"The body of {title}."),
@@ -75,7 +75,7 @@ async def test_post_page_shows_rendered_markdown(client, db) -> None:
 
 
 async def test_drafts_future_posts_and_impossible_dates_are_404(client, db) -> None:
-    draft = await posts.create(db, title="A draft", body="x")
+    draft = await write_post(db, title="A draft", body="x")
     future = await publish(
         db, "Later", published_at=utcnow() + timedelta(days=3), status=PostStatus.SCHEDULED
     )

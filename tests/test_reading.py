@@ -14,6 +14,7 @@ from components import posts
 from components.models import Redirect, utcnow
 from web.pages.store import PAGES
 
+from .conftest import write_post
 from .test_pages import PARTIAL, post_path, publish
 
 
@@ -168,7 +169,7 @@ async def test_jekyll_addresses_and_former_slugs_redirect(client, db) -> None:
 
 
 async def test_redirects_never_reveal_drafts(client, db: AsyncSession) -> None:
-    draft = await posts.create(db, title="Secret draft", body="x")
+    draft = await write_post(db, title="Secret draft", body="x")
     db.add(Redirect(path="/old/secret", post_id=draft.id))
     await db.commit()
     today = f"{utcnow():%Y/%m/%d}"
@@ -179,7 +180,7 @@ async def test_redirects_never_reveal_drafts(client, db: AsyncSession) -> None:
 async def test_tags_page_counts_visible_posts_only(client, db) -> None:
     await publish(db, "One", tags=["Python", "SQL"])
     await publish(db, "Two", tags=["python"])
-    await posts.create(db, title="Draft", body="x", tags=["Python", "Hidden"])
+    await write_post(db, title="Draft", body="x", tags=["Python", "Hidden"])
     await db.commit()
     response = await client.get("/tags")
     page = await response.get_data(as_text=True)
@@ -195,7 +196,7 @@ async def test_tag_page_paginates_like_home(app, client, db) -> None:
     for number in range(3):
         await publish(db, f"Tagged {number}", days_ago=number + 1, tags=["Rust"])
     await publish(db, "Untagged", days_ago=0.5)
-    await posts.create(db, title="Draft only", body="x", tags=["Secret"])
+    await write_post(db, title="Draft only", body="x", tags=["Secret"])
     await db.commit()
     first = await (await client.get("/tags/rust")).get_data(as_text=True)
     assert "Posts tagged" in first and card_titles(first) == ["Tagged 0", "Tagged 1"]
@@ -215,7 +216,7 @@ async def test_archive_groups_by_year_and_month(client, db) -> None:
     await publish(db, "Winter", published_at=utcnow().replace(year=2024, month=1, day=15))
     await publish(db, "Spring", published_at=utcnow().replace(year=2024, month=4, day=2))
     await publish(db, "Recent", published_at=utcnow().replace(year=2025, month=4, day=9))
-    await posts.create(db, title="Unpublished", body="x")
+    await write_post(db, title="Unpublished", body="x")
     await db.commit()
     page = await (await client.get("/archive")).get_data(as_text=True)
     order = [

@@ -12,14 +12,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
 from components import search as search_module
 from components.models import Post, PostStatus, utcnow
 from components.search import MAX_PAGE, MAX_TERM_LENGTH, MAX_TERMS, SearchPage, search, terms
 
+from .conftest import write_post
+
 
 async def publish(db: AsyncSession, title: str, days_ago: float = 1, **fields: Any) -> Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=title,
         body=fields.pop("body", "Nothing to see."),
@@ -122,7 +123,7 @@ async def test_only_the_newest_matches_are_ranked(
     await publish(db, "Kubernetes in anger", days_ago=9)
     for number in range(3):
         await publish(db, f"Notes {number}", body="I met kubernetes.", days_ago=3 - number)
-    await posts.create(db, title="Draft on kubernetes", body="kubernetes")  # not a candidate
+    await write_post(db, title="Draft on kubernetes", body="kubernetes")  # not a candidate
     await db.commit()
     monkeypatch.setattr(search_module, "CANDIDATES", 3)
     found = await search(db, "kubernetes")
@@ -169,7 +170,7 @@ async def test_a_search_costs_the_same_however_many_posts_match(
 
 
 async def test_drafts_and_future_posts_are_never_found(db: AsyncSession) -> None:
-    await posts.create(db, title="Draft kubernetes", body="kubernetes")
+    await write_post(db, title="Draft kubernetes", body="kubernetes")
     await publish(
         db,
         "Scheduled kubernetes",

@@ -15,13 +15,12 @@ from quart import Quart
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
 from components.comments import events, intake, moderation
 from components.comments.intake import Moderation, Rules, Submission
 from components.comments.moderation import Verdict
 from components.comments.stamps import issue_stamp
 from components.models import Comment, CommentEvent, Post, PostStatus, User
-from tests.conftest import TEST_SECRET, app_config, make_user, sign_in
+from tests.conftest import TEST_SECRET, app_config, make_user, sign_in, write_post
 from tests.sse import Reader, parse
 from web import create_app, streams
 
@@ -30,7 +29,7 @@ HELD = Rules(moderation=Moderation.ALL, min_seconds=0, per_ip=10_000)
 
 
 async def make_post(db: AsyncSession, title: str = "Live talk", **extra: Any) -> Post:
-    post = await posts.create(
+    post = await write_post(
         db,
         title=title,
         body="Some text.",

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import posts
 from components.comments import intake
 from components.comments.intake import Moderation, Rules, Submission
 from components.comments.stamps import issue_stamp
@@ -31,6 +30,7 @@ from tests.conftest import (
     reset_database,
     served,
     session_on,
+    write_post,
 )
 from tests.sse import Reader, from_httpx
 
@@ -62,7 +62,7 @@ def site(
 async def a_post_with_held_comments(
     db: AsyncSession, title: str, count: int
 ) -> tuple[Post, list[int]]:
-    post = await posts.create(
+    post = await write_post(
         db, title=title, body="Text.", status=PostStatus.PUBLISHED, comments_enabled=True
     )
     held = []

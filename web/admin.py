@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from components import markdown, revisions, writing
 from components.models import Post, User
+from components.posts import post_status_label
 from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth
 from web.database import get_db
@@ -274,7 +275,7 @@ async def _saved(
         user=user,
         autosave=autosave,
         revisions=await revisions.of_post(get_db(), post.id),
-        state=writing.state_of(post),
+        status_label=post_status_label(post),
     )
     if created:
         response.headers["HX-Replace-Url"] = url_for("admin.edit_post", post_id=post.id)
@@ -358,9 +359,7 @@ async def revision(post_id: int, revision_id: int) -> Response:
     )
 
 
-@bp.app_template_global()
-def post_state(post: Post) -> str:
-    return writing.state_of(post)
+bp.add_app_template_global(post_status_label)
 
 
 @bp.app_template_filter()
