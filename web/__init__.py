@@ -10,7 +10,6 @@ from quart import Quart
 
 from components.settings import PROJECT_ROOT, ConfigError, load_config
 from web import (
-    admin,
     assets,
     auth,
     compression,
@@ -27,7 +26,18 @@ from web import (
     urls,
 )
 from web.pages import door, respond
-from web.views import accounts, api, blog, comments, discovery, health, media, moderation, search
+from web.views import (
+    accounts,
+    admin,
+    api,
+    blog,
+    comments,
+    discovery,
+    health,
+    media,
+    moderation,
+    search,
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Quart:
