@@ -245,6 +245,8 @@ async def save(
         comments_enabled=draft.comments_enabled,
         share_enabled=draft.share_enabled,
     )
+    # Taken now: once a flush fails, the session refuses every read, even of the post's id.
+    post_id = post.id if post is not None else None
     try:
         return await write(
             session,
@@ -258,8 +260,7 @@ async def save(
         )
     except StaleDataError:
         # Another save landed between reading the post and writing it.
-        assert post is not None, "a new post has no version to be stale"
-        post_id = post.id
+        assert post_id is not None, "a new post has no version to be stale"
         await session.rollback()
         raise Conflict(post_id) from None
 

@@ -13,7 +13,15 @@ from sqlalchemy.orm import selectinload
 from components import writing
 from components.models import Post, PostStatus, Redirect, Revision, RevisionKind, User, utcnow
 
-from .conftest import make_user, plan_of, post_form, sign_in, statements_sent, write_post
+from .conftest import (
+    make_user,
+    plan_of,
+    post_form,
+    session_on,
+    sign_in,
+    statements_sent,
+    write_post,
+)
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -530,3 +538,31 @@ async def test_the_admin_list_reads_the_newest_changes_off_an_index(
     lines = await plan_of(db, backend, statement, parameters)
     assert "ix_posts_updated_at_id" in lines, lines
     assert "TEMP B-TREE" not in lines and "Sort" not in lines, lines
+
+
+async def test_a_save_that_another_save_overtakes_mid_write_is_a_conflict(
+    database_url: str, db: AsyncSession, author: User
+) -> None:
+    """The version check passes, then another save commits before this one's UPDATE: the
+    ORM's version counter refuses the write, and the editor is told of the conflict."""
+    post_id = (await write_post(db, title="Raced", body="first", author=author)).id
+    author_id, time_zone = author.id, author.time_zone
+    await db.commit()
+    async with session_on(database_url) as mine:
+        loaded = await writing.for_editing(mine, post_id)
+        assert loaded is not None
+        draft = writing.Draft.of(loaded, time_zone)
+        draft.body = "mine"
+        async with session_on(database_url) as theirs:
+            other = await writing.for_editing(theirs, post_id)
+            assert other is not None
+            other.body = "theirs"
+            await theirs.commit()
+        me = await mine.get(User, author_id)
+        assert me is not None
+        with pytest.raises(writing.Conflict) as refused:
+            await writing.save(mine, draft, post=loaded, author=me, address=lambda _post: "/")
+        assert refused.value.post_id == post_id
+    db.expire_all()
+    stored = await db.get(Post, post_id)
+    assert stored is not None and stored.body == "theirs"
