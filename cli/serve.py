@@ -166,7 +166,7 @@ async def _serve_worker(app: Quart, config: Config) -> None:
         # Before the graceful wait, or a stream (which never ends by itself) holds it all.
         await streams.end_streams(app)
 
-    await serve(app, config, shutdown_trigger=shutdown_begins)  # type: ignore[arg-type]
+    await serve(app, config, shutdown_trigger=shutdown_begins)
 
 
 def worker(factory: str, fds: list[int]) -> None:

@@ -14,11 +14,12 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -194,7 +195,9 @@ async def end_other_sessions(session: AsyncSession, user: User, keep_id: int | N
     query = delete(AuthSession).where(AuthSession.user_id == user.id)
     if keep_id is not None:
         query = query.where(AuthSession.id != keep_id)
-    result = await session.execute(query)
+    # Session.execute is typed to return a Result, as a session cannot promise a cursor for
+    # every statement; a DELETE without RETURNING always gives a CursorResult, with its rowcount.
+    result = cast(CursorResult[Any], await session.execute(query))
     return result.rowcount or 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -150,7 +151,9 @@ class Reader:
         self.sql = _DRIVER_SQL.replace("?", "$1") if self._postgresql else _DRIVER_SQL
         moment = UTCDateTime().dialect_impl(dialect)
         self._bind = moment.bind_processor(dialect) or _same
-        self._result = moment.result_processor(dialect, None) or _same
+        self._result: Callable[[Any], datetime | None] = (
+            moment.result_processor(dialect, None) or _same
+        )
         self._driver: Any = None
 
     async def read(self) -> Moment:
@@ -170,8 +173,9 @@ class Reader:
             await self.close()
             return await self._through_pool()
         version, changed, newest = row
-        times = [self._result(t) for t in (changed, newest) if t is not None]
-        return Moment(version or 0, max(times, default=EPOCH))
+        # A column the driver read as NULL is None after the result processor too.
+        times = [self._result(t) for t in (changed, newest)]
+        return Moment(version or 0, max((t for t in times if t is not None), default=EPOCH))
 
     async def _through_pool(self) -> Moment:
         async with self.engine.connect() as connection:
@@ -185,6 +189,10 @@ class Reader:
         pooled = await self.engine.raw_connection()
         driver = pooled.driver_connection
         pooled.detach()
+        if driver is None:
+            # Only an invalidated connection has none, and this one was just checked out;
+            # were it to happen, read() catches this and reads through the pool instead.
+            raise RuntimeError("the pool handed out a connection without a driver connection")
         # Inside a transaction, SQLite would read from its snapshot: never a new commit.
         if self._postgresql and driver.is_in_transaction():
             await driver.execute("ROLLBACK")

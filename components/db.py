@@ -124,4 +124,5 @@ def is_unavailable(error: BaseException) -> bool:
     if getattr(error.orig, "sqlstate", None) in POSTGRES_UNAVAILABLE_STATES:
         return True
     # asyncpg reports a refused or dropped connection as an OSError beneath the DBAPI one.
-    return isinstance(error.orig.__cause__, OSError | ConnectionError)
+    # (SQLAlchemy always wraps the driver's error: orig is None only in one made by hand.)
+    return error.orig is not None and isinstance(error.orig.__cause__, OSError | ConnectionError)

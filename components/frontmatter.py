@@ -153,7 +153,10 @@ class _Loader(yaml.SafeLoader):
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         try:
-            return super().construct_yaml_timestamp(node)
+            # PyYAML hands over whatever node carries the tag: an explicit !!timestamp can
+            # tag a mapping, which SafeConstructor.construct_scalar reads (and refuses with
+            # a ConstructorError). The stub's ScalarNode is narrower than the code it types.
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
         except ValueError as error:
             raise yaml.constructor.ConstructorError(
                 None, None, f"impossible date {node.value!r} ({error})", node.start_mark

@@ -106,14 +106,15 @@ class DiffLine:
 def diff(old: str, new: str, context: int = 3) -> list[DiffLine]:
     """Line by line from `old` to `new`, with a few unchanged lines around each change."""
     lines: list[DiffLine] = []
-    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for group in matcher.get_grouped_opcodes(context):
         if lines:
             lines.append(DiffLine("skip", "…"))
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                lines.extend(DiffLine("same", text) for text in matcher.a[i1:i2])
+                lines.extend(DiffLine("same", text) for text in old_lines[i1:i2])
                 continue
-            lines.extend(DiffLine("remove", text) for text in matcher.a[i1:i2])
-            lines.extend(DiffLine("add", text) for text in matcher.b[j1:j2])
+            lines.extend(DiffLine("remove", text) for text in old_lines[i1:i2])
+            lines.extend(DiffLine("add", text) for text in new_lines[j1:j2])
     return lines

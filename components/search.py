@@ -11,15 +11,18 @@ import dataclasses
 import re
 import secrets
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
     CTE,
-    ColumnElement,
+    ColumnClause,
     Integer,
     Select,
+    SQLColumnExpression,
     String,
     bindparam,
     case,
@@ -62,7 +65,7 @@ _WHITESPACE = re.compile(r"\s+")
 # SQLite: the FTS5 table, whose hidden column of the same name stands for the table in MATCH
 # and as the first argument of its functions. Columns: title, description, body, tag_names.
 _FTS = table("posts_fts", column("rowid"))
-_FTS_SELF = literal_column("posts_fts")
+_FTS_SELF: ColumnClause[Any] = literal_column("posts_fts")
 _BODY_COLUMN = 2
 # The columns weigh as on PostgreSQL, where title and tags are A (1.0), the description B (0.4)
 # and the body C (0.2).
@@ -185,6 +188,7 @@ async def _search(
         "start": start,
         "stop": stop,
     }
+    cleaning: Mapping[int, str | None]  # a table for str.translate
     if session.get_bind().dialect.name == "postgresql":
         # A prepared statement run five times may get a generic plan, made without knowing
         # the words: it picks one way to find the newest matches for a rare word and for one
@@ -333,7 +337,7 @@ def _postgresql(snippets: bool) -> Select:
     return _hits(ranked, headline)
 
 
-def _hits(ranked: CTE, snippet: ColumnElement[str | None]) -> Select:
+def _hits(ranked: CTE, snippet: SQLColumnExpression[str | None]) -> Select:
     """The page's posts in their rank's order, each with its snippet and the candidates' count."""
     return (
         select(Post, snippet, ranked.c.total)
@@ -344,7 +348,7 @@ def _hits(ranked: CTE, snippet: ColumnElement[str | None]) -> Select:
 
 
 def _snippet(
-    post: Post, raw: str | None, start: str, stop: str, text: dict[int, str | None]
+    post: Post, raw: str | None, start: str, stop: str, text: Mapping[int, str | None]
 ) -> Markup:
     """The database's snippet as safe HTML, or the post's own summary when the body has no match."""
     if not raw or start not in raw:

@@ -34,7 +34,8 @@ class Change:
     at: datetime
     kind: CommentEventKind
     post_id: int
-    post_author_id: int
+    # None once the post's author is deleted (posts.author_id is set to NULL).
+    post_author_id: int | None
     comment_id: int
     # The comment as it is now, with its post; None once it is deleted.
     comment: Comment | None
@@ -61,7 +62,7 @@ async def record(session: AsyncSession, comment: Comment, kind: CommentEventKind
 
 async def notify(session: AsyncSession) -> None:
     """Wake the other processes' hubs when this transaction commits (PostgreSQL only)."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 

@@ -138,7 +138,9 @@ def _scan_end(view: memoryview, position: int) -> int:
 
 def _check_jfif(body: memoryview) -> None:
     """A JFIF header and nothing else: version, units, density, and no thumbnail."""
-    _require(len(body) == 14 and body[:5] == b"JFIF\0" and body[12:14] == b"\0\0")
+    _require(
+        len(body) == 14 and body[:5].tobytes() == b"JFIF\0" and body[12:14].tobytes() == b"\0\0"
+    )
 
 
 def _check_frame(body: memoryview) -> None:
@@ -170,7 +172,7 @@ def _riff_chunks(view: memoryview) -> list[tuple[bytes, memoryview]]:
 
 
 def _check_webp(view: memoryview) -> None:
-    _require(view[:4] == b"RIFF" and view[8:12] == b"WEBP")
+    _require(view[:4].tobytes() == b"RIFF" and view[8:12].tobytes() == b"WEBP")
     # The RIFF size covers the whole file: nothing may follow it.
     _require(struct.unpack_from("<I", view, 4)[0] + 8 == len(view))
     chunks = _riff_chunks(view[12:])

@@ -19,7 +19,7 @@ import itertools
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
@@ -158,7 +158,12 @@ def _bare(image: Image.Image) -> Image.Image:
         output = "RGBA" if image.mode == "RGBA" else "RGB"
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            image = ImageCms.profileToProfile(image, source, _srgb(), outputMode=output)
+            # Typed Image | None for inPlace=True, which returns None; without it, Pillow
+            # always returns the new image.
+            image = cast(
+                Image.Image,
+                ImageCms.profileToProfile(image, source, _srgb(), outputMode=output),
+            )
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # A broken or mismatched profile: the pixels are kept as they are.
     if image.mode == "CMYK":

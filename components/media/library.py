@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Insert, or_, select
+from sqlalchemy import ColumnElement, Insert, inspect, or_, select
 from sqlalchemy import delete as delete_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +30,9 @@ def _insert_new(session: AsyncSession, model: type[Media | MediaVariant]) -> Ins
     Two uploads of the same picture at once must not fail on the unique hash; and two
     different originals (a PNG and a GIF of the same pixels) can give the same variant.
     """
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
-        session.get_bind().dialect.name
-    ]
-    return insert(model).on_conflict_do_nothing(index_elements=["sha256"])
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=["sha256"])
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=["sha256"])
 
 
 async def _one(session: AsyncSession, condition: ColumnElement[bool]) -> Media | None:
@@ -94,7 +93,8 @@ async def store(
     alt = clean_alt_text(alt_text)
     prepared = await _checked(data, max_bytes, max_pixels, keep_clean)
     original = prepared.original
-    if owner is not None and owner.id is None:
+    # An owner added in this transaction has no id until it is flushed.
+    if owner is not None and inspect(owner).pending:
         await session.flush()
     media_id = await session.scalar(
         _insert_new(session, Media)
