@@ -26,6 +26,7 @@ test: $(VENV)/.dev-deps $(HTMX) chromium lint
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff check --fix .

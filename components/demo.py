@@ -124,15 +124,15 @@ async def load(session: AsyncSession) -> int:
     """Add the demo posts; returns how many were added. The caller commits."""
     now = utcnow()
     for demo in DEMO_POSTS:
-        published = demo.days_ago is not None
+        published_at = None if demo.days_ago is None else now - timedelta(days=demo.days_ago)
         content = Content(
             title=demo.title,
             slug=slugify(demo.title),
             description=demo.description,
             body=demo.body,
             tags=demo.tags,
-            status=PostStatus.PUBLISHED if published else PostStatus.DRAFT,
-            published_at=now - timedelta(days=demo.days_ago) if published else None,
+            status=PostStatus.DRAFT if published_at is None else PostStatus.PUBLISHED,
+            published_at=published_at,
             share_enabled=True,
         )
         # Sample posts have no history of their own: no revision is kept of them.

@@ -24,8 +24,9 @@ from components.models import (
 )
 
 
-def is_visible(now: datetime) -> ColumnElement[bool]:
-    """Published posts, and scheduled ones whose time has come."""
+def is_visible(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Published posts, and scheduled ones whose time has come (`now`: a time, or a bound
+    parameter that stands for one in a statement built once)."""
     return and_(
         Post.status.in_((PostStatus.PUBLISHED, PostStatus.SCHEDULED)),
         Post.published_at <= now,
