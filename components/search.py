@@ -2,7 +2,7 @@
 
 Any text at all is a valid query. It is cut down to plain words before a database sees it, so
 no syntax of FTS5 or tsquery (quotes, operators, column filters) can get through, and a search
-never fails: at worst it finds nothing. The index itself is built in components/models.py.
+never fails: at worst it finds nothing. The index itself is built in components/models/search.py.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ _HEADLINE_OPTIONS = (
 )
 # SET LOCAL: until the end of the transaction.
 _CUSTOM_PLANS = select(func.set_config("plan_cache_mode", "force_custom_plan", True))
-# The tsvector only covers this much of a body (components/models.py), nor does the headline.
+# The tsvector only covers this much of a body (components/models/search.py), nor does the headline.
 _INDEXED_BODY_CHARS = 300_000
 
 

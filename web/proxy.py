@@ -6,9 +6,13 @@ each header's values from the right: the nearest router's entry is the one it ad
 and anything further left could have come from the client. With too few entries, the
 connection's own value stands; in "modern" mode, X-Forwarded-* are never read.
 
-This does the work of hypercorn's ProxyFixMiddleware, which deep-copies every request's
-scope first: 27 us a request, about 3% of what a kept page costs to send. A shallow copy
-is enough, since only the copy's own top-level keys are replaced.
+This does the work of hypercorn's ProxyFixMiddleware (0.18), which deep-copies every
+request's scope first. Measured on 2026-12-05 (20,000 calls, best of 5, a browser's eight
+headers): 77 us a request for hypercorn's, 13 us for this one, on a machine where a
+kept page takes a worker 1.5 ms; so hypercorn's would cost 5% of a kept page, this one
+under 1%. A shallow copy is enough, since only the copy's own top-level keys are replaced.
+Its "modern" mode also neither unquotes nor lowercases Forwarded's parameters, and it
+falls back to X-Forwarded-* when Forwarded is missing, which a client can then forge.
 """
 
 from __future__ import annotations

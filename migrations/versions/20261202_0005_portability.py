@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # add_column, not batch_alter_table: on SQLite a batch rebuild of `posts` would drop
-    # the full-text triggers (see SEARCH_DDL in components/models.py).
+    # the full-text triggers (see SEARCH_DDL in components/models/search.py).
     op.add_column(
         "posts",
         sa.Column("front_matter", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),

@@ -1,0 +1,51 @@
+"""The blog's tables as typed SQLAlchemy models, one module per part of the blog.
+
+Every relationship is `lazy="raise"`: a page that forgets to load what it shows
+fails loudly in tests instead of issuing one query per row in production. Importing
+this package registers every table, as Alembic and `Base.metadata.create_all` need.
+"""
+
+from components.models.base import Base, UTCDateTime, stored_enum, utcnow
+from components.models.comments import Comment, CommentEvent, CommentEventKind, CommentStatus
+from components.models.media import Media, MediaVariant
+from components.models.people import AuthSession, LoginFailure, RecoveryCode, Role, User
+from components.models.posts import (
+    Post,
+    PostStatus,
+    Redirect,
+    Revision,
+    RevisionKind,
+    Tag,
+    post_tags,
+)
+from components.models.search import SEARCH_DDL, SEARCH_DROP_DDL, is_modelled
+from components.models.site import SiteState
+
+__all__ = [
+    "SEARCH_DDL",
+    "SEARCH_DROP_DDL",
+    "AuthSession",
+    "Base",
+    "Comment",
+    "CommentEvent",
+    "CommentEventKind",
+    "CommentStatus",
+    "LoginFailure",
+    "Media",
+    "MediaVariant",
+    "Post",
+    "PostStatus",
+    "RecoveryCode",
+    "Redirect",
+    "Revision",
+    "RevisionKind",
+    "Role",
+    "SiteState",
+    "Tag",
+    "UTCDateTime",
+    "User",
+    "is_modelled",
+    "post_tags",
+    "stored_enum",
+    "utcnow",
+]

@@ -1,0 +1,130 @@
+"""Posts, their tags, revisions and former addresses."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from components.models.base import Base, UTCDateTime, stored_enum, utcnow
+from components.models.people import User
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+
+post_tags = Table(
+    "post_tags",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+
+    posts: Mapped[list[Post]] = relationship(
+        secondary=post_tags, back_populates="tags", lazy="raise"
+    )
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        # The public lists and their keyset pagination: newest first, ties broken by id.
+        # (No index leads with status: SQLite would pick it and sort every visible post.)
+        Index("ix_posts_published_at_id", "published_at", "id"),
+        # The writers' list: the most recently changed first, the first 200 read off it.
+        Index("ix_posts_updated_at_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Derived from `body` when the post is saved, never per request.
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    reading_minutes: Mapped[int] = mapped_column(Integer, default=1)
+    # The table of contents: [{"level": 2, "id": "anchor", "text": "Heading"}, ...].
+    toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Front matter keys an imported file had that Quire does not use (`layout`, `image`,
+    # ...), in their order, so that an export writes them back: nothing is lost in transit.
+    front_matter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The tag names joined by spaces, so that the full-text index sees the tags in the row.
+    tag_names: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[PostStatus] = mapped_column(
+        stored_enum(PostStatus, "post_status"), default=PostStatus.DRAFT
+    )
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    comments_enabled: Mapped[bool] = mapped_column(default=False)
+    share_enabled: Mapped[bool] = mapped_column(default=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Moved on by every save: a save made from an older version is a conflict, not an overwrite.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # The editor (one open editing page) that saved last: its own queued saves never conflict.
+    last_editor: Mapped[str] = mapped_column(String(64), default="", index=True)
+
+    author: Mapped[User | None] = relationship(lazy="raise")
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=post_tags, back_populates="posts", lazy="raise", order_by=Tag.name
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class RevisionKind(enum.StrEnum):
+    SAVE = "save"
+    AUTOSAVE = "autosave"
+    RESTORE = "restore"
+
+
+class Revision(Base):
+    """The text of a post as one save left it: nothing an author writes is ever lost."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (Index("ix_revisions_post_id_id", "post_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[RevisionKind] = mapped_column(
+        stored_enum(RevisionKind, "revision_kind"), default=RevisionKind.SAVE
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="raise")
+
+
+class Redirect(Base):
+    """A former address of a post (an old slug, a Jekyll permalink, a Hugo alias): 301 to it."""
+
+    __tablename__ = "redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    post: Mapped[Post] = relationship(lazy="raise")
