@@ -40,6 +40,11 @@ def parse(block: str) -> Message:
     return message
 
 
+# Only to end a hung test: a busy CI machine (load 7 to 14 on 2 cores) may take many
+# seconds to send what an idle one sends at once.
+DEADLINE = 60
+
+
 class Reader:
     """Messages from a stream of byte chunks, one at a time, each within a deadline."""
 
@@ -48,7 +53,7 @@ class Reader:
         self._buffer = ""
         self.ended = False
 
-    async def next(self, within: float = 5) -> Message:
+    async def next(self, within: float = DEADLINE) -> Message:
         async with asyncio.timeout(within):
             while "\n\n" not in self._buffer:
                 chunk = await self._chunks()
@@ -59,7 +64,7 @@ class Reader:
         block, self._buffer = self._buffer.split("\n\n", 1)
         return parse(block)
 
-    async def next_event(self, within: float = 5) -> Message:
+    async def next_event(self, within: float = DEADLINE) -> Message:
         """The next message that carries an id (skipping pings and the retry hint)."""
         async with asyncio.timeout(within):
             while True:

@@ -221,7 +221,7 @@ async def test_the_page_tells_its_stream_where_to_take_up(
 async def test_a_quiet_stream_sends_keepalives(live_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
-        assert (await reader.next(within=3)).is_ping
+        assert (await reader.next()).is_ping
 
 
 async def test_streams_beyond_the_limit_are_told_to_come_back(
@@ -259,7 +259,7 @@ async def test_streams_end_cleanly_when_the_app_shuts_down(
             await streams.end_streams(live_app)
             # The response body ended: the browser reconnects elsewhere.
             with pytest.raises(EOFError):
-                await reader.next(within=2)
+                await reader.next()
         assert live_app.extensions[streams.HUB].open_streams == 0
         # A stream asked for now is turned away, to be asked of a worker still serving.
         late = await client.get(f"{address(post)}/comments/stream")
@@ -338,7 +338,7 @@ async def test_a_replaced_event_log_restarts_the_streams(
         after_restore = await say(db, post, "After the restore")
         assert await events.latest(db) <= int(before.id or 0)  # the same ids again
         with pytest.raises(EOFError):
-            await reader.next(within=3)
+            await reader.next()
     async with streaming(live_client, f"{path}?after=0") as again:
         message = await again.next_event()
     assert f'id="comment-{after_restore.id}"' in message.data
