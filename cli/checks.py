@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from components import migrations
+from components import migrations, site
 from components.comments.intake import Moderation
-from components.db import is_sqlite, make_engine
+from components.db import is_sqlite, make_engine, make_sessionmaker
 from components.settings import CLOCK_CONNECTIONS, PROJECT_ROOT, ConfigError, load_config
 from web.assets import REQUIRED
 
@@ -142,6 +143,16 @@ async def _database(settings: dict[str, Any], *, deploy: bool) -> list[Problem]:
                     "(the Procfile's release phase does)",
                 )
             )
+        if deploy and not todo and not await _has_base_url(engine, settings["SITE_FIXED"]):
+            found.append(
+                Problem(
+                    Level.ERROR,
+                    "QUIRE_BASE_URL",
+                    "not set, here or on /admin/settings: canonical links, feeds and the "
+                    "sitemap would name whatever host a request claims; set it to the "
+                    "address readers use, such as https://blog.example",
+                )
+            )
         if deploy and not is_sqlite(url):
             async with engine.connect() as connection:
                 allowed = int(await connection.scalar(text("SHOW max_connections")) or 0)
@@ -165,6 +176,13 @@ async def _database(settings: dict[str, Any], *, deploy: bool) -> list[Problem]:
     finally:
         await engine.dispose()
     return found
+
+
+async def _has_base_url(engine: AsyncEngine, fixed: Mapping[str, Any]) -> bool:
+    if fixed.get("base_url"):
+        return True
+    async with make_sessionmaker(engine)() as session:
+        return bool((await site.stored(session)).get("base_url"))
 
 
 def _is_local(host: str | None) -> bool:

@@ -23,7 +23,7 @@ from quart import Quart
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from components import accounts, exporter, frontmatter, importer
+from components import accounts, exporter, frontmatter, importer, site
 from components.db import is_conflict, make_sessionmaker
 from components.frontmatter import Source, SourceError
 from components.models import User
@@ -218,6 +218,7 @@ async def import_files(
         media_folder=settings["INSTANCE_PATH"] / "media",
         max_image_bytes=settings["MEDIA_MAX_BYTES"],
         author=await _author(engine, author_email),
+        comments_default=await _comments_default(engine, settings["SITE_FIXED"]),
         dry_run=dry_run,
     )
     for path in files:
@@ -233,6 +234,11 @@ async def _author(engine: AsyncEngine, email: str | None) -> User | None:
     if user is None:
         raise click.ClickException(f"no account for {email}: see `quire user create`")
     return user
+
+
+async def _comments_default(engine: AsyncEngine, fixed: Mapping[str, Any]) -> bool:
+    async with make_sessionmaker(engine)() as session:
+        return (await site.load(session, fixed)).comments_default
 
 
 def is_terminal() -> bool:

@@ -24,10 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from components.models import Comment, Post, Redirect, SiteState, Tag, UTCDateTime, utcnow
+from components.models import (
+    Comment,
+    Post,
+    Redirect,
+    SiteSettings,
+    SiteState,
+    Tag,
+    UTCDateTime,
+    utcnow,
+)
 from components.posts import is_visible
 
-CONTENT = (Post, Tag, Comment, Redirect)
+CONTENT = (Post, Tag, Comment, Redirect, SiteSettings)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 log = logging.getLogger(__name__)

@@ -133,6 +133,8 @@ async def load(session: AsyncSession) -> int:
             tags=demo.tags,
             status=PostStatus.DRAFT if published_at is None else PostStatus.PUBLISHED,
             published_at=published_at,
+            # A new blog shows the conversation working, as new posts have it on by default.
+            comments_enabled=True,
             share_enabled=True,
         )
         # Sample posts have no history of their own: no revision is kept of them.

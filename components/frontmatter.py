@@ -55,7 +55,8 @@ class Source:
     tags: tuple[str, ...] = ()
     draft: bool = False
     date: datetime | None = None
-    comments: bool = False
+    # None when the file does not say: the site's default for new posts decides.
+    comments: bool | None = None
     share: bool = True
     # Former addresses: `permalink`, `aliases`, `redirect_from`.
     redirects: tuple[str, ...] = ()
@@ -288,7 +289,9 @@ def _to_source(
         tags=_unique(tags),
         draft=draft,
         date=when if when is not None else file_date,
-        comments=_flag(known.get("comments"), "comments", line, default=False),
+        comments=None
+        if known.get("comments") is None
+        else _flag(known.get("comments"), "comments", line, default=False),
         share=_flag(known.get("share"), "share", line, default=True),
         redirects=tuple(redirects),
         extra=extra,

@@ -209,6 +209,8 @@ class Options:
     media_folder: Path
     max_image_bytes: int
     author: User | None = None
+    # For a file without `comments:` (the site's setting for new posts).
+    comments_default: bool = True
     dry_run: bool = False
     # Caches the export manifests found while importing (see _manifest_entry).
     manifests: dict[Path, dict[str, Any]] = field(default_factory=dict)
@@ -330,7 +332,7 @@ async def import_source(
         tags=source.tags,
         status=status,
         published_at=published_at,
-        comments_enabled=source.comments,
+        comments_enabled=options.comments_default if source.comments is None else source.comments,
         share_enabled=source.share,
         front_matter=extra,
     )

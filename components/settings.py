@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from components.comments.intake import Moderation, Rules
 from components.db import SSL_MODES, Pool
+from components.site import Invalid, from_environment
 from components.throttle import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +57,8 @@ def load_config(
         "QUIRE_ENV": env,
         "INSTANCE_PATH": instance,
         "PORT": get("PORT", 5000, _int_between(1, 65535)),
-        "SITE_TITLE": get("QUIRE_SITE_TITLE", "Quire", _text(100)),
+        # The site's settings the environment fixes: they win over /admin/settings.
+        "SITE_FIXED": _site_fixed(source),
         "POSTS_PER_PAGE": get("QUIRE_POSTS_PER_PAGE", 10, _int_between(1, 100)),
         "DATABASE_URL": get(
             "DATABASE_URL", f"sqlite+aiosqlite:///{instance / 'quire.db'}", _database_url
@@ -143,14 +145,11 @@ def _int_between(low: int, high: int) -> Callable[[str, Any], int]:
     return parse
 
 
-def _text(max_length: int) -> Callable[[str, Any], str]:
-    def parse(name: str, raw: Any) -> str:
-        value = str(raw).strip()
-        if len(value) > max_length:
-            raise ConfigError(f"{name}: must be at most {max_length} characters")
-        return value
-
-    return parse
+def _site_fixed(source: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return from_environment({name: str(value) for name, value in source.items()})
+    except Invalid as error:
+        raise ConfigError(str(error)) from None
 
 
 def _path(_name: str, raw: Any) -> Path:

@@ -55,7 +55,14 @@ async def test_no_page_violates_the_content_security_policy(live_server, page) -
         "/login",
         "/2001/01/01/nowhere",
     ]
-    private = ["/admin/", "/admin/posts/new", "/admin/media", "/admin/comments/", "/account"]
+    private = [
+        "/admin/",
+        "/admin/posts/new",
+        "/admin/media",
+        "/admin/comments/",
+        "/admin/settings/",
+        "/account",
+    ]
     seen: dict[str, list[str]] = {}
     for path in public:
         seen[path] = await violations_on(page, base + path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from click.testing import CliRunner
 
 from cli import checks
 from cli.commands import main
+from components import site
+from components.db import make_engine, make_sessionmaker
 from tests.conftest import PG_URL, unavailable
 
 STRONG_SECRET = secrets.token_urlsafe(48)
@@ -33,6 +36,7 @@ def production(**env: str) -> dict[str, str]:
         "QUIRE_ENV": "production",
         "SECRET_KEY": STRONG_SECRET,
         "QUIRE_PROXY_HOPS": "1",
+        "QUIRE_BASE_URL": "https://blog.example",
         **env,
     }
 
@@ -51,14 +55,46 @@ def test_development_settings_are_not_fit_to_deploy(tmp_path: Path) -> None:
     assert [line.split(":")[0] for line in lines[:-1]] == [
         "error    QUIRE_ENV",
         "error    SECRET_KEY",
+        "error    QUIRE_BASE_URL",
         "warning  DATABASE_URL",
         "warning  QUIRE_PROXY_HOPS",
         "warning  QUIRE_LOG_FORMAT",
     ]
-    assert "SQLite" in lines[2] and "PaaS" in lines[2]
-    assert lines[-1] == "2 error(s), 3 warning(s)"
+    assert "SQLite" in lines[3] and "PaaS" in lines[3]
+    assert "https://blog.example" in lines[2]
+    assert lines[-1] == "3 error(s), 3 warning(s)"
     # Without --deploy only what stops Quire from running counts: nothing here.
     assert run(tmp_path) == (0, ["no problems found"])
+
+
+def test_a_base_url_saved_on_the_settings_page_is_enough(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    _, before = run(tmp_path, "--deploy")
+    assert any(line.startswith("error    QUIRE_BASE_URL: not set") for line in before)
+
+    async def save() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'quire.db'}")
+        async with make_sessionmaker(engine)() as session:
+            await site.save(session, {"base_url": "https://blog.example"})
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(save())
+    _, after = run(tmp_path, "--deploy")
+    assert not any("QUIRE_BASE_URL" in line for line in after), after
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["blog.example", "https://blog.example/blog", "ftp://blog.example", "https://blog.example?x=1"],
+)
+def test_a_base_url_that_is_not_an_origin_is_one_error_naming_it(
+    tmp_path: Path, value: str
+) -> None:
+    status, lines = run(tmp_path, "--deploy", QUIRE_BASE_URL=value)
+    assert status == 1
+    assert len(lines) == 2 and lines[0].startswith("error    QUIRE_BASE_URL: must"), lines
 
 
 def test_a_weak_secret_a_missing_database_and_no_moderation_are_named(tmp_path: Path) -> None:

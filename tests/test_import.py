@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cli import portability
 from components import importer, revisions
+from components import site as site_settings
 from components.models import Media, Post, Revision
 
 from .conftest import backend_url, make_user, run_async, session_on
@@ -433,3 +434,25 @@ def test_an_unexpected_failure_skips_that_file_alone(
         result.stderr
     )
     assert set(blog.contents()["posts"]) == {"b"}
+
+
+def test_a_file_without_comments_takes_the_sites_default(blog: Blog, tmp_path: Path) -> None:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    for name, extra in (("silent", ""), ("closed", "comments: false\n")):
+        (folder / f"2024-01-0{len(name)}-{name}.md").write_text(
+            f"---\ntitle: {name}\n{extra}---\nText.\n"
+        )
+    assert blog.quire("import", str(folder)).exit_code == 0
+    posts = blog.contents()["posts"]
+    assert (posts["silent"].comments, posts["closed"].comments) == (True, False)
+
+    async def comments_off() -> None:
+        async with session_on(blog.url) as session:
+            await site_settings.save(session, {"comments_default": False})
+            await session.commit()
+
+    run_async(comments_off())
+    (folder / "2024-02-01-later.md").write_text("---\ntitle: later\n---\nText.\n")
+    assert blog.quire("import", str(folder)).exit_code == 0
+    assert blog.contents()["posts"]["later"].comments is False

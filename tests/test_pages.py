@@ -10,6 +10,7 @@ from components import demo, posts
 from components.models import PostStatus, utcnow
 from tests.conftest import app_config, write_post
 from web import create_app
+from web.pages.store import PAGES
 
 PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "section#posts"}
 BOOSTED = {"HX-Request": "true", "HX-Request-Type": "full", "HX-Boosted": "true"}
@@ -241,13 +242,21 @@ async def test_base_layout_boosts_navigation_with_explicit_inheritance(client) -
     assert '"includeIndicatorCSS": false' in page
 
 
-async def test_home_costs_three_statements_whatever_the_number_of_posts(client, db, sql) -> None:
+async def test_home_costs_three_statements_whatever_the_number_of_posts(
+    app, client, db, sql
+) -> None:
     for number in range(6):
         await publish(db, f"Post {number}", days_ago=number + 1, tags=[f"tag{number}", "common"])
     sql.clear()
     response = await client.get("/")
     assert response.status_code == 200
-    # The posts, all their tags in one query, and the content clock for Last-Modified.
+    # The posts, all their tags in one query, the content clock for Last-Modified, and
+    # the site's settings, read once for each moment of the content.
+    assert sql.count == 4, sql.statements
+    assert sum("site_settings" in statement for statement in sql.statements) == 1
+    app.extensions[PAGES].clear()
+    sql.clear()
+    assert (await client.get("/")).status_code == 200
     assert sql.count == 3, sql.statements
 
 
@@ -255,6 +264,7 @@ async def test_post_page_costs_five_statements(client, db, sql) -> None:
     await publish(db, "Before", days_ago=3)
     post = await publish(db, "Counted", days_ago=2, tags=["a", "b"])
     await publish(db, "After", days_ago=1)
+    assert (await client.get("/")).status_code == 200  # the settings of this moment
     sql.clear()
     assert (await client.get(post_path(post))).status_code == 200
     # The post, its tags, the older and the newer post, and the content clock.

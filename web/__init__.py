@@ -21,6 +21,7 @@ from web import (
     limits,
     logs,
     proxy,
+    site,
     stamps,
     streams,
     urls,
@@ -37,6 +38,7 @@ from web.views import (
     media,
     moderation,
     search,
+    settings,
 )
 
 
@@ -46,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     A bad setting or a missing asset stops start-up with one line that names it.
     """
     try:
-        settings = load_config(os.environ, config)
+        loaded = load_config(os.environ, config)
     except ConfigError as error:
         raise SystemExit(f"quire: configuration error: {error}") from None
 
@@ -54,13 +56,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
         __name__,
         static_folder=str(PROJECT_ROOT / "static"),
         template_folder=str(PROJECT_ROOT / "templates"),
-        instance_path=str(settings["INSTANCE_PATH"]),
+        instance_path=str(loaded["INSTANCE_PATH"]),
     )
-    app.config.from_mapping(settings)
+    app.config.from_mapping(loaded)
     # Pages are read far more than written: no indentation noise in what we send.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    settings["INSTANCE_PATH"].mkdir(parents=True, exist_ok=True)
+    loaded["INSTANCE_PATH"].mkdir(parents=True, exist_ok=True)
 
     try:
         assets.init_app(app)
@@ -72,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     compression.init_app(app)
     errors.init_app(app)
     limits.init_app(app)  # before csrf: an oversized request is refused unread
+    site.init_app(app)  # then another host's request is sent to the site's own
     csrf.init_app(app)
     auth.init_app(app)
     respond.init_app(app)  # after the checks above, which still come first
@@ -86,13 +89,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(media.bp)
     app.register_blueprint(comments.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(settings.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers
     logs.init_app(app)  # inside the proxy fix below, so it logs the client's own address
-    if settings["PROXY_HOPS"]:
+    if loaded["PROXY_HOPS"]:
         # Only then do X-Forwarded-* (or Forwarded) set the scheme, host and client address.
         app.asgi_app = proxy.ProxyFix(  # type: ignore[method-assign]
-            app.asgi_app, settings["PROXY_MODE"], settings["PROXY_HOPS"]
+            app.asgi_app, loaded["PROXY_MODE"], loaded["PROXY_HOPS"]
         )
     return app

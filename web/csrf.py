@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from quart import Quart, abort, current_app, request, session
 
+from web import site
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
@@ -72,7 +74,7 @@ def _same_site() -> bool:
     if origin is None:
         # Neither header: not a browser that could be tricked; the token still decides.
         return True
-    return origin == f"{request.scheme}://{request.host}"
+    return origin == site.origin()
 
 
 def _has_session() -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from quart import Quart, current_app
+from quart import Quart, url_for
 
 from components.models import Post
+from web import site
 from web.urls import post_url
 
 
@@ -15,6 +16,7 @@ def init_app(app: Quart) -> None:
     app.add_template_filter(iso)
     app.add_template_filter(human_date)
     app.add_template_global(post_json_ld)
+    app.add_template_global(site_json_ld)
 
 
 def iso(value: datetime) -> str:
@@ -39,8 +41,29 @@ def post_json_ld(post: Post) -> dict[str, Any]:
         "datePublished": iso(post.published_at),
         "dateModified": iso(post.updated_at),
         "keywords": [tag.name for tag in post.tags],
-        "publisher": {"@type": "Organization", "name": current_app.config["SITE_TITLE"]},
+        "publisher": {"@type": "Organization", "name": site.current().title},
     }
     if summary := post.description or post.excerpt:
         data["description"] = summary
+    return data
+
+
+def site_json_ld() -> dict[str, Any]:
+    """The schema.org WebSite of the home page, with the search it offers."""
+    current = site.current()
+    home = url_for("blog.home", _external=True)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": current.title,
+        "url": home,
+        "inLanguage": current.language,
+        "potentialAction": {
+            "@type": "SearchAction",
+            "target": url_for("search.results", _external=True) + "?q={query}",
+            "query-input": "required name=query",
+        },
+    }
+    if current.description:
+        data["description"] = current.description
     return data

@@ -19,7 +19,7 @@ from components.models.posts import (
     post_tags,
 )
 from components.models.search import SEARCH_DDL, SEARCH_DROP_DDL, is_modelled
-from components.models.site import SiteState
+from components.models.site import SiteSettings, SiteState
 
 __all__ = [
     "SEARCH_DDL",
@@ -40,6 +40,7 @@ __all__ = [
     "Revision",
     "RevisionKind",
     "Role",
+    "SiteSettings",
     "SiteState",
     "Tag",
     "UTCDateTime",

@@ -135,7 +135,11 @@ async def _land(_error: BaseException | None) -> None:
 async def last_changed() -> datetime:
     """The Last-Modified of every public page and feed: the content clock."""
     page = _page()  # read already, when the page may be kept
-    return page[0].changed_at if page else await clock.last_changed(get_db())
+    if page is not None:
+        return page[0].changed_at
+    # Read after the request came (web/site.py reads it before any view).
+    told: Moment | None = extras(request.scope).get(SCOPE_MOMENT)
+    return told.changed_at if told is not None else await clock.last_changed(get_db())
 
 
 async def respond(response: Response, changed_at: datetime | None = None) -> Response:

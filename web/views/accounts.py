@@ -14,7 +14,7 @@ from quart import Blueprint, Response, abort, current_app, request, session, url
 from components import accounts, throttle, two_factor
 from components.accounts import AccountError
 from components.models import User
-from web import auth, csrf
+from web import auth, csrf, site
 from web.database import get_db
 from web.responses import render, see_other
 
@@ -253,9 +253,7 @@ async def start_two_factor() -> Response:
 
 
 def _enrolment(user: User, secret: str) -> dict[str, str]:
-    uri = two_factor.provisioning_uri(
-        secret, email=user.email, issuer=current_app.config["SITE_TITLE"] or "Quire"
-    )
+    uri = two_factor.provisioning_uri(secret, email=user.email, issuer=site.current().title)
     return {"secret": secret, "qr": two_factor.qr_svg(uri)}
 
 

@@ -16,7 +16,7 @@ from components import markdown, revisions, writing
 from components.models import Post, User
 from components.posts import post_status_label
 from components.writing import Action, Conflict, Draft, Filter, Invalid
-from web import auth
+from web import auth, site
 from web.database import get_db
 from web.htmx import VARY, wants_fragment
 from web.responses import fragment, render, see_other
@@ -183,7 +183,8 @@ async def _editor(
 @auth.login_required
 async def new_post() -> Response:
     """An empty editor; the post exists from its first save or autosave."""
-    return await _editor(user=await _user(), post=None, draft=Draft())
+    draft = Draft(comments_enabled=site.current().comments_default)
+    return await _editor(user=await _user(), post=None, draft=draft)
 
 
 @bp.get("/posts/<int:post_id>/edit")

@@ -84,7 +84,7 @@ def init_app(app: Quart) -> None:
         scalar_ui_path=None,
         swagger_ui_path=None,
         info=Info(
-            title=f"{app.config['SITE_TITLE']} API",
+            title=f"{app.config['SITE_FIXED'].get('title', 'Quire')} API",
             version="1",
             description="The published posts and tags of this blog, read-only.",
         ),

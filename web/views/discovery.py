@@ -12,6 +12,7 @@ from quart import Blueprint, Response, abort, current_app, render_template
 
 from components import posts
 from components.models import Post, Tag
+from web import site
 from web.database import get_db
 from web.pages.respond import cached, last_changed, respond
 
@@ -37,7 +38,7 @@ async def _feed(title: str, entries: list[Post], tag: Tag | None = None) -> Resp
 async def feed() -> Response:
     """The newest posts in full, as Atom."""
     entries = await posts.for_feed(get_db(), limit=current_app.config["FEED_ENTRIES"])
-    return await _feed(current_app.config["SITE_TITLE"], list(entries))
+    return await _feed(site.current().title, list(entries))
 
 
 @bp.get("/tags/<slug>/feed.xml")
@@ -49,7 +50,7 @@ async def tag_feed(slug: str) -> Response:
     if tag is None:
         abort(404)
     entries = await posts.for_feed(db, limit=current_app.config["FEED_ENTRIES"], tag=tag)
-    return await _feed(f"#{tag.name} · {current_app.config['SITE_TITLE']}", list(entries), tag)
+    return await _feed(f"#{tag.name} · {site.current().title}", list(entries), tag)
 
 
 @bp.get("/sitemap.xml")
