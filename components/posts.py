@@ -59,7 +59,9 @@ class Cursor:
     id: int
 
     _FORMAT = "%Y%m%dT%H%M%S.%fZ"
-    _PATTERN = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)-(\d{1,18})")
+    _PATTERN = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)-(\d{1,10})")
+    # Post ids are 32-bit integers: PostgreSQL refuses a larger one in the query (a 500).
+    _MAX_ID = 2**31 - 1
 
     def __str__(self) -> str:
         return f"{self.published_at.astimezone(UTC):{self._FORMAT}}-{self.id}"
@@ -74,7 +76,10 @@ class Cursor:
             moment = datetime.strptime(match[1], cls._FORMAT).replace(tzinfo=UTC)
         except ValueError:
             return None
-        return cls(moment, int(match[2]))
+        post_id = int(match[2])
+        if post_id > cls._MAX_ID:
+            return None
+        return cls(moment, post_id)
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,9 @@ async def test_the_app_recovers_when_postgres_drops_its_connections(
                 ended = await connection.scalar(
                     text(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE application_name = 'quire' AND pid <> pg_backend_pid()"
+                        "WHERE application_name = 'quire' AND pid <> pg_backend_pid() "
+                        # Only this test's database: other workers' tests share the server.
+                        "AND datname = current_database()"
                     )
                 )
         finally:

@@ -78,6 +78,14 @@ async def test_bad_or_exhausted_cursor(client, db) -> None:
     assert "could not be understood" in await bad.get_data(as_text=True)
     impossible = await client.get("/?before=20261399T000000.000000Z-1")
     assert impossible.status_code == 400
+    # Past a 32-bit id, which PostgreSQL would refuse in the query (it was a 500 there).
+    for too_big in ("2147483648", "490845808121563614"):
+        huge = await client.get(f"/?before=20261201T000000.000000Z-{too_big}")
+        assert huge.status_code == 400, too_big
+        api = await client.get(f"/api/posts?before=20261201T000000.000000Z-{too_big}")
+        assert api.status_code in (400, 422), too_big
+    largest = await client.get("/?before=20261201T000000.000000Z-2147483647")
+    assert largest.status_code == 200
     past_the_end = await client.get("/?before=19990101T000000.000000Z-1")
     assert past_the_end.status_code == 200
     assert "There are no older posts." in await past_the_end.get_data(as_text=True)

@@ -7,10 +7,11 @@ failure) is run again from the start on a fresh session, a few times, before it 
 answered 503: never a 500, and never half a write.
 
 On SQLite, one worker's requests that change things (POST and the other unsafe methods)
-take their turns in order of arrival. SQLite has one writer at a time, and its busy
-handler is not fair: a transaction that has waited long polls the lock ever more rarely,
-so under a stream of comments a sign-in could wait out the busy timeout again and again.
-In a queue, each worker sends at most one writer to the lock at a time.
+take their turns in the order they come to it (after reading the clock and the site's
+settings). SQLite has one writer at a time, and its busy handler is not fair: a
+transaction that has waited long polls the lock ever more rarely, so under a stream of
+comments a sign-in could wait out the busy timeout again and again. In a queue, each
+worker sends at most one writer to the lock at a time.
 """
 
 from __future__ import annotations

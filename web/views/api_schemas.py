@@ -14,11 +14,11 @@ from components.text import MAX_SLUG_LENGTH
 
 MAX_LIMIT = 50
 TAG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-# What `posts.Cursor` writes, for clients to read; a date that does not exist (30 February)
-# matches but is refused all the same.
+# What `posts.Cursor` writes, for clients to read; a date that does not exist (30 February),
+# or an id past 2,147,483,647, matches but is refused all the same.
 CURSOR_PATTERN = (
     r"^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]\.[0-9]{6}Z-[0-9]{1,18}$"
+    r"T([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]\.[0-9]{6}Z-[0-9]{1,10}$"
 )
 
 # --- what the API takes ------------------------------------------------------
