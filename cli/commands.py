@@ -6,50 +6,18 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli import checks, portability, serve
+from cli import base, checks, people, portability, serve
 from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
 from components.comments import moderation
 from components.db import make_engine, make_sessionmaker
-from components.models import Role
-from components.settings import ConfigError, load_config
 from web import create_app
-
-
-def _settings() -> dict[str, Any]:
-    try:
-        settings = load_config(os.environ)
-    except ConfigError as error:
-        raise click.ClickException(f"configuration error: {error}") from None
-    settings["INSTANCE_PATH"].mkdir(parents=True, exist_ok=True)
-    return settings
-
-
-def _with_engine(work: Callable[[AsyncEngine], Awaitable[str]]) -> None:
-    """Run `work` against the configured database and print what it reports."""
-    url = _settings()["DATABASE_URL"]
-
-    async def run() -> str:
-        engine = make_engine(url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    click.echo(asyncio.run(run()))
-
-
-async def _up_to_date(engine: AsyncEngine) -> None:
-    if await migrations.pending(engine):
-        raise click.ClickException("the database is not up to date: run `quire db upgrade`")
 
 
 @click.group(epilog="Run `quire COMMAND --help` for what each command does and takes.")
@@ -78,7 +46,7 @@ def db_upgrade() -> None:
         await migrations.upgrade(engine)
         return f"applied {len(todo)} migration(s): {', '.join(todo)}"
 
-    _with_engine(work)
+    base.with_engine(work)
 
 
 @main.command("serve", short_help="Serve Quire with several workers; graceful on SIGTERM.")
@@ -146,7 +114,7 @@ def load_demo() -> None:
     """Load the sample posts into an empty blog (a blog with posts is left alone)."""
 
     async def work(engine: AsyncEngine) -> str:
-        await _up_to_date(engine)
+        await base.up_to_date(engine)
         async with make_sessionmaker(engine)() as session:
             existing = await posts.count(session)
             if existing:
@@ -155,53 +123,7 @@ def load_demo() -> None:
             await session.commit()
         return f"loaded {added} demo posts"
 
-    _with_engine(work)
-
-
-@main.group()
-def user() -> None:
-    """Manage the people who write here."""
-
-
-@user.command("create")
-@click.argument("email")
-@click.option("--name", required=True, help="The name shown on the author's posts.")
-@click.option(
-    "--role",
-    type=click.Choice([role.value for role in Role]),
-    default=Role.AUTHOR.value,
-    show_default=True,
-    help="admin: everything; author: their own posts and media.",
-)
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from the first line of standard input instead of asking.",
-)
-def user_create(email: str, name: str, role: str, password_stdin: bool) -> None:
-    """Create an account for EMAIL; the password is asked for twice, never shown."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        accounts.check_password_rules(password)
-    except AccountError as error:
-        raise click.ClickException(str(error)) from None
-
-    async def work(engine: AsyncEngine) -> str:
-        await _up_to_date(engine)
-        async with make_sessionmaker(engine)() as session:
-            try:
-                created = await accounts.create_user(
-                    session, email=email, name=name, password=password, role=Role(role)
-                )
-            except AccountError as error:
-                raise click.ClickException(str(error)) from None
-            await session.commit()
-            return f"created {created.role.value} {created.email} ({created.name})"
-
-    _with_engine(work)
+    base.with_engine(work)
 
 
 _DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -233,13 +155,13 @@ def purge_spam(older_than: timedelta) -> None:
     """Delete comments marked as spam (and replies to them) for good."""
 
     async def work(engine: AsyncEngine) -> str:
-        await _up_to_date(engine)
+        await base.up_to_date(engine)
         async with make_sessionmaker(engine)() as session:
             purged = await moderation.purge_spam(session, older_than)
             await session.commit()
         return f"deleted {purged} spam comment(s) older than {older_than}"
 
-    _with_engine(work)
+    base.with_engine(work)
 
 
 @main.command("import", short_help="Import Jekyll or Hugo Markdown files or folders.")
@@ -293,7 +215,7 @@ def import_posts(
         accounts.check_time_zone(time_zone)
     except AccountError as error:
         raise click.BadParameter(str(error), param_hint="--time-zone") from None
-    settings = _settings()
+    settings = base.settings()
     files, missing = portability.markdown_files(paths)
     for problem in missing:
         click.echo(problem, err=True)
@@ -306,7 +228,7 @@ def import_posts(
     async def run() -> portability.Report:
         engine = make_engine(settings["DATABASE_URL"])
         try:
-            await _up_to_date(engine)
+            await base.up_to_date(engine)
             async with portability.web_links() as links:
                 with portability.progress(len(files), "Importing") as show:
                     return await portability.import_files(
@@ -351,12 +273,12 @@ def export_posts(folder: Path) -> None:
     texts in _data/quire_media.yml. `quire import FOLDER` brings it all back. FOLDER
     must be new or empty; it appears only once the export is complete.
     """
-    url = _settings()["DATABASE_URL"]
+    url = base.settings()["DATABASE_URL"]
 
     async def run() -> str:
         engine = make_engine(url)
         try:
-            await _up_to_date(engine)
+            await base.up_to_date(engine)
             async with make_sessionmaker(engine)() as session:
                 total = await posts.count(session)
             async with portability.web_links() as links:
@@ -372,3 +294,6 @@ def export_posts(folder: Path) -> None:
         )
 
     click.echo(asyncio.run(run()))
+
+
+main.add_command(people.user)

@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from components.models import AuthSession, Role, User, utcnow
 
@@ -123,12 +123,13 @@ async def by_id(session: AsyncSession, user_id: int) -> User | None:
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
-    """The user with this email and password, or None; the same work either way."""
+    """The active user with this email and password, or None; the same work either way."""
     user = await by_email(session, email) if len(password) <= MAX_PASSWORD_LENGTH else None
     valid = await _verify(
         user.password_hash if user else _dummy_hash(), password[:MAX_PASSWORD_LENGTH]
     )
-    if user is None or not valid:
+    # A disabled account is refused like a wrong password: nothing says it exists.
+    if user is None or not valid or not user.is_active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
@@ -178,8 +179,14 @@ async def find_session(session: AsyncSession, token: str) -> SignedIn | None:
     """Who a session token belongs to, while it has not expired or been ended."""
     row = await session.scalar(
         select(AuthSession)
-        .where(AuthSession.token_hash == _digest(token), AuthSession.expires_at > utcnow())
-        .options(joinedload(AuthSession.user))
+        .join(AuthSession.user)
+        .where(
+            AuthSession.token_hash == _digest(token),
+            AuthSession.expires_at > utcnow(),
+            # Disabling ends the sessions too; this holds even for one made in between.
+            User.disabled_at.is_(None),
+        )
+        .options(contains_eager(AuthSession.user))
     )
     if row is None:
         return None

@@ -37,6 +37,7 @@ from web.views import (
     health,
     media,
     moderation,
+    people,
     search,
     settings,
 )
@@ -90,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(comments.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(people.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers

@@ -8,7 +8,14 @@ this package registers every table, as Alembic and `Base.metadata.create_all` ne
 from components.models.base import Base, UTCDateTime, stored_enum, utcnow
 from components.models.comments import Comment, CommentEvent, CommentEventKind, CommentStatus
 from components.models.media import Media, MediaVariant
-from components.models.people import AuthSession, LoginFailure, RecoveryCode, Role, User
+from components.models.people import (
+    AuthSession,
+    LoginFailure,
+    PasswordReset,
+    RecoveryCode,
+    Role,
+    User,
+)
 from components.models.posts import (
     Post,
     PostStatus,
@@ -33,6 +40,7 @@ __all__ = [
     "LoginFailure",
     "Media",
     "MediaVariant",
+    "PasswordReset",
     "Post",
     "PostStatus",
     "RecoveryCode",

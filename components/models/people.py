@@ -1,4 +1,5 @@
-"""Writers and admins, their signed-in browsers, recovery codes and failed sign-ins."""
+"""Writers and admins, their signed-in browsers, recovery codes, password reset links and
+failed sign-ins."""
 
 from __future__ import annotations
 
@@ -31,10 +32,16 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     # The last TOTP time step accepted, so that a code cannot be used twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Set while the account may not sign in; its posts stay, its sessions ended with it.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
 
 
 class AuthSession(Base):
@@ -75,3 +82,18 @@ class LoginFailure(Base):
     ip: Mapped[str] = mapped_column(String(45), index=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PasswordReset(Base):
+    """A one-time link to choose a new password. Only the token's SHA-256 is stored, so the
+    link itself exists once: in the CLI's output or on the admin's screen."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="raise")

@@ -1,4 +1,5 @@
-"""Signing in and out, and the account page: password, time zone, two-factor codes.
+"""Signing in and out, the account page (password, time zone, two-factor codes), and the
+page a one-time link sets a new password on.
 
 Every view here runs as one database transaction, committed before it answers and run
 again from the start when it loses a race for the database (web/database.py).
@@ -11,7 +12,7 @@ from typing import Any
 
 from quart import Blueprint, Response, abort, current_app, request, session, url_for
 
-from components import accounts, throttle, two_factor
+from components import accounts, people, throttle, two_factor
 from components.accounts import AccountError
 from components.models import User
 from web import auth, csrf, site
@@ -81,8 +82,14 @@ async def login() -> Response:
     """The sign-in form (someone already signed in goes straight on)."""
     if await auth.current_user() is not None:
         return see_other(_next())
+    notice = "Your new password is set. Sign in with it." if request.args.get("reset") else None
     return await render(
-        "login.html", "partials/login_form.html", form={}, errors={}, next=request.args.get("next")
+        "login.html",
+        "partials/login_form.html",
+        form={},
+        errors={},
+        notice=notice,
+        next=request.args.get("next"),
     )
 
 
@@ -168,6 +175,51 @@ async def logout() -> Response:
     await auth.sign_out()
     session.clear()
     return see_other(url_for("blog.home"), reload=True)
+
+
+# --- a new password from a one-time link ------------------------------------
+
+
+async def _reset_page(token: str, status: int = 200, **context: Any) -> Response:
+    context.setdefault("errors", {})
+    response = await render(
+        "reset_password.html",
+        "partials/reset_form.html",
+        status=status,
+        token=token,
+        **context,
+    )
+    # The token is in this page's address: kept nowhere, and sent to no other site.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/reset/<token>")
+async def reset_password(token: str) -> Response:
+    """The form for a new password, while the link still works."""
+    user = await people.reset_for(get_db(), token)
+    if user is None:
+        return await _reset_page(token, 404, user=None, errors={"form": people.EXPIRED})
+    return await _reset_page(token, user=user)
+
+
+@bp.post("/reset/<token>")
+async def reset_password_post(token: str) -> Response:
+    """Set the password, use the link up, sign out everywhere, then go to sign in."""
+    form = await request.form
+    user = await people.reset_for(get_db(), token)
+    if user is None:
+        return await _reset_page(token, 404, user=None, errors={"form": people.EXPIRED})
+    if form.get("new_password", "") != form.get("confirm_password", ""):
+        errors = {"password": "The two passwords differ."}
+        return await _reset_page(token, 422, user=user, errors=errors)
+    try:
+        await people.finish_reset(get_db(), token, form.get("new_password", ""))
+    except AccountError as error:
+        return await _reset_page(token, 422, user=user, errors={"password": str(error)})
+    await auth.sign_out()
+    return see_other(url_for("accounts.login", reset=1), reload=True)
 
 
 # --- the account page ---------------------------------------------------------
