@@ -23,6 +23,7 @@ from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
+from components import authors
 from components.models import AuthSession, Role, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -105,6 +106,7 @@ async def create_user(
     user = User(
         email=email,
         name=name,
+        slug=await authors.free_slug(session, name, email),
         password_hash=await hash_password(password),
         role=role,
         time_zone=check_time_zone(time_zone),

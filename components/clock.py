@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select, union_all
+from sqlalchemy import event, func, inspect, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -25,18 +25,23 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from components.models import (
+    AuthorProfile,
     Comment,
     Post,
     Redirect,
     SiteSettings,
     SiteState,
     Tag,
+    User,
     UTCDateTime,
     utcnow,
 )
 from components.posts import is_visible
 
-CONTENT = (Post, Tag, Comment, Redirect, SiteSettings)
+CONTENT = (Post, Tag, Comment, Redirect, SiteSettings, AuthorProfile)
+# What pages show of an account (bylines, author pages, the first admin as the default
+# author); a sign-in's writes to a user (a rehashed password, a TOTP step) move nothing.
+USER_SHOWN = ("name", "slug", "role")
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
@@ -46,10 +51,17 @@ class QuireSession(Session):
     """The ORM session Quire's sessionmaker makes: one that keeps the content clock."""
 
 
+def _shown_change(session: Session, obj: object) -> bool:
+    if isinstance(obj, User):
+        attributes = inspect(obj).attrs
+        return any(attributes[name].history.has_changes() for name in USER_SHOWN)
+    return isinstance(obj, CONTENT) and session.is_modified(obj)
+
+
 def _touches_content(session: Session) -> bool:
-    if any(isinstance(obj, CONTENT) for obj in (*session.new, *session.deleted)):
+    if any(isinstance(obj, (*CONTENT, User)) for obj in (*session.new, *session.deleted)):
         return True
-    return any(isinstance(obj, CONTENT) and session.is_modified(obj) for obj in session.dirty)
+    return any(_shown_change(session, obj) for obj in session.dirty)
 
 
 def _bump(session: Session, _context: Any, _instances: Any) -> None:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from components.models import (
     Comment,
@@ -19,6 +20,7 @@ from components.models import (
     PostStatus,
     Redirect,
     Tag,
+    User,
     post_tags,
     utcnow,
 )
@@ -132,10 +134,21 @@ def _newest_first(query: Select) -> Select:
     return query.where(is_visible(utcnow())).order_by(Post.published_at.desc(), Post.id.desc())
 
 
+def _byline() -> LoaderOption:
+    """A post's author as its byline needs them, in the post's own statement."""
+    return joinedload(Post.author).load_only(User.name, User.slug, raiseload=True)
+
+
 async def page(
-    session: AsyncSession, *, limit: int, before: Cursor | None = None, tag: Tag | None = None
+    session: AsyncSession,
+    *,
+    limit: int,
+    before: Cursor | None = None,
+    tag: Tag | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> PostPage:
-    """A page of visible posts, newest first, optionally of one tag: two statements."""
+    """A page of visible posts, newest first, optionally of one tag or matching `where`
+    (an author's): two statements."""
     # A card shows little of a post: leave the bodies in the database.
     card = load_only(
         Post.title,
@@ -145,13 +158,18 @@ async def page(
         Post.reading_minutes,
         Post.published_at,
         Post.updated_at,
+        Post.author_id,
         raiseload=True,
     )
-    query = _newest_first(select(Post, _approved_comments())).options(card, selectinload(Post.tags))
+    query = _newest_first(select(Post, _approved_comments())).options(
+        card, selectinload(Post.tags), _byline()
+    )
     if before is not None:
         query = query.where(_older_than(before.published_at, before.id))
     if tag is not None:
         query = query.where(_tagged(tag))
+    if where is not None:
+        query = query.where(where)
     rows = (await session.execute(query.limit(limit + 1))).all()
     shown = rows[:limit]
     last: Post | None = shown[-1][0] if len(rows) > limit else None
@@ -179,7 +197,7 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     query = (
         select(Post, _approved_comments(), _last_comment_event())
         .where(Post.slug == slug, is_visible(utcnow()))
-        .options(selectinload(Post.tags))
+        .options(selectinload(Post.tags), _byline())
     )
     row = (await session.execute(query)).first()
     if row is None:
@@ -209,7 +227,7 @@ async def for_api(session: AsyncSession, slug: str) -> tuple[Post, int] | None:
     query = (
         select(Post, _approved_comments())
         .where(Post.slug == slug, is_visible(utcnow()))
-        .options(selectinload(Post.tags))
+        .options(selectinload(Post.tags), _byline())
     )
     row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])
@@ -248,11 +266,19 @@ async def moved_to(session: AsyncSession, path: str) -> Post | None:
     return await session.scalar(query)
 
 
-async def for_feed(session: AsyncSession, *, limit: int, tag: Tag | None = None) -> Sequence[Post]:
-    """The newest visible posts in full, with their tags, for an Atom feed."""
-    query = _newest_first(select(Post)).options(selectinload(Post.tags)).limit(limit)
+async def for_feed(
+    session: AsyncSession,
+    *,
+    limit: int,
+    tag: Tag | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> Sequence[Post]:
+    """The newest visible posts in full, with their tags and authors, for an Atom feed."""
+    query = _newest_first(select(Post)).options(selectinload(Post.tags), _byline()).limit(limit)
     if tag is not None:
         query = query.where(_tagged(tag))
+    if where is not None:
+        query = query.where(where)
     return (await session.scalars(query)).all()
 
 

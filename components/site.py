@@ -174,10 +174,22 @@ async def save(db: AsyncSession, values: Mapping[str, Any]) -> None:
     unknown = set(values) - set(BY_NAME)
     if unknown:
         raise ValueError(f"not settings: {', '.join(sorted(unknown))}")
+    row = await _row(db)
+    for name, value in values.items():
+        setattr(row, name, value)
+    await db.flush()
+
+
+async def save_default_author(db: AsyncSession, user_id: int | None) -> None:
+    """Whose name posts without an author carry; None for the first admin's."""
+    row = await _row(db)
+    row.default_author_id = user_id
+    await db.flush()
+
+
+async def _row(db: AsyncSession) -> SiteSettings:
     row = await db.get(SiteSettings, 1)
     if row is None:
         row = SiteSettings(id=1, **{f.name: getattr(Site(), f.name) for f in fields(Site)})
         db.add(row)
-    for name, value in values.items():
-        setattr(row, name, value)
-    await db.flush()
+    return row

@@ -23,6 +23,7 @@ from .test_pages import post_path, publish
 
 SUMMARY_KEYS = {
     "id",
+    "author",
     "slug",
     "title",
     "description",

@@ -25,7 +25,9 @@ def folder(tmp_path: Path) -> Path:
 
 
 async def make_user(db: AsyncSession, name: str = "Ada") -> User:
-    user = User(email=f"{name.lower()}@example.com", name=name, password_hash="x")
+    user = User(
+        email=f"{name.lower()}@example.com", name=name, slug=name.lower(), password_hash="x"
+    )
     db.add(user)
     await db.flush()
     return user

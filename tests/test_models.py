@@ -79,7 +79,7 @@ async def test_deleting_a_post_deletes_its_comments_and_tag_links(db: AsyncSessi
 
 
 async def test_deleting_a_user_keeps_their_posts(db: AsyncSession) -> None:
-    user = User(email="a@example.org", name="A", password_hash="x")
+    user = User(email="a@example.org", name="A", slug="a", password_hash="x")
     db.add(user)
     await write_post(db, title="Orphan", body="x", author=user)
     await db.commit()

@@ -250,10 +250,11 @@ async def test_home_costs_three_statements_whatever_the_number_of_posts(
     sql.clear()
     response = await client.get("/")
     assert response.status_code == 200
-    # The posts, all their tags in one query, the content clock for Last-Modified, and
-    # the site's settings, read once for each moment of the content.
-    assert sql.count == 4, sql.statements
-    assert sum("site_settings" in statement for statement in sql.statements) == 1
+    # The posts (with their authors), all their tags in one query, the content clock for
+    # Last-Modified, and the site's settings and default author, read once for each
+    # moment of the content.
+    assert sql.count == 5, sql.statements
+    assert sum("site_settings" in statement for statement in sql.statements) == 2
     app.extensions[PAGES].clear()
     sql.clear()
     assert (await client.get("/")).status_code == 200

@@ -38,6 +38,7 @@ from web.views import (
     media,
     moderation,
     people,
+    profile,
     search,
     settings,
 )
@@ -92,6 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(moderation.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(profile.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers

@@ -1,9 +1,11 @@
-"""What templates write of dates and posts: the date filters and a post's JSON-LD."""
+"""What templates write of dates, links and posts: the date filters, a link's label and
+the JSON-LD of posts and the site."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from quart import Quart, url_for
 
@@ -15,6 +17,7 @@ from web.urls import post_url
 def init_app(app: Quart) -> None:
     app.add_template_filter(iso)
     app.add_template_filter(human_date)
+    app.add_template_filter(link_label)
     app.add_template_global(post_json_ld)
     app.add_template_global(site_json_ld)
 
@@ -27,6 +30,13 @@ def iso(value: datetime) -> str:
 def human_date(value: datetime) -> str:
     """A date as people write it: 5 March 2026."""
     return f"{value.day} {value:%B %Y}"
+
+
+def link_label(url: str) -> str:
+    """An address as a link shows it: its host and path, without the scheme or a final /."""
+    parts = urlsplit(url)
+    host = parts.netloc.removeprefix("www.")
+    return (host + parts.path).rstrip("/") or url
 
 
 def post_json_ld(post: Post) -> dict[str, Any]:
@@ -43,6 +53,12 @@ def post_json_ld(post: Post) -> dict[str, Any]:
         "keywords": [tag.name for tag in post.tags],
         "publisher": {"@type": "Organization", "name": site.current().title},
     }
+    if by := post.author or site.default_author():
+        data["author"] = {
+            "@type": "Person",
+            "name": by.name,
+            "url": url_for("blog.author", slug=by.slug, _external=True),
+        }
     if summary := post.description or post.excerpt:
         data["description"] = summary
     return data

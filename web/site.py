@@ -14,6 +14,7 @@ TLS without saying so, a redirect to https would come back as http and loop.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from quart import Quart, current_app, g, redirect, request
@@ -21,7 +22,9 @@ from quart.globals import request_ctx
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from components import authors
 from components import site as site_settings
+from components.authors import Byline
 from components.clock import Moment
 from components.site import Site
 from web.database import get_db
@@ -54,14 +57,29 @@ def current() -> Site:
     return found if found is not None else site_settings.merged({}, fixed())
 
 
-async def for_moment(moment: Moment) -> Site:
-    """The settings as of `moment`, read once per moment by each process."""
-    kept: tuple[Moment, Site] | None = current_app.extensions.get(SITE)
-    if kept is not None and kept[0] == moment:
-        return kept[1]
-    found = await site_settings.load(get_db(), fixed())
-    current_app.extensions[SITE] = (moment, found)
+@dataclass(frozen=True)
+class _Kept:
+    moment: Moment
+    site: Site
+    default_author: Byline | None
+
+
+async def for_moment(moment: Moment) -> _Kept:
+    """The settings and the default author as of `moment`, read once per moment by each
+    process (two statements)."""
+    kept: _Kept | None = current_app.extensions.get(SITE)
+    if kept is not None and kept.moment == moment:
+        return kept
+    db = get_db()
+    found = _Kept(moment, await site_settings.load(db, fixed()), await authors.default_byline(db))
+    current_app.extensions[SITE] = found
     return found
+
+
+def default_author() -> Byline | None:
+    """Who posts without an author are by, for this request."""
+    kept: _Kept | None = g.get("site_kept")
+    return kept.default_author if kept is not None else None
 
 
 async def _load() -> WerkzeugResponse | None:
@@ -72,7 +90,8 @@ async def _load() -> WerkzeugResponse | None:
     if moment is None:
         moment = await clock_of(current_app.extensions).now()
         scope[SCOPE_MOMENT] = moment  # the page pipeline reads the same moment
-    site = g.site = await for_moment(moment)
+    g.site_kept = await for_moment(moment)
+    site = g.site = g.site_kept.site
     if not site.base_url:
         return None
     if request.host.lower() != site.host:
@@ -98,4 +117,4 @@ def origin() -> str:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"site": current()}
+    return {"site": current(), "default_author": default_author()}

@@ -20,6 +20,7 @@ from web.database import get_db
 def init_app(app: Quart) -> None:
     app.add_template_global(post_url)
     app.add_template_global(media_url)
+    app.add_template_global(picture)
 
 
 def post_url(post: Post, endpoint: str = "blog.post", **values: Any) -> str:

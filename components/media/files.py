@@ -27,6 +27,11 @@ from components.models import Media, MediaVariant
 _FILE_NAME = re.compile(r"(?P<sha256>[0-9a-f]{64})\.(?P<extension>png|jpg|webp|gif)")
 
 
+def folder_in(instance: Path) -> Path:
+    """Where an instance keeps its copies of the library's files."""
+    return instance / "media"
+
+
 # --- files on disk (in a thread) ------------------------------------------------
 
 

@@ -5,6 +5,7 @@ fails loudly in tests instead of issuing one query per row in production. Import
 this package registers every table, as Alembic and `Base.metadata.create_all` need.
 """
 
+from components.models.authors import AuthorProfile
 from components.models.base import Base, UTCDateTime, stored_enum, utcnow
 from components.models.comments import Comment, CommentEvent, CommentEventKind, CommentStatus
 from components.models.media import Media, MediaVariant
@@ -32,6 +33,7 @@ __all__ = [
     "SEARCH_DDL",
     "SEARCH_DROP_DDL",
     "AuthSession",
+    "AuthorProfile",
     "Base",
     "Comment",
     "CommentEvent",

@@ -23,6 +23,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The author page's address, /authors/<slug>: made from the name once, then kept, so
+    # that a new name breaks no link.
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(stored_enum(Role, "role"), default=Role.AUTHOR)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

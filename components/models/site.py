@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from components.models.base import Base, UTCDateTime, utcnow
@@ -32,4 +32,9 @@ class SiteSettings(Base):
     base_url: Mapped[str] = mapped_column(String(300), default="")
     footer: Mapped[str] = mapped_column(String(200), default="")
     comments_default: Mapped[bool] = mapped_column(default=True)
+    # Whose name posts without an author carry (imported without --author); none: the
+    # first admin's.
+    default_author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

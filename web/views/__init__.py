@@ -9,6 +9,9 @@
 - `admin`: the writer's list of posts and the editor.
 - `media`: the image library, uploads and the files themselves.
 - `moderation`: the comment queue and its live stream.
+- `settings`: the site's settings, for admins.
+- `people`: the Users page, for admins.
+- `profile`: a writer's public profile (name, author address, bio, links, avatar).
 - `api`: the read-only JSON API; `api_schemas` holds its pydantic models.
 - `health`: `/healthz` for the platform's probes.
 """

@@ -41,12 +41,14 @@ from werkzeug.routing import Rule
 
 from components import posts
 from components.models import Post, Tag, utcnow
+from web import site
 from web.database import get_db
 from web.pages.respond import respond
 from web.urls import post_url
 from web.views.api_schemas import (
     MAX_LIMIT,
     ApiError,
+    AuthorRef,
     ErrorDetail,
     ListQuery,
     NoQuery,
@@ -266,9 +268,17 @@ def _summary(post: Post, comment_count: int) -> dict[str, Any]:
         "published_at": post.published_at,
         "updated_at": post.updated_at,
         "tags": [TagRef(name=tag.name, slug=tag.slug) for tag in post.tags],
+        "author": _author(post),
         "reading_minutes": post.reading_minutes,
         "comment_count": comment_count,
     }
+
+
+def _author(post: Post) -> AuthorRef | None:
+    by = post.author or site.default_author()
+    if by is None:
+        return None
+    return AuthorRef(name=by.name, url=url_for("blog.author", slug=by.slug, _external=True))
 
 
 def _api_url(endpoint: str, **values: Any) -> str:

@@ -83,6 +83,13 @@ class TagRef(_Answer):
     slug: str
 
 
+class AuthorRef(_Answer):
+    """Who a post is by."""
+
+    name: str
+    url: str = Field(description="The author's page: their bio, links and posts.")
+
+
 class PostSummary(_Answer):
     """A post as a list shows it."""
 
@@ -95,6 +102,10 @@ class PostSummary(_Answer):
     published_at: AwareDatetime
     updated_at: AwareDatetime
     tags: list[TagRef]
+    author: AuthorRef | None = Field(
+        description="The post's author, else the site's default author; null on a site "
+        "with neither."
+    )
     reading_minutes: int
     comment_count: int = Field(description="Approved comments.")
 

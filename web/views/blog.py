@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, current_app, request, url_for
 
-from components import posts
+from components import authors, posts
+from web import site
 from web.database import get_db
 from web.pages.respond import cached
 from web.responses import moved, render
@@ -84,6 +85,33 @@ async def tag(slug: str) -> Response:
         "partials/post_page.html",
         tag=found_tag,
         page=found,
+        before=before,
+        more_url=more,
+    )
+
+
+@bp.get("/authors/<slug>")
+@cached
+async def author(slug: str) -> Response:
+    """One author: their name, bio, avatar and links, and their posts like the home page."""
+    before = _cursor()
+    db = get_db()
+    default = site.default_author()
+    found = await authors.by_slug(db, slug, default)
+    if found is None:
+        abort(404)
+    listed = await posts.page(
+        db,
+        limit=current_app.config["POSTS_PER_PAGE"],
+        before=before,
+        where=authors.writes(found.byline, default),
+    )
+    more = url_for("blog.author", slug=slug, before=str(listed.next)) if listed.next else None
+    return await render(
+        "author.html",
+        "partials/post_page.html",
+        author=found,
+        page=listed,
         before=before,
         more_url=more,
     )

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from quart import Blueprint, Response, abort, current_app, render_template
 
-from components import posts
+from components import authors, posts
+from components.authors import Byline
 from components.models import Post, Tag
 from web import site
 from web.database import get_db
@@ -27,9 +28,13 @@ async def _send(body: str, content_type: str, last_modified: datetime) -> Respon
     return await respond(response, last_modified)
 
 
-async def _feed(title: str, entries: list[Post], tag: Tag | None = None) -> Response:
+async def _feed(
+    title: str, entries: list[Post], tag: Tag | None = None, author: Byline | None = None
+) -> Response:
     updated = await last_changed()
-    body = await render_template("feed.xml", title=title, entries=entries, tag=tag, updated=updated)
+    body = await render_template(
+        "feed.xml", title=title, entries=entries, tag=tag, author=author, updated=updated
+    )
     return await _send(body, ATOM, updated)
 
 
@@ -53,13 +58,31 @@ async def tag_feed(slug: str) -> Response:
     return await _feed(f"#{tag.name} · {site.current().title}", list(entries), tag)
 
 
+@bp.get("/authors/<slug>/feed.xml")
+@cached
+async def author_feed(slug: str) -> Response:
+    """The newest posts of one author, as Atom."""
+    db = get_db()
+    author = await authors.by_slug(db, slug, site.default_author())
+    if author is None:
+        abort(404)
+    where = authors.writes(author.byline, site.default_author())
+    entries = await posts.for_feed(db, limit=current_app.config["FEED_ENTRIES"], where=where)
+    title = f"{author.byline.name} · {site.current().title}"
+    return await _feed(title, list(entries), author=author.byline)
+
+
 @bp.get("/sitemap.xml")
 @cached
 async def sitemap() -> Response:
     """Every public address a search engine should know, with when it last changed."""
-    listed, tags = await posts.for_sitemap(get_db())
+    db = get_db()
+    listed, tags = await posts.for_sitemap(db)
+    people = await authors.with_posts(db, site.default_author())
     updated = await last_changed()
-    body = await render_template("sitemap.xml", posts=listed, tags=tags, updated=updated)
+    body = await render_template(
+        "sitemap.xml", posts=listed, tags=tags, authors=people, updated=updated
+    )
     return await _send(body, "application/xml; charset=utf-8", updated)
 
 

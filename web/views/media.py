@@ -24,7 +24,7 @@ from quart import (
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from components.media import library as media_library
-from components.media.files import materialise
+from components.media.files import folder_in, materialise
 from components.media.names import content_type_of, file_name
 from components.media.refusals import MediaError
 from components.models import Media, User
@@ -40,7 +40,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def folder() -> Path:
-    return current_app.config["INSTANCE_PATH"] / "media"
+    return folder_in(current_app.config["INSTANCE_PATH"])
 
 
 bp.add_app_template_global(file_name, "media_file_name")

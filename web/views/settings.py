@@ -1,5 +1,5 @@
-"""The site's settings page, for admins: title, description, language, address, footer
-and the default for comments.
+"""The site's settings page, for admins: title, description, language, address, footer,
+the default for comments and the default author.
 
 Every view here runs as one database transaction, committed before it answers and run
 again from the start when it loses a race for the database (web/database.py).
@@ -11,7 +11,9 @@ from typing import Any
 
 from quart import Blueprint, Response, request, url_for
 
+from components import authors
 from components import site as site_settings
+from components.authors import ProfileError
 from web import auth, site
 from web.database import get_db
 from web.responses import render, see_other
@@ -28,11 +30,17 @@ async def _page(
     notice: str | None = None,
 ) -> Response:
     fixed = site.fixed()
-    shown = {**(await site_settings.load(get_db(), fixed)).__dict__, **(values or {})}
+    db = get_db()
+    shown = {
+        **(await site_settings.load(db, fixed)).__dict__,
+        "default_author": await authors.chosen_default(db),
+        **(values or {}),
+    }
     return await render(
         "settings.html",
         "partials/settings_form.html",
         fields=site_settings.FIELDS,
+        people=await authors.bylines(db),
         values=shown,
         fixed=fixed,
         errors=errors or {},
@@ -55,9 +63,14 @@ async def save() -> Response:
     """Keep the settings; a field that cannot take its value changes nothing at all."""
     form = await request.form
     values, errors = site_settings.parse_form(form, site.fixed())
+    try:
+        default_author = await authors.parse_default(get_db(), form.get("default_author", ""))
+    except ProfileError as error:
+        errors["default_author"] = str(error)
     if errors:
         return await _page(422, values={**values, **_raw(form, errors)}, errors=errors)
     await site_settings.save(get_db(), values)
+    await site_settings.save_default_author(get_db(), default_author)
     # A new page, not the form alone: the header and the title show the new settings too.
     return see_other(url_for("settings.edit", saved=1))
 
