@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
-from components.models import SiteSettings
+from components.media.names import file_name
+from components.models import Media, SiteSettings
 
 # BCP 47, as far as a page's `lang` needs: "en", "pt-BR", "zh-Hant", "de-CH-1996".
 LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
@@ -39,6 +41,13 @@ class Site:
     base_url: str = ""
     footer: str = ""
     comments_default: bool = True
+    # Uploaded images, by their file names in the media library ("" for none); not
+    # settable from the environment.
+    logo: str = ""
+    logo_width: int = 0
+    logo_height: int = 0
+    favicon: str = ""
+    favicon_type: str = ""
 
     @property
     def host(self) -> str:
@@ -154,10 +163,21 @@ def parse_form(
 
 async def stored(db: AsyncSession) -> dict[str, Any]:
     """What admins saved, by name: nothing before the first save."""
-    row = await db.scalar(select(SiteSettings).where(SiteSettings.id == 1))
+    row = await db.scalar(
+        select(SiteSettings)
+        .where(SiteSettings.id == 1)
+        .options(joinedload(SiteSettings.logo), joinedload(SiteSettings.favicon))
+    )
     if row is None:
         return {}
-    return {field.name: getattr(row, field.name) for field in fields(Site)}
+    saved: dict[str, Any] = {field.name: getattr(row, field.name) for field in FIELDS}
+    if row.logo is not None:
+        saved["logo"] = file_name(row.logo.sha256, row.logo.content_type)
+        saved["logo_width"], saved["logo_height"] = row.logo.width or 0, row.logo.height or 0
+    if row.favicon is not None:
+        saved["favicon"] = file_name(row.favicon.sha256, row.favicon.content_type)
+        saved["favicon_type"] = row.favicon.content_type
+    return saved
 
 
 def merged(saved: Mapping[str, Any], fixed: Mapping[str, Any]) -> Site:
@@ -187,9 +207,21 @@ async def save_default_author(db: AsyncSession, user_id: int | None) -> None:
     await db.flush()
 
 
+async def save_images(
+    db: AsyncSession, *, logo: Media | bool | None, favicon: Media | bool | None
+) -> None:
+    """Set the logo and the icon: a media row, None to remove it, True to keep it."""
+    row = await _row(db)
+    if logo is not True:
+        row.logo_id = logo.id if isinstance(logo, Media) else None
+    if favicon is not True:
+        row.favicon_id = favicon.id if isinstance(favicon, Media) else None
+    await db.flush()
+
+
 async def _row(db: AsyncSession) -> SiteSettings:
     row = await db.get(SiteSettings, 1)
     if row is None:
-        row = SiteSettings(id=1, **{f.name: getattr(Site(), f.name) for f in fields(Site)})
+        row = SiteSettings(id=1, **{f.name: getattr(Site(), f.name) for f in FIELDS})
         db.add(row)
     return row

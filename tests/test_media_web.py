@@ -210,7 +210,7 @@ async def test_a_post_showing_a_library_image_gets_srcset_and_sizes(client, db, 
     assert response.status_code == 303
     post = await db.scalar(select(Post))
     assert 'srcset="/media/' in post.body_html
-    for width in (480, 960, 1600, 2000):
+    for width in (480, 960, 1200, 1600, 2000):
         assert f" {width}w" in post.body_html
     assert 'width="2000" height="1000" loading="lazy"' in post.body_html
 

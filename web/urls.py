@@ -1,5 +1,6 @@
 """Addresses that blueprints, templates and the command line build: a post's canonical
-address, and a library image's, with its responsive sizes.
+address, a library image's with its responsive sizes, a post's social card image, and
+any of them made absolute on the site's origin.
 
 Kept apart from the blueprints so that none of them imports another to link to a post.
 """
@@ -10,10 +11,13 @@ from typing import Any
 
 from quart import Quart, url_for
 
+from components import social
 from components.markdown import Picture
 from components.media import library as media_library
 from components.media.names import file_name
 from components.models import Media, Post
+from components.social import CardImage
+from web import site
 from web.database import get_db
 
 
@@ -21,6 +25,7 @@ def init_app(app: Quart) -> None:
     app.add_template_global(post_url)
     app.add_template_global(media_url)
     app.add_template_global(picture)
+    app.add_template_filter(absolute)
 
 
 def post_url(post: Post, endpoint: str = "blog.post", **values: Any) -> str:
@@ -55,6 +60,23 @@ def picture(item: Media) -> Picture | None:
     if not (item.width and item.height):
         return None
     return Picture(srcset=_srcset(item), width=item.width, height=item.height)
+
+
+async def card_image(post: Post) -> CardImage | None:
+    """A post's social card image. A cover (`image:`) from the library that the body does
+    not show has its sizes looked up (one statement), so the card gets its 1200-pixel copy."""
+    found = social.card_image(post)
+    if found is None or found.width:
+        return found
+    for item in await media_library.for_body(get_db(), found.url):
+        if (sizes := picture(item)) is not None:
+            return social.sized(found.url, found.alt, sizes.srcset, sizes.width, sizes.height)
+    return found
+
+
+def absolute(url: str) -> str:
+    """An address on this site made absolute, on the site's own origin; others as they are."""
+    return site.origin() + url if url.startswith("/") and not url.startswith("//") else url
 
 
 async def pictures_in(body: str) -> dict[str, Picture]:

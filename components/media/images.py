@@ -45,7 +45,8 @@ MAX_PIXELS = 50_000_000
 # is bounded too (e.g. 400 frames of 500x500).
 MAX_ANIMATION_PIXELS = 100_000_000
 # The widths `srcset` offers; only those narrower than the original are made.
-VARIANT_WIDTHS = (480, 960, 1600)
+# 1200 is the width social cards are drawn at (components/social.py).
+VARIANT_WIDTHS = (480, 960, 1200, 1600)
 JPEG_QUALITY = 85
 WEBP_QUALITY = 85
 

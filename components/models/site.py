@@ -1,13 +1,15 @@
-"""The site as a whole: the content clock's row and the settings admins keep."""
+"""The site as a whole: the content clock's row and the settings admins keep (with the
+logo and icon they uploaded)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from components.models.base import Base, UTCDateTime, utcnow
+from components.models.media import Media
 
 
 class SiteState(Base):
@@ -37,4 +39,10 @@ class SiteSettings(Base):
     default_author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Uploaded through the media library, so served under hashed, immutable names.
+    logo_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
+    favicon_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
+
+    logo: Mapped[Media | None] = relationship(foreign_keys=[logo_id], lazy="raise")
+    favicon: Mapped[Media | None] = relationship(foreign_keys=[favicon_id], lazy="raise")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -11,6 +11,7 @@ from components.comments.intake import Submission
 from web import auth
 from web.database import get_db
 from web.responses import render
+from web.urls import card_image
 
 COMMENT_HELD = "Thank you! Your comment will appear once it has been approved."
 
@@ -48,4 +49,5 @@ async def render_post(
         parent=parent,
         notice=notice,
         user=await auth.current_user(),
+        card_image=await card_image(post),
     )

@@ -7,13 +7,18 @@ again from the start when it loses a race for the database (web/database.py).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from quart import Blueprint, Response, request, url_for
+from quart import Blueprint, Response, current_app, request, url_for
 
 from components import authors
 from components import site as site_settings
 from components.authors import ProfileError
+from components.media import library as media_library
+from components.media.files import folder_in
+from components.media.refusals import MediaError
+from components.models import Media
 from web import auth, site
 from web.database import get_db
 from web.responses import render, see_other
@@ -72,6 +77,36 @@ async def save() -> Response:
     await site_settings.save(get_db(), values)
     await site_settings.save_default_author(get_db(), default_author)
     # A new page, not the form alone: the header and the title show the new settings too.
+    return see_other(url_for("settings.edit", saved=1))
+
+
+@bp.post("/images")
+@auth.admin_required
+async def save_images() -> Response:
+    """The logo and the icon: uploaded through the media library (so a file that is not an
+    image is refused like any upload), or removed; a refusal changes neither."""
+    user = await auth.current_user()
+    files = await request.files
+    form = await request.form
+    chosen: dict[str, Media | bool | None] = {}
+    for name in ("logo", "favicon"):
+        upload = files.get(name)
+        if upload is not None and (upload.filename or upload.content_length):
+            try:
+                chosen[name] = await media_library.store(
+                    get_db(),
+                    await asyncio.to_thread(upload.read),
+                    filename=upload.filename or name,
+                    owner=user,
+                    max_bytes=current_app.config["MEDIA_MAX_BYTES"],
+                    folder=folder_in(current_app.config["INSTANCE_PATH"]),
+                    alt_text=f"The site's {name}",
+                )
+            except MediaError as error:
+                return await _page(error.status, errors={name: str(error)})
+        else:
+            chosen[name] = None if form.get(f"remove_{name}") == "on" else True
+    await site_settings.save_images(get_db(), logo=chosen["logo"], favicon=chosen["favicon"])
     return see_other(url_for("settings.edit", saved=1))
 
 
