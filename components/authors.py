@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from components.models import AuthorProfile, Media, Post, Role, SiteSettings, User, utcnow
-from components.posts import is_visible
+from components.posts import is_listed
 from components.text import slugify
 
 MAX_BIO = 500
@@ -222,7 +222,7 @@ async def parse_default(session: AsyncSession, raw: str) -> int | None:
 async def with_posts(session: AsyncSession, default: Byline | None) -> list[str]:
     """The addresses of the authors whose page lists a visible post, for the sitemap: one
     statement."""
-    visible = is_visible(utcnow())
+    visible = is_listed(utcnow())
     shown: ColumnElement[bool] = User.id.in_(
         select(Post.author_id).where(visible, Post.author_id.is_not(None))
     )

@@ -17,6 +17,7 @@ from components.models import (
     CommentEvent,
     CommentStatus,
     Post,
+    PostKind,
     PostStatus,
     Redirect,
     Tag,
@@ -33,6 +34,11 @@ def is_visible(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
         Post.status.in_((PostStatus.PUBLISHED, PostStatus.SCHEDULED)),
         Post.published_at <= now,
     )
+
+
+def is_listed(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Visible posts that lists, feeds, tags and search show: not pages."""
+    return and_(is_visible(now), Post.kind == PostKind.POST)
 
 
 def is_public(post: Post) -> bool:
@@ -131,7 +137,7 @@ def _tagged(tag: Tag) -> ColumnElement[bool]:
 
 
 def _newest_first(query: Select) -> Select:
-    return query.where(is_visible(utcnow())).order_by(Post.published_at.desc(), Post.id.desc())
+    return query.where(is_listed(utcnow())).order_by(Post.published_at.desc(), Post.id.desc())
 
 
 def _byline() -> LoaderOption:
@@ -196,7 +202,7 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     """The visible post with this slug and its neighbours in time: four statements."""
     query = (
         select(Post, _approved_comments(), _last_comment_event())
-        .where(Post.slug == slug, is_visible(utcnow()))
+        .where(Post.slug == slug, is_listed(utcnow()))
         .options(selectinload(Post.tags), _byline())
     )
     row = (await session.execute(query)).first()
@@ -213,7 +219,7 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     )
     newer = await session.scalar(
         select(Post)
-        .where(is_visible(utcnow()), _newer_than(post.published_at, post.id))
+        .where(is_listed(utcnow()), _newer_than(post.published_at, post.id))
         .order_by(Post.published_at, Post.id)
         .options(brief)
         .limit(1)
@@ -221,12 +227,19 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     return Reading(post, comments, older, newer, last_event or 0)
 
 
+async def find_page(session: AsyncSession, slug: str) -> Post | None:
+    """The published page at /<slug>: one statement."""
+    return await session.scalar(
+        select(Post).where(Post.slug == slug, Post.kind == PostKind.PAGE, is_visible(utcnow()))
+    )
+
+
 async def for_api(session: AsyncSession, slug: str) -> tuple[Post, int] | None:
     """The visible post with this slug in full, its tags and its approved comment count,
     without the neighbours a page links to: two statements."""
     query = (
         select(Post, _approved_comments())
-        .where(Post.slug == slug, is_visible(utcnow()))
+        .where(Post.slug == slug, is_listed(utcnow()))
         .options(selectinload(Post.tags), _byline())
     )
     row = (await session.execute(query)).first()
@@ -235,7 +248,7 @@ async def for_api(session: AsyncSession, slug: str) -> tuple[Post, int] | None:
 
 async def visible_post(session: AsyncSession, slug: str) -> Post | None:
     """The visible post with this slug, without its body: what its comments need to know."""
-    query = select(Post).where(Post.slug == slug, is_visible(utcnow()))
+    query = select(Post).where(Post.slug == slug, is_listed(utcnow()))
     brief = load_only(
         Post.title,
         Post.slug,
@@ -261,7 +274,7 @@ async def moved_to(session: AsyncSession, path: str) -> Post | None:
         .join(Redirect, Redirect.post_id == Post.id)
         .where(Redirect.path.in_(candidates), is_visible(utcnow()))
         .limit(1)
-        .options(load_only(Post.slug, Post.published_at))
+        .options(load_only(Post.slug, Post.published_at, Post.kind))
     )
     return await session.scalar(query)
 
@@ -287,10 +300,14 @@ SITEMAP_LIMIT = 50_000
 
 
 async def for_sitemap(session: AsyncSession) -> tuple[Sequence[Post], Sequence[Tag]]:
-    """The newest visible posts (addresses and dates only) and the tags in use."""
+    """The newest visible posts and pages (addresses and dates only) and the tags in use."""
     listed = await session.scalars(
-        _newest_first(select(Post))
-        .options(load_only(Post.slug, Post.published_at, Post.updated_at, raiseload=True))
+        select(Post)
+        .where(is_visible(utcnow()))
+        .order_by(Post.published_at.desc(), Post.id.desc())
+        .options(
+            load_only(Post.slug, Post.published_at, Post.updated_at, Post.kind, raiseload=True)
+        )
         .limit(SITEMAP_LIMIT)
     )
     tags = await session.scalars(
@@ -299,7 +316,7 @@ async def for_sitemap(session: AsyncSession) -> tuple[Sequence[Post], Sequence[T
             Tag.id.in_(
                 select(post_tags.c.tag_id)
                 .join(Post, Post.id == post_tags.c.post_id)
-                .where(is_visible(utcnow()))
+                .where(is_listed(utcnow()))
             )
         )
         .order_by(Tag.slug)
@@ -313,7 +330,7 @@ async def public_tag(session: AsyncSession, slug: str) -> Tag | None:
     tagged_visible = (
         select(post_tags.c.tag_id)
         .join(Post, Post.id == post_tags.c.post_id)
-        .where(post_tags.c.tag_id == Tag.id, is_visible(utcnow()))
+        .where(post_tags.c.tag_id == Tag.id, is_listed(utcnow()))
         .exists()
     )
     return await session.scalar(select(Tag).where(Tag.slug == slug, tagged_visible))
@@ -326,7 +343,7 @@ async def tags_in_use(session: AsyncSession) -> Sequence[tuple[Tag, int]]:
         select(Tag, visible)
         .join(post_tags, post_tags.c.tag_id == Tag.id)
         .join(Post, Post.id == post_tags.c.post_id)
-        .where(is_visible(utcnow()))
+        .where(is_listed(utcnow()))
         .group_by(Tag.id)
         .order_by(func.lower(Tag.name), Tag.id)
     )

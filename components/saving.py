@@ -18,7 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import markdown, revisions
-from components.models import Post, PostStatus, Redirect, RevisionKind, Tag, User, utcnow
+from components.models import (
+    Post,
+    PostKind,
+    PostStatus,
+    Redirect,
+    RevisionKind,
+    Tag,
+    User,
+    utcnow,
+)
 from components.posts import is_public
 from components.text import slugify
 
@@ -36,6 +45,8 @@ class Content:
     published_at: datetime | None = None
     comments_enabled: bool = False
     share_enabled: bool = True
+    # Only read when the post is made: a post stays a post, a page a page.
+    kind: PostKind = PostKind.POST
     # The front matter keys Quire has no field for (an import's); None leaves them as they are.
     front_matter: dict[str, Any] | None = None
 
@@ -66,7 +77,7 @@ async def write(
     tags = await tags_named(session, content.tags)
     was_at = address(post) if address and post is not None and is_public(post) else None
     if post is None:
-        post = Post(author=author, tags=[])
+        post = Post(author=author, tags=[], kind=content.kind)
         session.add(post)
     post.title = content.title
     post.slug = content.slug

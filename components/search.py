@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from components.models import Post, UTCDateTime, utcnow
-from components.posts import is_visible
+from components.posts import is_listed
 
 MAX_TERMS = 12
 MAX_TERM_LENGTH = 64
@@ -272,7 +272,7 @@ def _sqlite(snippets: bool) -> Select:
         )
         .select_from(_FTS)
         .join(Post, Post.id == _FTS.c.rowid)
-        .where(matching, is_visible(_NOW))
+        .where(matching, is_listed(_NOW))
         .order_by(_FTS.c.rowid.desc())
         .limit(bindparam("candidates", type_=Integer()))
         .cte("candidates")
@@ -312,7 +312,7 @@ def _postgresql(snippets: bool) -> Select:
     # tsvector, so it is computed for these candidates only, in the query around it.
     newest = (
         select(Post.id)
-        .where(_VECTOR.bool_op("@@")(tsquery), is_visible(_NOW))
+        .where(_VECTOR.bool_op("@@")(tsquery), is_listed(_NOW))
         .order_by(Post.id.desc())
         .limit(bindparam("candidates", type_=Integer()))
         .subquery("newest")

@@ -30,6 +30,16 @@ class Invalid(ValueError):
     """A value a setting cannot take; str() says why, without the setting's name."""
 
 
+MENU_ENTRIES = 12
+MENU_LABEL = 40
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    url: str
+
+
 @dataclass(frozen=True)
 class Site:
     """The settings every page is made with."""
@@ -48,6 +58,8 @@ class Site:
     logo_height: int = 0
     favicon: str = ""
     favicon_type: str = ""
+    # The header's menu as an admin set it; empty: Posts, Tags, Archive.
+    menu: tuple[MenuEntry, ...] = ()
 
     @property
     def host(self) -> str:
@@ -174,6 +186,7 @@ async def stored(db: AsyncSession) -> dict[str, Any]:
     if row.logo is not None:
         saved["logo"] = file_name(row.logo.sha256, row.logo.content_type)
         saved["logo_width"], saved["logo_height"] = row.logo.width or 0, row.logo.height or 0
+    saved["menu"] = tuple(MenuEntry(entry["label"], entry["url"]) for entry in row.menu or [])
     if row.favicon is not None:
         saved["favicon"] = file_name(row.favicon.sha256, row.favicon.content_type)
         saved["favicon_type"] = row.favicon.content_type
@@ -204,6 +217,44 @@ async def save_default_author(db: AsyncSession, user_id: int | None) -> None:
     """Whose name posts without an author carry; None for the first admin's."""
     row = await _row(db)
     row.default_author_id = user_id
+    await db.flush()
+
+
+def parse_menu(raw: str) -> list[dict[str, str]]:
+    """The menu typed one entry a line, its label then its address ("About /about",
+    "Python /tags/python", "Code https://code.example"); raises Invalid naming the line."""
+    entries = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        words = line.split()
+        if not words:
+            continue
+        if len(words) < 2:
+            raise Invalid(f"line {number} needs a label and an address, such as About /about")
+        label, url = " ".join(words[:-1]), words[-1]
+        if len(label) > MENU_LABEL:
+            raise Invalid(f"line {number}: a label has at most {MENU_LABEL} characters")
+        parts = urlsplit(url)
+        on_site = url.startswith("/") and not url.startswith("//") and not parts.scheme
+        elsewhere = parts.scheme in ("http", "https") and bool(parts.netloc)
+        if not (on_site or elsewhere):
+            raise Invalid(
+                f"line {number}: {url[:60]!r} is neither a path on this site (/about) nor an "
+                "http(s) address"
+            )
+        entries.append({"label": label, "url": url})
+    if len(entries) > MENU_ENTRIES:
+        raise Invalid(f"has {len(entries)} entries; at most {MENU_ENTRIES} fit")
+    return entries
+
+
+def menu_text(menu: tuple[MenuEntry, ...]) -> str:
+    """The menu as the settings form shows it, one entry a line."""
+    return "\n".join(f"{entry.label} {entry.url}" for entry in menu)
+
+
+async def save_menu(db: AsyncSession, entries: list[dict[str, str]]) -> None:
+    row = await _row(db)
+    row.menu = entries
     await db.flush()
 
 

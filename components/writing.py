@@ -20,7 +20,16 @@ from sqlalchemy.orm import load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from components import markdown, revisions
-from components.models import Post, PostStatus, RevisionKind, Tag, User, post_tags, utcnow
+from components.models import (
+    Post,
+    PostKind,
+    PostStatus,
+    RevisionKind,
+    Tag,
+    User,
+    post_tags,
+    utcnow,
+)
 from components.posts import is_visible
 from components.saving import Content, write
 from components.text import slugify
@@ -52,6 +61,8 @@ class Draft:
     publish_at: str = ""  # "YYYY-MM-DDTHH:MM" in the author's time zone
     version: int | None = None
     editor: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # Chosen when the post is made (New post, New page), never changed by a save after.
+    kind: PostKind = PostKind.POST
 
     @property
     def tag_list(self) -> list[str]:
@@ -76,6 +87,7 @@ class Draft:
             action=action,
             publish_at=local_input(post.published_at, time_zone) if post.published_at else "",
             version=post.version,
+            kind=post.kind,
         )
 
 
@@ -127,6 +139,7 @@ async def _check(
     post: Post | None,
     time_zone: str,
     autosave: bool,
+    taken: Mapping[str, str],
 ) -> _Checked:
     errors: dict[str, str] = {}
     title = " ".join(draft.title.split())
@@ -149,12 +162,22 @@ async def _check(
         errors["slug"] = "The slug must contain at least one letter or digit."
     elif not slug:
         slug = post.slug if post else "untitled"
-    owner = await session.scalar(select(Post.id).where(Post.slug == slug))
-    if owner is not None and (post is None or owner != post.id):
+    kind = post.kind if post is not None else draft.kind
+    owner = (await session.execute(select(Post.id, Post.title).where(Post.slug == slug))).first()
+    if kind is PostKind.PAGE and slug in taken:
         if autosave and not draft.slug.strip():
             slug = await _free_slug(session, slug)
         else:
-            errors["slug"] = f"The address “{slug}” is already used by another post."
+            errors["slug"] = (
+                f"The address /{slug} is the site's own (it serves {taken[slug]}): choose another."
+            )
+    elif owner is not None and (post is None or owner.id != post.id):
+        if autosave and not draft.slug.strip():
+            slug = await _free_slug(session, slug)
+        else:
+            errors["slug"] = (
+                f"The address “{slug}” is already used by “{owner.title or 'Untitled'}”."
+            )
 
     now = utcnow()
     status, published_at = PostStatus.DRAFT, post.published_at if post else None
@@ -212,8 +235,12 @@ async def save(
     address: Callable[[Post], str],
     autosave: bool = False,
     pictures: Mapping[str, markdown.Picture] | None = None,
+    taken: Mapping[str, str] | None = None,
 ) -> Post:
     """Save the editor's draft as a new or existing post, and keep a revision of it.
+
+    `taken` maps the first segments of the site's own addresses (admin, tags, feed.xml...),
+    which a page, at /<slug>, may not have, to a route that uses each.
 
     `address` gives a visible post's public path, so that a published post whose
     address changes (new slug, new date) keeps answering at the old one with a 301.
@@ -221,7 +248,9 @@ async def save(
     """
     if post is not None and draft.version != post.version and draft.editor != post.last_editor:
         raise Conflict(post.id)
-    checked = await _check(session, draft, post=post, time_zone=author.time_zone, autosave=autosave)
+    checked = await _check(
+        session, draft, post=post, time_zone=author.time_zone, autosave=autosave, taken=taken or {}
+    )
     if autosave and post is not None and post.status is not PostStatus.DRAFT:
         await revisions.record(
             session,
@@ -244,6 +273,7 @@ async def save(
         published_at=checked.published_at,
         comments_enabled=draft.comments_enabled,
         share_enabled=draft.share_enabled,
+        kind=draft.kind,
     )
     # Taken now: once a flush fails, the session refuses every read, even of the post's id.
     post_id = post.id if post is not None else None
@@ -310,6 +340,7 @@ async def for_admin(
                 Post.updated_at,
                 Post.author_id,
                 Post.version,
+                Post.kind,
                 raiseload=True,
             ),
             selectinload(Post.author).load_only(User.name),

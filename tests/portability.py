@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from cli.commands import main
 from components import migrations
 from components.db import make_engine
-from components.models import Media, Post, Redirect
+from components.models import Media, Post, PostKind, Redirect
 from components.posts import post_status_label
 
 from .conftest import TEST_SECRET, reset_database, run_async, session_on
@@ -86,6 +86,7 @@ class PostView:
     tags: frozenset[str]
     redirects: frozenset[str]
     front_matter: dict[str, Any]
+    kind: PostKind
 
 
 async def contents(url: str) -> dict[str, Any]:
@@ -111,6 +112,7 @@ async def _posts(session: AsyncSession) -> dict[str, PostView]:
             tags=frozenset(tag.name for tag in post.tags),
             redirects=frozenset(redirects.get(post.id, ())),
             front_matter=post.front_matter,
+            kind=post.kind,
         )
         for post in found
     }

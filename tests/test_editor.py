@@ -107,7 +107,7 @@ async def test_slugs_are_unique(client, db, writer) -> None:
     await post_form(client, "/admin/posts/save", form(title="Same"))
     response = await post_form(client, "/admin/posts/save", form(title="Other", slug="same"))
     assert response.status_code == 422
-    assert "already used by another post" in await response.get_data(as_text=True)
+    assert "already used by “Same”" in await response.get_data(as_text=True)
     unusable = await post_form(client, "/admin/posts/save", form(title="Other", slug="日本語"))
     assert unusable.status_code == 422
     assert "at least one letter or digit" in await unusable.get_data(as_text=True)

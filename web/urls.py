@@ -7,18 +7,22 @@ Kept apart from the blueprints so that none of them imports another to link to a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from quart import Quart, url_for
+from quart import Quart, current_app, url_for
+from sqlalchemy import inspect
 
 from components import social
 from components.markdown import Picture
 from components.media import library as media_library
 from components.media.names import file_name
-from components.models import Media, Post
+from components.models import Media, Post, PostKind
 from components.social import CardImage
 from web import site
 from web.database import get_db
+
+TAKEN = "quire.taken_addresses"
 
 
 def init_app(app: Quart) -> None:
@@ -30,7 +34,11 @@ def init_app(app: Quart) -> None:
 
 def post_url(post: Post, endpoint: str = "blog.post", **values: Any) -> str:
     """The canonical address of a post (its publication date and slug), or of another
-    page under it, such as its comments feed."""
+    page under it, such as its comments feed; a page's is /<slug>.
+
+    Lists that never hold pages may leave `kind` unloaded."""
+    if endpoint == "blog.post" and is_page(post):
+        return url_for("blog.page", slug=post.slug, **values)
     published = post.published_at
     assert published is not None, "only published posts have a public address"
     return url_for(
@@ -41,6 +49,25 @@ def post_url(post: Post, endpoint: str = "blog.post", **values: Any) -> str:
         slug=post.slug,
         **values,
     )
+
+
+def taken_addresses() -> Mapping[str, str]:
+    """The first segments of the site's own routes (admin, api, tags, feed.xml...), each
+    with the shortest route under it: a page at /<slug> must not take one. Read off the
+    URL map once."""
+    found: dict[str, str] | None = current_app.extensions.get(TAKEN)
+    if found is None:
+        found = {}
+        for rule in sorted(current_app.url_map.iter_rules(), key=lambda rule: len(rule.rule)):
+            first = rule.rule.strip("/").split("/")[0]
+            if first and not first.startswith("<"):
+                found.setdefault(first, rule.rule)
+        current_app.extensions[TAKEN] = found
+    return found
+
+
+def is_page(post: Post) -> bool:
+    return "kind" not in inspect(post).unloaded and post.kind is PostKind.PAGE
 
 
 def media_url(item: Media) -> str:

@@ -19,6 +19,7 @@ from components.models.people import (
 )
 from components.models.posts import (
     Post,
+    PostKind,
     PostStatus,
     Redirect,
     Revision,
@@ -44,6 +45,7 @@ __all__ = [
     "MediaVariant",
     "PasswordReset",
     "Post",
+    "PostKind",
     "PostStatus",
     "RecoveryCode",
     "Redirect",

@@ -13,6 +13,13 @@ from components.models.base import Base, UTCDateTime, stored_enum, utcnow
 from components.models.people import User
 
 
+class PostKind(enum.StrEnum):
+    """A post is dated and listed; a page (About, Now, Uses) stands alone at /<slug>."""
+
+    POST = "post"
+    PAGE = "page"
+
+
 class PostStatus(enum.StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
@@ -67,6 +74,9 @@ class Post(Base):
     tag_names: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PostStatus] = mapped_column(
         stored_enum(PostStatus, "post_status"), default=PostStatus.DRAFT
+    )
+    kind: Mapped[PostKind] = mapped_column(
+        stored_enum(PostKind, "post_kind"), default=PostKind.POST, server_default="post"
     )
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

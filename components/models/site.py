@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from components.models.base import Base, UTCDateTime, utcnow
@@ -39,6 +39,8 @@ class SiteSettings(Base):
     default_author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # The header's menu: [{"label": ..., "url": ...}, ...] in order; empty for the default.
+    menu: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
     # Uploaded through the media library, so served under hashed, immutable names.
     logo_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
     favicon_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))

@@ -13,14 +13,14 @@ from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from components import markdown, revisions, writing
-from components.models import Post, User
+from components.models import Post, PostKind, User
 from components.posts import post_status_label
 from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth, site
 from web.database import get_db
 from web.htmx import VARY, wants_fragment
 from web.responses import fragment, render, see_other
-from web.urls import pictures_in, post_url
+from web.urls import pictures_in, post_url, taken_addresses
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -140,6 +140,7 @@ def _draft_from(form: MultiDict[str, str]) -> Draft:
         publish_at=form.get("publish_at", ""),
         version=int(version) if version.isdigit() else None,
         editor=form.get("editor", "")[:64] or Draft().editor,
+        kind=PostKind.PAGE if form.get("kind") == PostKind.PAGE.value else PostKind.POST,
     )
 
 
@@ -182,8 +183,13 @@ async def _editor(
 @bp.get("/posts/new")
 @auth.login_required
 async def new_post() -> Response:
-    """An empty editor; the post exists from its first save or autosave."""
-    draft = Draft(comments_enabled=site.current().comments_default)
+    """An empty editor (`?kind=page` for a page); the post exists from its first save or
+    autosave. Pages take no comments unless their writer says so."""
+    is_page = request.args.get("kind") == PostKind.PAGE.value
+    draft = Draft(
+        comments_enabled=site.current().comments_default and not is_page,
+        kind=PostKind.PAGE if is_page else PostKind.POST,
+    )
     return await _editor(user=await _user(), post=None, draft=draft)
 
 
@@ -238,6 +244,7 @@ async def save_post() -> Response:
             author=user,
             address=_address,
             pictures=await pictures_in(draft.body),
+            taken=taken_addresses(),
         )
     except Invalid as invalid:
         return await _editor(user=user, post=post, draft=draft, status=422, errors=invalid.errors)
@@ -300,6 +307,7 @@ async def autosave() -> Response:
             address=_address,
             autosave=True,
             pictures=await pictures_in(draft.body),
+            taken=taken_addresses(),
         )
     except Invalid as invalid:
         return await _autosave_problem(422, "Not autosaved: " + " ".join(invalid.errors.values()))

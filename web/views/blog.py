@@ -13,7 +13,7 @@ from web import site
 from web.database import get_db
 from web.pages.respond import cached
 from web.responses import moved, render
-from web.urls import post_url
+from web.urls import card_image, post_url
 from web.views.post_page import COMMENT_HELD, render_post
 
 bp = Blueprint("blog", __name__)
@@ -123,3 +123,17 @@ async def archive() -> Response:
     """Every post, grouped by year and month."""
     listed = await posts.archive(get_db())
     return await render("archive.html", "partials/archive.html", posts=listed)
+
+
+# Last: a page's address is one segment, which every other route's first segment
+# outranks; the editor refuses a page address that a route already takes.
+@bp.get("/<slug>")
+@cached
+async def page(slug: str) -> Response:
+    """A standalone page (About, Now, Uses...), never listed with the posts."""
+    found = await posts.find_page(get_db(), slug)
+    if found is None:
+        abort(404)
+    return await render(
+        "page.html", "partials/page.html", post=found, card_image=await card_image(found)
+    )

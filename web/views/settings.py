@@ -39,6 +39,7 @@ async def _page(
     shown = {
         **(await site_settings.load(db, fixed)).__dict__,
         "default_author": await authors.chosen_default(db),
+        "menu": site_settings.menu_text(site.current().menu),
         **(values or {}),
     }
     return await render(
@@ -72,10 +73,15 @@ async def save() -> Response:
         default_author = await authors.parse_default(get_db(), form.get("default_author", ""))
     except ProfileError as error:
         errors["default_author"] = str(error)
+    try:
+        menu = site_settings.parse_menu(form.get("menu", ""))
+    except site_settings.Invalid as error:
+        errors["menu"] = f"The menu {error}."
     if errors:
         return await _page(422, values={**values, **_raw(form, errors)}, errors=errors)
     await site_settings.save(get_db(), values)
     await site_settings.save_default_author(get_db(), default_author)
+    await site_settings.save_menu(get_db(), menu)
     # A new page, not the form alone: the header and the title show the new settings too.
     return see_other(url_for("settings.edit", saved=1))
 
