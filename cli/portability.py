@@ -28,7 +28,7 @@ from components.db import is_conflict, make_sessionmaker
 from components.frontmatter import Source, SourceError
 from components.models import User
 from web import create_app
-from web.urls import media_url, picture, post_url
+from web.urls import media_url, picture, post_url, taken_addresses
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 # Folders that hold no posts of their own: build outputs, dependencies, version control.
@@ -71,7 +71,9 @@ async def web_links(app: Quart | None = None) -> AsyncIterator[importer.Links]:
     """The app's own URL rules, outside any request, for the addresses in posts."""
     app = app or create_app()
     async with app.test_request_context("/"):
-        yield importer.Links(post_path=post_url, media_url=media_url, picture=picture)
+        yield importer.Links(
+            post_path=post_url, media_url=media_url, picture=picture, taken=taken_addresses()
+        )
 
 
 class Show(Protocol):
@@ -144,6 +146,9 @@ async def _import_one(
                 else:
                     await session.commit()
                 break
+            except importer.Refused as error:
+                await session.rollback()
+                return _skip(report, f"{path}: {error}")
             except SQLAlchemyError as error:
                 await session.rollback()
                 if attempt < CONFLICT_ATTEMPTS and is_conflict(error):

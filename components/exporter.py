@@ -1,10 +1,11 @@
 """Every post out as Jekyll-compatible Markdown with front matter, with the media it uses.
 
 The layout is Jekyll's: `_posts/YYYY-MM-DD-slug.md` for posts with a date,
-`_drafts/slug.md` for drafts without one, the images under `assets/media/` by their
-library names, and what the library knows of them (name, alt text) in
-`_data/quire_media.yml`. Importing the folder into an empty Quire gives the same
-posts, tags, dates, switches, redirects and media (components/importer).
+`_drafts/slug.md` for drafts without one, `slug.md` with `layout: page` for pages,
+the images under `assets/media/` by their library names, and what the library knows
+of them (name, alt text) in `_data/quire_media.yml`. Importing the folder into an
+empty Quire gives the same posts, pages, tags, dates, switches, redirects and media
+(components/importer).
 """
 
 from __future__ import annotations
@@ -30,14 +31,16 @@ from components.frontmatter import DESCRIPTION_STAND_INS, Source
 from components.importer import MEDIA_MANIFEST
 from components.media.library import for_body
 from components.media.names import file_name
-from components.models import Media, Post, PostStatus, Redirect
+from components.models import Media, Post, PostKind, PostStatus, Redirect
 
 MEDIA_FOLDER = PurePosixPath("assets/media")
 _BATCH = 200
 
 
 def file_path(post: Source) -> PurePosixPath:
-    """Where a post goes in the export."""
+    """Where a post goes in the export; a page, at the site's top, as Jekyll keeps them."""
+    if post.page:
+        return PurePosixPath(f"{post.slug}.md")
     if post.date is None:
         return PurePosixPath("_drafts") / f"{post.slug}.md"
     return PurePosixPath("_posts") / f"{post.date.astimezone(UTC):%Y-%m-%d}-{post.slug}.md"
@@ -53,6 +56,10 @@ def jekyll_date(moment: datetime) -> str:
 def render_file(post: Source) -> str:
     """The Markdown file for a post: YAML front matter, then the body as written."""
     matter: dict[str, Any] = {"title": post.title, "slug": post.slug}
+    if post.page:
+        # What makes Jekyll serve it as a page at its address, and Quire read it as one.
+        matter["layout"] = "page"
+        matter["permalink"] = f"/{post.slug}/"
     if post.date is not None:
         matter["date"] = jekyll_date(post.date)
     # An empty one is written too when a kept `summary` or `excerpt` would stand in for
@@ -236,6 +243,7 @@ def _exported(
         comments=post.comments_enabled,
         share=post.share_enabled,
         redirects=tuple(redirects),
+        page=post.kind is PostKind.PAGE,
         extra={
             key: moved(value) if isinstance(value, str) else value
             for key, value in (post.front_matter or {}).items()

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from components import page_files
 from components.text import slugify
 
 MAX_TITLE = 300
@@ -63,6 +64,7 @@ class Source:
     extra: dict[str, Any] = field(default_factory=dict)
     # Things worth telling that do not stop the import (a redirect that is not a path).
     warnings: tuple[str, ...] = ()
+    page: bool = False  # a standalone page (components/page_files), not a post
 
     @property
     def image(self) -> str | None:
@@ -272,7 +274,7 @@ def _to_source(
         *_names(known.get("tags"), "tags", line),
         *_names(known.get("categories"), "categories", line),
     )
-    redirects = []
+    redirects: list[str] = []
     for key in ("permalink", "aliases", "redirect_from"):
         for target in _names(known.get(key), key, line, split=False):
             path_or_none, problem = _redirect_path(target)
@@ -280,6 +282,18 @@ def _to_source(
                 warnings.append(f"line {line.get(key, '?')}: {key} {target!r} {problem}, not kept")
             elif path_or_none not in redirects:
                 redirects.append(path_or_none)
+
+    page = page_files.is_page(path, values)
+    if page:
+        # A page keeps the address its permalink gave it, when that fits /<slug>.
+        given = _names(known.get("permalink"), "permalink", line, split=False)
+        permalink = _redirect_path(given[0])[0] if given else None
+        named = page_files.single_segment(permalink) if permalink else None
+        if named and slugify(named) and not _text(known.get("slug"), "slug", line):
+            slug = slugify(named)
+        redirects = [path for path in redirects if not page_files.own_address(slug, path)]
+        # `layout: page` says what the kind says; an export writes it back.
+        extra = {k: v for k, v in extra.items() if not (k == "layout" and v == "page")}
 
     return Source(
         title=title,
@@ -296,6 +310,7 @@ def _to_source(
         redirects=tuple(redirects),
         extra=extra,
         warnings=tuple(warnings),
+        page=page,
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 import enum
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from components.markdown import Picture
 from components.media.library import pictures, store, stored_hash
 from components.media.names import MAX_ALT_TEXT_LENGTH
 from components.media.refusals import MediaError
-from components.models import Media, Post, PostStatus, Redirect, User, utcnow
+from components.models import Media, Post, PostKind, PostStatus, Redirect, User, utcnow
 from components.posts import post_status_label, status_label
 from components.saving import Content, write
 from components.text import slugify
@@ -47,6 +47,13 @@ class Links:
     post_path: Callable[[Post], str]
     media_url: Callable[[Media], str]
     picture: Callable[[Media], Picture | None]
+    # The first segments of the site's own routes, each with a route it serves: a page,
+    # at /<slug>, may take none of them.
+    taken: Mapping[str, str] = field(default_factory=dict)
+
+
+class Refused(ValueError):
+    """A file the blog cannot take as it is; str() says why and what to change."""
 
 
 class Outcome(enum.StrEnum):
@@ -311,12 +318,23 @@ async def import_source(
     Flushed, not committed (unless nothing changes, when nothing is written at all).
     """
     imported = Imported(Outcome.UNCHANGED, source.slug, warnings=list(source.warnings))
+    kind = PostKind.PAGE if source.page else PostKind.POST
+    if kind is PostKind.PAGE and source.slug in options.links.taken:
+        raise Refused(
+            f"its address /{source.slug} is the site's own (it serves "
+            f"{options.links.taken[source.slug]}); give it another 'slug:'"
+        )
     existing = await session.scalar(
         select(Post)
         .where(Post.slug == source.slug)
         .options(selectinload(Post.tags))
         .execution_options(populate_existing=True)
     )
+    if existing is not None and existing.kind is not kind:
+        raise Refused(
+            f"the blog's '{source.slug}' is a {existing.kind.value} and this file is a "
+            f"{kind.value}; give one of them another 'slug:'"
+        )
     references = await asyncio.to_thread(find_images, source.body, file, source.image)
     urls = await _images(session, references, options, imported)
     extra = {
@@ -335,10 +353,11 @@ async def import_source(
         comments_enabled=options.comments_default if source.comments is None else source.comments,
         share_enabled=source.share,
         front_matter=extra,
+        kind=kind,
     )
     # The post's own address is no former one (a permalink may name it).
     canonical = (
-        options.links.post_path(Post(slug=source.slug, published_at=published_at))
+        options.links.post_path(Post(slug=source.slug, published_at=published_at, kind=kind))
         if published_at is not None
         else None
     )

@@ -263,16 +263,20 @@ async def visible_post(session: AsyncSession, slug: str) -> Post | None:
 
 
 async def moved_to(session: AsyncSession, path: str) -> Post | None:
-    """The visible post that a former address (old slug, permalink, alias) now points to.
+    """The visible post that a former address (old slug, permalink, alias) now points to,
+    or the page whose own address this is, written with a trailing slash or `.html`.
 
     Jekyll's `.html` suffix and a trailing slash are forgiven.
     """
     stem = path.removesuffix(".html").rstrip("/") or "/"
     candidates = {path, stem, f"{stem}/", f"{stem}.html"}
+    former = select(Redirect.post_id).where(Redirect.path.in_(candidates))
+    found: ColumnElement[bool] = Post.id.in_(former)
+    if stem.count("/") == 1 and stem != path:
+        found = or_(found, and_(Post.kind == PostKind.PAGE, Post.slug == stem[1:]))
     query = (
         select(Post)
-        .join(Redirect, Redirect.post_id == Post.id)
-        .where(Redirect.path.in_(candidates), is_visible(utcnow()))
+        .where(found, is_visible(utcnow()))
         .limit(1)
         .options(load_only(Post.slug, Post.published_at, Post.kind))
     )
