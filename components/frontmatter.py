@@ -65,6 +65,8 @@ class Source:
     # Things worth telling that do not stop the import (a redirect that is not a path).
     warnings: tuple[str, ...] = ()
     page: bool = False  # a standalone page (components/page_files), not a post
+    # When the text last changed, as the file says (`lastmod`, `last_modified_at`...).
+    modified: datetime | None = None
 
     @property
     def image(self) -> str | None:
@@ -72,6 +74,10 @@ class Source:
         image = next((v for k, v in self.extra.items() if k.lower() == "image"), None)
         return image.strip() if isinstance(image, str) and image.strip() else None
 
+
+# Kept keys that say when a post last changed, in the order they are believed: Hugo's,
+# jekyll-last-modified-at's, then the common ones.
+MODIFIED_KEYS = ("lastmod", "last_modified_at", "modified", "updated")
 
 # Kept keys that stand in for a missing `description`, in this order.
 DESCRIPTION_STAND_INS = ("summary", "excerpt")
@@ -95,6 +101,8 @@ _KNOWN = frozenset(
         "redirect_from",
     }
 )
+# A Hugo bundle's own file, in one language or several (index.md, index.fr.md).
+_BUNDLE_INDEX = re.compile(r"index(?:\.[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)?", re.I)
 _FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})-(.+)")
 _DATE_TEXT = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})"
@@ -295,6 +303,17 @@ def _to_source(
         # `layout: page` says what the kind says; an export writes it back.
         extra = {k: v for k, v in extra.items() if not (k == "layout" and v == "page")}
 
+    modified = None
+    for key in MODIFIED_KEYS:
+        found = next(((k, v) for k, v in values.items() if k.lower() == key), None)
+        if found is None or found[1] is None or found[1] == "":
+            continue
+        try:
+            modified = _date(found[1], zone, lines.get(found[0]))
+            break
+        except SourceError as error:
+            warnings.append(f"line {error.line or '?'}: {found[0]} not read: {error.message}")
+
     return Source(
         title=title,
         slug=slug,
@@ -311,14 +330,15 @@ def _to_source(
         extra=extra,
         warnings=tuple(warnings),
         page=page,
+        modified=modified,
     )
 
 
 def _from_file_name(path: PurePath, zone: ZoneInfo, *, dated: bool) -> tuple[str, datetime | None]:
     """The slug a file name gives, and its date (midnight in `zone`) if it has one."""
     stem = path.stem
-    if stem.lower() == "index" and path.parent.name:
-        stem = path.parent.name  # a Hugo page bundle: my-post/index.md
+    if _BUNDLE_INDEX.fullmatch(stem) and path.parent.name:
+        stem = path.parent.name  # a Hugo page bundle: my-post/index.md, or index.fr.md
     match = _FILE_DATE.fullmatch(stem) if dated else None
     if match is None:
         return stem, None

@@ -354,6 +354,9 @@ async def import_source(
         share_enabled=source.share,
         front_matter=extra,
         kind=kind,
+        # Feeds and search engines must not take a 2023 post for news: a file's own
+        # `lastmod` says when it changed, else a new post changed when it was published.
+        updated_at=source.modified or (published_at if existing is None else None),
     )
     # The post's own address is no former one (a permalink may name it).
     canonical = (

@@ -35,7 +35,8 @@ def is_page(path: PurePath, values: Mapping[str, Any]) -> bool:
     if "content" in path.parts:
         # Below the last `content` folder: a file at its top, or a bundle there.
         inside = path.parts[len(path.parts) - path.parts[::-1].index("content") :]
-        return len(inside) == 1 or (len(inside) == 2 and PurePath(inside[1]).stem == "index")
+        bundle = len(inside) == 2 and PurePath(inside[1]).stem.lower().startswith("index")
+        return len(inside) == 1 or bundle
     permalink = any(key.lower() == "permalink" for key in values)
     return permalink and not _DATED.fullmatch(path.stem)
 

@@ -49,6 +49,8 @@ class Content:
     kind: PostKind = PostKind.POST
     # The front matter keys Quire has no field for (an import's); None leaves them as they are.
     front_matter: dict[str, Any] | None = None
+    # When the text last changed, when that is not now (an imported file's `lastmod`).
+    updated_at: datetime | None = None
 
 
 async def write(
@@ -92,7 +94,7 @@ async def write(
         post.front_matter = content.front_matter
     if editor is not None:
         post.last_editor = editor
-    post.updated_at = utcnow()
+    post.updated_at = content.updated_at or utcnow()
     await session.flush()
     if address and was_at is not None and is_public(post) and address(post) != was_at:
         await keep_address(session, was_at, post)

@@ -48,6 +48,10 @@ async def page_for(error: HTTPException) -> Response:
         found = await posts.moved_to(get_db(), request.path)
         if found is not None:
             return moved(post_url(found))
+        # Jekyll's and Hugo's "pretty" addresses: /2023/09/29/slug/, .../slug/index.html.
+        if (bare := await _routed_without_slash(request.path)) is not None:
+            query = request.query_string.decode("latin-1")
+            return moved(f"{bare}?{query}" if query else bare)
     response = await render(
         "error.html",
         "partials/error.html",
@@ -61,6 +65,26 @@ async def page_for(error: HTTPException) -> Response:
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+async def _routed_without_slash(path: str) -> str | None:
+    """`path` without its trailing slash or `/index.html`, when something is there."""
+    bare = path.removesuffix("/index.html") if path.endswith("/index.html") else path.rstrip("/")
+    if not bare or bare == path:
+        return None
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return None
+    try:
+        endpoint, values = adapter.match(bare, method="GET")
+    except HTTPException:  # no route there, or one that would itself redirect
+        return None
+    # Posts and pages share routes with every slug: only send readers to one that exists.
+    if endpoint == "blog.post":
+        return bare if await posts.visible_post(get_db(), values["slug"]) else None
+    if endpoint == "blog.page":
+        return bare if await posts.find_page(get_db(), values["slug"]) else None
+    return bare
 
 
 async def _unexpected_error(error: Exception) -> Response:
