@@ -264,7 +264,8 @@ async def visible_post(session: AsyncSession, slug: str) -> Post | None:
 
 async def moved_to(session: AsyncSession, path: str) -> Post | None:
     """The visible post that a former address (old slug, permalink, alias) now points to,
-    or the page whose own address this is, written with a trailing slash or `.html`.
+    or the post or page whose slug is the one segment of `path` (/about/, /about.html,
+    or /hello for a post: the short form imported links to other posts take).
 
     Jekyll's `.html` suffix and a trailing slash are forgiven.
     """
@@ -272,8 +273,8 @@ async def moved_to(session: AsyncSession, path: str) -> Post | None:
     candidates = {path, stem, f"{stem}/", f"{stem}.html"}
     former = select(Redirect.post_id).where(Redirect.path.in_(candidates))
     found: ColumnElement[bool] = Post.id.in_(former)
-    if stem.count("/") == 1 and stem != path:
-        found = or_(found, and_(Post.kind == PostKind.PAGE, Post.slug == stem[1:]))
+    if stem.count("/") == 1:
+        found = or_(found, Post.slug == stem[1:])
     query = (
         select(Post)
         .where(found, is_visible(utcnow()))

@@ -30,6 +30,7 @@ async def published(db: AsyncSession) -> None:
         db, title="About", body="me", status=PostStatus.PUBLISHED, published_at=WHEN
     )
     page.kind = PostKind.PAGE
+    await write_post(db, title="Draft", body="not yet")
     await db.commit()
 
 
@@ -44,6 +45,9 @@ async def published(db: AsyncSession) -> None:
         ("/about/index.html", "/about"),
         ("/about.html", "/about"),
         ("/archive/", "/archive"),
+        # The short form imported links to other posts take.
+        ("/hello", "/2023/09/29/hello"),
+        ("/hello/", "/2023/09/29/hello"),
     ],
 )
 async def test_pretty_addresses_move_to_the_canonical_one(
@@ -56,7 +60,13 @@ async def test_pretty_addresses_move_to_the_canonical_one(
 
 @pytest.mark.parametrize(
     "missing",
-    ["/2023/09/29/nothing/", "/2023/09/29/nothing/index.html", "/nothing/", "/a/b/c/"],
+    [
+        "/2023/09/29/nothing/",
+        "/2023/09/29/nothing/index.html",
+        "/nothing/",
+        "/a/b/c/",
+        "/draft",
+    ],
 )
 async def test_a_pretty_address_of_nothing_is_not_found_at_once(
     client, published: None, missing: str
