@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli import base, checks, people, portability, serve
+from cli import base, checks, people, portability, serve, wordpress
 from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
 from components.comments import moderation
@@ -164,7 +164,7 @@ def purge_spam(older_than: timedelta) -> None:
     base.with_engine(work)
 
 
-@main.command("import", short_help="Import Jekyll or Hugo Markdown files or folders.")
+@main.command("import", short_help="Import Jekyll, Hugo or WordPress posts.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False))
 @click.option(
     "--dry-run",
@@ -183,10 +183,20 @@ def purge_spam(older_than: timedelta) -> None:
     show_default=True,
     help="The zone of dates written without one (`date: 2023-09-29`, or a file name's date).",
 )
+@click.option(
+    "--media",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A WordPress export's uploads folder (wp-content/uploads): its images come in too.",
+)
 def import_posts(
-    paths: tuple[Path, ...], dry_run: bool, author_email: str | None, time_zone: str
+    paths: tuple[Path, ...],
+    dry_run: bool,
+    author_email: str | None,
+    time_zone: str,
+    media: Path | None,
 ) -> None:
-    """Import Jekyll or Hugo Markdown files, or folders of them (searched recursively).
+    """Import Jekyll or Hugo Markdown files, or folders of them (searched recursively),
+    and WordPress exports (.xml, from Tools → Export).
 
     \b
     Files: .md, .markdown, .mdown and .mkd. Folders are searched for them, skipping
@@ -216,21 +226,23 @@ def import_posts(
     except AccountError as error:
         raise click.BadParameter(str(error), param_hint="--time-zone") from None
     settings = base.settings()
-    files, missing = portability.markdown_files(paths)
+    exports = [path for path in paths if path.suffix.lower() == ".xml" and path.is_file()]
+    files, missing = portability.markdown_files(p for p in paths if p not in exports)
     for problem in missing:
         click.echo(problem, err=True)
-    if not files:
+    if not files and not exports:
         raise click.ClickException(
-            f"no Markdown files ({', '.join(sorted(portability.MARKDOWN_SUFFIXES))}) found in "
-            + ", ".join(map(str, paths))
+            f"no Markdown files ({', '.join(sorted(portability.MARKDOWN_SUFFIXES))}) or "
+            "WordPress exports (.xml) found in " + ", ".join(map(str, paths))
         )
+    total = len(files) + sum(wordpress.count(export) for export in exports)
 
     async def run() -> portability.Report:
         engine = make_engine(settings["DATABASE_URL"])
         try:
             await base.up_to_date(engine)
             async with portability.web_links() as links:
-                with portability.progress(len(files), "Importing") as show:
+                with portability.progress(total, "Importing") as show:
                     return await portability.import_files(
                         engine,
                         files,
@@ -240,6 +252,8 @@ def import_posts(
                         time_zone=time_zone,
                         dry_run=dry_run,
                         show=show,
+                        exports=exports,
+                        media=media,
                     )
         finally:
             await engine.dispose()

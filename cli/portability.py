@@ -10,21 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import click
 from quart import Quart
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from cli import runs, wordpress
+from cli.runs import Report, Show
 from components import accounts, exporter, frontmatter, importer, site
-from components.db import is_conflict, make_sessionmaker
+from components.db import make_sessionmaker
 from components.frontmatter import Source, SourceError
 from components.models import User
 from web import create_app
@@ -33,11 +33,6 @@ from web.urls import media_url, picture, post_url, taken_addresses
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 # Folders that hold no posts of their own: build outputs, dependencies, version control.
 SKIPPED_FOLDERS = frozenset({"_site", "node_modules", "public", "resources"})
-
-# A file whose transaction loses a race with a running server's writers (SQLite's write
-# lock, a PostgreSQL deadlock) is imported again from the start, a few times.
-CONFLICT_ATTEMPTS = 5
-FIRST_PAUSE_SECONDS = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -76,41 +71,6 @@ async def web_links(app: Quart | None = None) -> AsyncIterator[importer.Links]:
         )
 
 
-class Show(Protocol):
-    """Told of each file as it is done: the line for it, and whether it is a problem."""
-
-    def __call__(self, text: str, problem: bool = False, /) -> None: ...
-
-
-@dataclass
-class Report:
-    """What an import did, file by file, and what it says at the end."""
-
-    dry_run: bool
-    counts: dict[str, int] = field(
-        default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
-    )
-    images: int = 0
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    # Which file of this run claimed each address, so that two never take turns at one.
-    slugs: dict[str, Path] = field(default_factory=dict)
-    redirects: dict[str, Path] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        verb = "would be " if self.dry_run else ""
-        parts = [
-            f"{number} {verb}{name}" for name, number in self.counts.items() if name != "skipped"
-        ]
-        line = ", ".join(parts)
-        if self.images:
-            line += f"; {self.images} image(s) {verb}added"
-        if self.counts["skipped"]:
-            line += f"; {self.counts['skipped']} file(s) skipped"
-        prefix = "dry run, nothing written: " if self.dry_run else ""
-        return f"{prefix}{line}"
-
-
 def _where(path: Path, line: int | None) -> str:
     return f"{path}:{line}" if line else str(path)
 
@@ -136,47 +96,17 @@ async def _import_one(
         )
     source = _without_taken_redirects(source, path, report)
     undated = datetime.fromtimestamp(modified, UTC)
-    sessions = make_sessionmaker(engine)
-    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-        async with sessions() as session:
-            try:
-                done = await importer.import_source(session, source, path, options, undated=undated)
-                if options.dry_run:
-                    await session.rollback()
-                else:
-                    await session.commit()
-                break
-            except importer.Refused as error:
-                await session.rollback()
-                return _skip(report, f"{path}: {error}")
-            except SQLAlchemyError as error:
-                await session.rollback()
-                if attempt < CONFLICT_ATTEMPTS and is_conflict(error):
-                    await _pause(attempt)
-                    continue
-                return _skip(
-                    report, f"{path}: not imported, the database refused it: {_first_line(error)}"
-                )
-            except Exception as error:  # one file's surprise must not stop the rest
-                await session.rollback()
-                logger.exception("importing %s failed", path)
-                surprise = f"unexpected {type(error).__name__}: {_first_line(error)}"
-                return _skip(report, f"{path}: not imported, {surprise}")
+
+    async def work(session: AsyncSession) -> importer.Imported:
+        return await importer.import_source(session, source, path, options, undated=undated)
+
+    done = await runs.in_transaction(engine, work, dry_run=options.dry_run, what=str(path))
+    if isinstance(done, str):
+        return _skip(report, done)
     report.counts[done.outcome.value] += 1
     report.images += done.images
     report.notes.extend(f"{path}: {warning}" for warning in done.warnings)
     return f"{done.outcome.value:<9} {path} -> {done.slug}", False
-
-
-async def _pause(attempt: int) -> None:
-    """Wait before running a file's transaction again, longer each time, with jitter so
-    that the import and the server's writers do not collide again in step."""
-    pause = FIRST_PAUSE_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random())  # noqa: S311
-    await asyncio.sleep(pause)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _without_taken_redirects(source: Source, path: Path, report: Report) -> Source:
@@ -215,8 +145,11 @@ async def import_files(
     time_zone: str,
     dry_run: bool,
     show: Show,
+    exports: Sequence[Path] = (),
+    media: Path | None = None,
 ) -> Report:
-    """Import `files` one transaction each; `show` is told of each file as it is done."""
+    """Import `files`, then the posts of the WordPress `exports` (their uploads under
+    `media`), one transaction each; `show` is told of each as it is done."""
     report = Report(dry_run=dry_run)
     options = importer.Options(
         links=links,
@@ -228,6 +161,10 @@ async def import_files(
     )
     for path in files:
         show(*await _import_one(engine, path, options, time_zone, report))
+    for export in exports:
+        await wordpress.import_export(
+            engine, export, options=options, media=media, report=report, show=show
+        )
     return report
 
 

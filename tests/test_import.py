@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from cli import portability
+from cli import portability, runs
 from components import importer, revisions
 from components import site as site_settings
 from components.models import Media, Post, Revision
@@ -199,9 +199,9 @@ def test_a_file_that_loses_a_race_for_the_database_is_imported_again(
         return await record(session, **fields)
 
     monkeypatch.setattr(revisions, "record", lose)
-    monkeypatch.setattr(portability, "FIRST_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(runs, "FIRST_PAUSE_SECONDS", 0.0)
     result = blog.quire("import", str(site))
-    assert losses == {"A page bundle": 2, "Hello, Jekyll": portability.CONFLICT_ATTEMPTS}
+    assert losses == {"A page bundle": 2, "Hello, Jekyll": runs.CONFLICT_ATTEMPTS}
     assert "bundle/index.md: not imported" not in result.stderr
     assert "hello-jekyll.md: not imported, the database refused it" in result.stderr
     posts = blog.contents()["posts"]

@@ -30,10 +30,27 @@ def _cursor() -> posts.Cursor | None:
     return cursor
 
 
+# WordPress's addresses without pretty permalinks: /?p=123 for a post, /?page_id=4 for a page.
+WORDPRESS_IDS = frozenset({"p", "page_id"})
+
+
+async def _wordpress_address() -> Response:
+    """A 301 from an imported post's or page's WordPress address, else 404."""
+    for key in sorted(WORDPRESS_IDS & request.args.keys()):
+        number = request.args[key]
+        if number.isdigit() and len(number) < 20:
+            found = await posts.moved_to(get_db(), f"/?{key}={int(number)}")
+            if found is not None:
+                return moved(post_url(found))
+    abort(404)
+
+
 @bp.get("/")
 @cached
 async def home() -> Response:
     """The newest posts as cards; `?before=` goes on from where a page ended."""
+    if request.args.keys() & WORDPRESS_IDS:
+        return await _wordpress_address()
     before = _cursor()
     found = await posts.page(get_db(), limit=current_app.config["POSTS_PER_PAGE"], before=before)
     more = url_for("blog.home", before=str(found.next)) if found.next else None
