@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli import base, checks, people, portability, serve, wordpress
+from cli import base, checks, ghost, people, portability, serve, wordpress
 from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
 from components.comments import moderation
@@ -164,7 +164,7 @@ def purge_spam(older_than: timedelta) -> None:
     base.with_engine(work)
 
 
-@main.command("import", short_help="Import Jekyll, Hugo or WordPress posts.")
+@main.command("import", short_help="Import Jekyll, Hugo, WordPress or Ghost posts.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False))
 @click.option(
     "--dry-run",
@@ -186,7 +186,7 @@ def purge_spam(older_than: timedelta) -> None:
 @click.option(
     "--media",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
-    help="A WordPress export's uploads folder (wp-content/uploads): its images come in too.",
+    help="The export's images: WordPress's wp-content/uploads, or Ghost's content/images.",
 )
 def import_posts(
     paths: tuple[Path, ...],
@@ -196,7 +196,8 @@ def import_posts(
     media: Path | None,
 ) -> None:
     """Import Jekyll or Hugo Markdown files, or folders of them (searched recursively),
-    and WordPress exports (.xml, from Tools → Export).
+    WordPress exports (.xml, from Tools → Export) and Ghost exports (.json, from
+    Settings → Advanced → Export).
 
     \b
     Files: .md, .markdown, .mdown and .mkd. Folders are searched for them, skipping
@@ -226,16 +227,19 @@ def import_posts(
     except AccountError as error:
         raise click.BadParameter(str(error), param_hint="--time-zone") from None
     settings = base.settings()
-    exports = [path for path in paths if path.suffix.lower() == ".xml" and path.is_file()]
+    exports = [p for p in paths if p.suffix.lower() in (".xml", ".json") and p.is_file()]
     files, missing = portability.markdown_files(p for p in paths if p not in exports)
     for problem in missing:
         click.echo(problem, err=True)
     if not files and not exports:
         raise click.ClickException(
             f"no Markdown files ({', '.join(sorted(portability.MARKDOWN_SUFFIXES))}) or "
-            "WordPress exports (.xml) found in " + ", ".join(map(str, paths))
+            "WordPress (.xml) or Ghost (.json) exports found in " + ", ".join(map(str, paths))
         )
-    total = len(files) + sum(wordpress.count(export) for export in exports)
+    total = len(files) + sum(
+        (ghost if export.suffix.lower() == ".json" else wordpress).count(export)
+        for export in exports
+    )
 
     async def run() -> portability.Report:
         engine = make_engine(settings["DATABASE_URL"])

@@ -21,7 +21,7 @@ import click
 from quart import Quart
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cli import runs, wordpress
+from cli import ghost, runs, wordpress
 from cli.runs import Report, Show
 from components import accounts, exporter, frontmatter, importer, site
 from components.db import make_sessionmaker
@@ -148,8 +148,9 @@ async def import_files(
     exports: Sequence[Path] = (),
     media: Path | None = None,
 ) -> Report:
-    """Import `files`, then the posts of the WordPress `exports` (their uploads under
-    `media`), one transaction each; `show` is told of each as it is done."""
+    """Import `files`, then the posts of the WordPress (.xml) and Ghost (.json) `exports`
+    (their images under `media`), one transaction each; `show` is told of each as it is
+    done."""
     report = Report(dry_run=dry_run)
     options = importer.Options(
         links=links,
@@ -162,7 +163,8 @@ async def import_files(
     for path in files:
         show(*await _import_one(engine, path, options, time_zone, report))
     for export in exports:
-        await wordpress.import_export(
+        reader = ghost if export.suffix.lower() == ".json" else wordpress
+        await reader.import_export(
             engine, export, options=options, media=media, report=report, show=show
         )
     return report

@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import accounts
+from components import accounts, authors
 from components.accounts import AccountError
 from components.models import AuthSession, PasswordReset, Post, Role, User, utcnow
 
@@ -191,3 +191,29 @@ async def invite(session: AsyncSession, *, email: str, name: str, role: Role) ->
         session, email=email, name=name, password=secrets.token_urlsafe(32), role=role
     )
     return user, await start_reset(session, user, WELCOME_FOR)
+
+
+# Not an argon2 hash, so no password matches it until a password link sets one.
+NOT_A_HASH = "!imported"
+
+
+async def imported_author(session: AsyncSession, email: str, name: str) -> User | None:
+    """The account of an author named in another blog's export, made if missing: disabled
+    and without a password, until an admin enables it and sends a password link. None
+    when the export gives no usable email."""
+    email = accounts.normalise_email(email)
+    if "@" not in email.strip("@") or len(email) > 254 or any(c.isspace() for c in email):
+        return None
+    user = await accounts.by_email(session, email)
+    if user is None:
+        name = " ".join(name.split())[:100] or email.split("@")[0][:100]
+        user = User(
+            email=email,
+            name=name,
+            slug=await authors.free_slug(session, name, email),
+            password_hash=NOT_A_HASH,
+            disabled_at=utcnow(),
+        )
+        session.add(user)
+        await session.flush()
+    return user

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import authors, importer
+from components import importer, people
 from components.comments import markup
 from components.frontmatter import MAX_TITLE, Source
 from components.models import Comment, CommentStatus, Post, User, utcnow
@@ -39,8 +39,6 @@ _UPLOADS = "/wp-content/uploads/"
 # WordPress's resized copies: photo-300x200.jpg beside photo.jpg.
 _RESIZED = re.compile(r"-\d+x\d+(?=\.\w+$)")
 _URL = re.compile(r"""https?://[^\s"'<>()\[\]]+""")
-# Not an argon2 hash, so no password matches it until a password link sets one.
-NOT_A_HASH = "!imported"
 
 
 @dataclass
@@ -139,27 +137,16 @@ def source_of(item: wxr.Item, context: Context) -> Source:
 
 
 async def _author(session: AsyncSession, login: str, context: Context) -> User | None:
-    """The account for an item's author, made (disabled, without a password) if missing:
-    an admin enables it and sends a password link when the person is to write here."""
-    if login in context.users:
-        return context.users[login]
-    known = context.export.authors.get(login)
-    if known is None or "@" not in known.email:
-        return None
-    user = await session.scalar(select(User).where(User.email == known.email.lower()))
-    if user is None:
-        name = " ".join(known.name.split())[:100] or login[:100]
-        user = User(
-            email=known.email.lower(),
-            name=name,
-            slug=await authors.free_slug(session, name, known.email),
-            password_hash=NOT_A_HASH,
-            disabled_at=utcnow(),
-        )
-        session.add(user)
-        await session.flush()
-    context.users[login] = user
-    return user
+    """The account for an item's author (see people.imported_author)."""
+    if login not in context.users:
+        known = context.export.authors.get(login)
+        if known is None:
+            return None
+        user = await people.imported_author(session, known.email, known.name or login)
+        if user is None:
+            return None
+        context.users[login] = user
+    return context.users[login]
 
 
 def _is_comment(comment: wxr.Comment) -> bool:
