@@ -1,12 +1,14 @@
-"""Benchmark (not a test): `quire import` of N generated Jekyll files into an empty blog.
+"""Benchmark (not a test): `quire import` of N generated posts into an empty blog, as
+Jekyll files and as one WordPress export.
 
     .venv/bin/python -m bench.import_files [--files 10000] [--database-url URL]
 
 It writes N posts of a few hundred words (a code block, 5 tags from a pool of 200,
-every tenth a draft) into a temporary folder, migrates a fresh database (SQLite in
+every tenth a draft) into a temporary folder, as Markdown files and as a WXR file
+(the same text in HTML, with two comments each), migrates a fresh database (SQLite in
 the same folder unless --database-url names another, which is emptied first), then
-times a first import, an import of the same files again (every post unchanged) and a
-dry run, each as the `quire` command runs it. Nothing leaves 127.0.0.1.
+times, for each, a first import, an import again (every post unchanged) and a dry
+run, as the `quire` command runs them. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -46,6 +48,49 @@ def write_files(folder: Path, count: int, seed: int = 7) -> None:
         )
 
 
+def write_wordpress(path: Path, count: int, seed: int = 7) -> None:
+    """The same posts as a WordPress export: HTML bodies, tags, two comments each."""
+    chance = random.Random(seed)  # noqa: S311 (sample text, not secrets)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            'xmlns:wp="http://wordpress.org/export/1.2/"><channel>'
+            "<wp:wxr_version>1.2</wp:wxr_version>"
+            "<wp:base_blog_url>https://bench.example</wp:base_blog_url>\n"
+        )
+        for number in range(count):
+            words = " ".join(chance.choice(WORDS) for _ in range(300))
+            tags = "".join(
+                f'<category domain="post_tag"><![CDATA[{tag}]]></category>'
+                for tag in chance.sample(TAGS, 5)
+            )
+            status = "draft" if number % 10 == 0 else "publish"
+            comments = "".join(
+                f"<wp:comment><wp:comment_id>{number * 2 + c}</wp:comment_id>"
+                f"<wp:comment_author>Reader {c}</wp:comment_author>"
+                f"<wp:comment_date_gmt>2024-02-0{c + 1} 10:00:00</wp:comment_date_gmt>"
+                f"<wp:comment_content><![CDATA[Comment {c}: {words[:80]}]]></wp:comment_content>"
+                "<wp:comment_approved>1</wp:comment_approved>"
+                f"<wp:comment_parent>{number * 2 if c else 0}</wp:comment_parent></wp:comment>"
+                for c in range(2)
+            )
+            out.write(
+                f"<item><title>Post number {number}</title>"
+                f"<link>https://bench.example/2024/01/post-{number}/</link>"
+                f"<content:encoded><![CDATA[<p>{words}</p>\n"
+                f'<pre class="wp-block-code"><code class="language-python">print({number})'
+                f"</code></pre>\n<p>{words}</p>]]></content:encoded>"
+                f"<wp:post_id>{number + 1}</wp:post_id>"
+                "<wp:post_date_gmt>2024-01-01 10:00:00</wp:post_date_gmt>"
+                f"<wp:comment_status>open</wp:comment_status><wp:post_name>post-{number}"
+                f"</wp:post_name><wp:status>{status}</wp:status>"
+                f"<wp:post_type>post</wp:post_type>{tags}{comments}</item>\n"
+            )
+        out.write("</channel></rss>\n")
+
+
 async def empty_postgres(url: str) -> None:
     engine = make_engine(url)
     try:
@@ -79,21 +124,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="quire-bench-import-") as temporary:
         folder = Path(temporary)
         write_files(folder / "site", options.files)
-        url = options.database_url or f"sqlite:///{folder / 'bench.db'}"
-        if options.database_url:
-            asyncio.run(empty_postgres(url))
-        env = {**os.environ, "DATABASE_URL": url, "QUIRE_INSTANCE_PATH": str(folder / "instance")}
-        quire(env, "db", "upgrade")
+        write_wordpress(folder / "wordpress.xml", options.files)
         backend = "PostgreSQL" if options.database_url else "SQLite"
-        print(f"{options.files} files on {backend}")
-        for label, args in (
-            ("first import", ()),
-            ("again, unchanged", ()),
-            ("dry run", ("--dry-run",)),
-        ):
-            elapsed, summary = quire(env, "import", *args, str(folder / "site"))
-            rate = options.files / elapsed
-            print(f"  {label:<17} {elapsed:7.1f} s  {rate:6.0f} files/s   {summary}")
+        for kind, source in (("Markdown files", "site"), ("WordPress export", "wordpress.xml")):
+            url = options.database_url or f"sqlite:///{folder / (source + '.db')}"
+            if options.database_url:
+                asyncio.run(empty_postgres(url))
+            instance = str(folder / f"instance-{source}")
+            env = {**os.environ, "DATABASE_URL": url, "QUIRE_INSTANCE_PATH": instance}
+            quire(env, "db", "upgrade")
+            print(f"{options.files} posts as {kind} on {backend}")
+            for label, args in (
+                ("first import", ()),
+                ("again, unchanged", ()),
+                ("dry run", ("--dry-run",)),
+            ):
+                elapsed, summary = quire(env, "import", *args, str(folder / source))
+                rate = options.files / elapsed
+                print(f"  {label:<17} {elapsed:7.1f} s  {rate:6.0f} posts/s   {summary}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
+from components import kept_matter
 from components.frontmatter import DESCRIPTION_STAND_INS, Source
 from components.importer import MEDIA_MANIFEST
 from components.media.library import for_body
@@ -144,7 +145,9 @@ async def _posts(session: AsyncSession) -> AsyncIterator[list[Post]]:
                 .where(Post.id > after)
                 .order_by(Post.id)
                 .limit(_BATCH)
-                .options(selectinload(Post.tags))
+                .options(
+                    selectinload(Post.tags), undefer(Post.source_head), undefer(Post.source_print)
+                )
             )
         ).all()
         if not batch:
@@ -196,7 +199,8 @@ async def _write_all(
             used.update(shown)
             exported = _exported(post, redirects.get(post.id, []), shown.values(), media_url)
             relative = file_path(exported)
-            await asyncio.to_thread(_write, staging / relative, render_file(exported))
+            text = kept_matter.file_text(post, exported, relative, render_file)
+            await asyncio.to_thread(_write, staging / relative, text)
             progress(str(relative))
             posts += 1
             drafts += exported.draft

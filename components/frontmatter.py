@@ -20,7 +20,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import PurePath
 from typing import Any
@@ -67,6 +67,8 @@ class Source:
     page: bool = False  # a standalone page (components/page_files), not a post
     # When the text last changed, as the file says (`lastmod`, `last_modified_at`...).
     modified: datetime | None = None
+    # The file up to its body, as written: delimiters, front matter, blank lines.
+    head: str | None = field(default=None, compare=False)
 
     @property
     def image(self) -> str | None:
@@ -118,7 +120,8 @@ def read(data: bytes, path: PurePath, *, time_zone: str = "UTC") -> Source:
         raise SourceError("the file is empty")
     matter, body, first_line, kind = _split(text)
     values, lines = _parse(matter, first_line, kind)
-    return _to_source(values, lines, body, path, ZoneInfo(time_zone))
+    source = _to_source(values, lines, body, path, ZoneInfo(time_zone))
+    return replace(source, head=text[: len(text) - len(body)])
 
 
 # --- text and delimiters ------------------------------------------------------

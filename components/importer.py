@@ -23,8 +23,9 @@ import yaml
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
+from components import kept_matter
 from components.frontmatter import Source
 from components.markdown import Picture
 from components.media.library import pictures, store, stored_hash
@@ -305,6 +306,7 @@ _COMPARED = (
 def _same(post: Post, content: Content) -> bool:
     return (
         all(getattr(post, name) == getattr(content, name) for name in _COMPARED)
+        and (content.source_head is None or post.source_head == content.source_head)
         and post_status_label(post) == status_label(content.status, content.published_at)
         and {tag.slug for tag in post.tags} == {slugify(name) for name in content.tags}
     )
@@ -327,7 +329,7 @@ async def import_source(
     existing = await session.scalar(
         select(Post)
         .where(Post.slug == source.slug)
-        .options(selectinload(Post.tags))
+        .options(selectinload(Post.tags), undefer(Post.source_head))
         .execution_options(populate_existing=True)
     )
     if existing is not None and existing.kind is not kind:
@@ -357,6 +359,7 @@ async def import_source(
         # Feeds and search engines must not take a 2023 post for news: a file's own
         # `lastmod` says when it changed, else a new post changed when it was published.
         updated_at=source.modified or (published_at if existing is None else None),
+        source_head=source.head,
     )
     # The post's own address is no former one (a permalink may name it).
     canonical = (
@@ -379,7 +382,7 @@ async def import_source(
     shown = await pictures(
         session, content.body, url=options.links.media_url, picture=options.links.picture
     )
-    await write(
+    post = await write(
         session,
         existing,
         content,
@@ -388,4 +391,6 @@ async def import_source(
         address=options.links.post_path,
         former_addresses=new_redirects,
     )
+    if source.head is not None:
+        post.source_print = kept_matter.fingerprint(post, kept_matter.tag_slugs(content.tags))
     return imported

@@ -51,6 +51,8 @@ class Content:
     front_matter: dict[str, Any] | None = None
     # When the text last changed, when that is not now (an imported file's `lastmod`).
     updated_at: datetime | None = None
+    # An imported file's front matter as written (components/kept_matter); None keeps it.
+    source_head: str | None = None
 
 
 async def write(
@@ -92,6 +94,8 @@ async def write(
     post.published_at = content.published_at
     if content.front_matter is not None:
         post.front_matter = content.front_matter
+    if content.source_head is not None:
+        post.source_head = content.source_head
     if editor is not None:
         post.last_editor = editor
     post.updated_at = content.updated_at or utcnow()

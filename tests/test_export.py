@@ -48,8 +48,9 @@ def test_export_then_import_into_an_empty_blog_gives_the_same_blog(
     assert "_posts/2023-09-29-hello-jekyll.md" in written
     assert "_data/quire_media.yml" in written
     assert sum(name.startswith("assets/media/") for name in written) == 5
-    draft = (out / "_posts" / "2023-03-01-unpublished.md").read_text()
-    assert "published: false" in draft and "date: 2023-03-01 00:00:00 +0000" in draft
+    # A post not edited since its import goes out as its file came in, byte for byte.
+    draft = out / "_posts" / "2023-03-01-unpublished.md"
+    assert draft.read_bytes() == (FIXTURES / "_posts" / "2023-03-01-unpublished.md").read_bytes()
     hello = (out / "_posts" / "2023-09-29-hello-jekyll.md").read_text()
     assert "](/assets/media/" in hello and "/media/" not in hello.replace("/assets/media/", "")
 

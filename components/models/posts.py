@@ -70,6 +70,13 @@ class Post(Base):
     # Front matter keys an imported file had that Quire does not use (`layout`, `image`,
     # ...), in their order, so that an export writes them back: nothing is lost in transit.
     front_matter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # An imported file's front matter exactly as written (with its delimiters), and a
+    # print of the post as it came in: an export of a post not edited since writes the
+    # same front matter back (components/kept_matter). Read only by import and export.
+    source_head: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)
+    source_print: Mapped[str | None] = mapped_column(
+        String(64), deferred=True, deferred_raiseload=True
+    )
     # The tag names joined by spaces, so that the full-text index sees the tags in the row.
     tag_names: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PostStatus] = mapped_column(
