@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cli import base, checks, ghost, people, portability, serve, wordpress
 from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
-from components.comments import moderation
+from components.comments import backup, moderation
 from components.db import make_engine, make_sessionmaker
 from web import create_app
 
@@ -258,6 +258,11 @@ def import_posts(
                         show=show,
                         exports=exports,
                         media=media,
+                        comment_files=[
+                            path / backup.COMMENTS_FILE
+                            for path in paths
+                            if (path / backup.COMMENTS_FILE).is_file()
+                        ],
                     )
         finally:
             await engine.dispose()
@@ -306,6 +311,11 @@ def export_posts(folder: Path) -> None:
             raise click.ClickException(str(error)) from None
         finally:
             await engine.dispose()
+        if summary.comments:
+            return (
+                f"exported {summary.posts} post(s) ({summary.drafts} draft(s)), "
+                f"{summary.media} image(s) and {summary.comments} comment(s) to {folder}"
+            )
         return (
             f"exported {summary.posts} post(s) ({summary.drafts} draft(s)) and "
             f"{summary.media} image(s) to {folder}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -19,14 +20,16 @@ from typing import Any
 
 import click
 from quart import Quart
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cli import ghost, runs, wordpress
 from cli.runs import Report, Show
 from components import accounts, exporter, frontmatter, importer, site
+from components.comments import backup
 from components.db import make_sessionmaker
 from components.frontmatter import Source, SourceError
-from components.models import User
+from components.models import Post, User
 from web import create_app
 from web.urls import media_url, picture, post_url, taken_addresses
 
@@ -147,6 +150,7 @@ async def import_files(
     show: Show,
     exports: Sequence[Path] = (),
     media: Path | None = None,
+    comment_files: Sequence[Path] = (),
 ) -> Report:
     """Import `files`, then the posts of the WordPress (.xml) and Ghost (.json) `exports`
     (their images under `media`), one transaction each; `show` is told of each as it is
@@ -167,7 +171,43 @@ async def import_files(
         await reader.import_export(
             engine, export, options=options, media=media, report=report, show=show
         )
+    for comments in comment_files:
+        await _restore_comments(engine, comments, dry_run=dry_run, report=report, show=show)
     return report
+
+
+async def _restore_comments(
+    engine: AsyncEngine, path: Path, *, dry_run: bool, report: Report, show: Show
+) -> None:
+    """The comments of an export's _data/quire_comments.yml, post by post, after the
+    posts themselves came in."""
+    try:
+        threads = backup.parse(await asyncio.to_thread(path.read_text, "utf-8"))
+    except (OSError, UnicodeDecodeError, backup.BackupError) as error:
+        show(*_skip(report, f"{path}: comments not restored: {error}"))
+        return
+    for slug, entries in threads.items():
+        work = functools.partial(_restore_thread, slug=slug, entries=entries)
+        done = await runs.in_transaction(
+            engine, work, dry_run=dry_run, what=f"{path}: comments of '{slug}'"
+        )
+        if isinstance(done, str):
+            show(*_skip(report, done))
+        elif done is None and dry_run and slug in report.slugs:
+            report.comments += len(entries)  # its post would have come in first
+        elif done is None:
+            report.notes.append(f"{path}: comments of '{slug}' left out: no such post")
+        else:
+            report.comments += done
+
+
+async def _restore_thread(
+    session: AsyncSession, *, slug: str, entries: list[backup.Entry]
+) -> int | None:
+    post_id = await session.scalar(select(Post.id).where(Post.slug == slug))
+    if post_id is None:
+        return None
+    return await backup.restore(session, post_id, entries)
 
 
 async def _author(engine: AsyncEngine, email: str | None) -> User | None:

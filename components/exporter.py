@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
 from components import kept_matter
+from components.comments import backup
 from components.frontmatter import DESCRIPTION_STAND_INS, Source
 from components.importer import MEDIA_MANIFEST
 from components.media.library import for_body
@@ -133,6 +134,7 @@ class Summary:
     posts: int
     drafts: int
     media: int
+    comments: int = 0
 
 
 async def _posts(session: AsyncSession) -> AsyncIterator[list[Post]]:
@@ -219,7 +221,12 @@ async def _write_all(
         ]
         text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
         await asyncio.to_thread(_write, staging / MEDIA_MANIFEST, text)
-    return Summary(posts=posts, drafts=drafts, media=len(used))
+    threads = await backup.dump(session)
+    if threads:
+        text = yaml.safe_dump(threads, sort_keys=False, allow_unicode=True, width=1_000_000)
+        await asyncio.to_thread(_write, staging / backup.COMMENTS_FILE, text)
+    comments = sum(len(entries) for entries in threads.values())
+    return Summary(posts=posts, drafts=drafts, media=len(used), comments=comments)
 
 
 def _exported(
