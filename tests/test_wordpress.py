@@ -139,6 +139,8 @@ def test_a_wordpress_export_comes_in_whole(blog: Blog, uploads: Path) -> None:
     assert "0 created, 0 updated, 5 unchanged" in again.stdout
     assert len(comments(blog)) == 4
     assert len(users(blog)) == 2
+    dry = blog.quire("import", "--dry-run", "--media", str(uploads), str(EXPORT))
+    assert "5 would be unchanged" in dry.stdout and "comment(s)" not in dry.stdout
 
 
 def test_a_dry_run_tells_and_writes_nothing(blog: Blog, uploads: Path) -> None:

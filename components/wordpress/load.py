@@ -154,14 +154,15 @@ def _is_comment(comment: wxr.Comment) -> bool:
     return comment.type not in ("pingback", "trackback")
 
 
-async def _comments(session: AsyncSession, post_id: int, item: wxr.Item) -> int:
-    """Add the item's comments not added before, replies under their parents."""
-    seen = {
-        (when, name)
-        for when, name in await session.execute(
-            select(Comment.created_at, Comment.author_name).where(Comment.post_id == post_id)
-        )
-    }
+async def _comments(
+    session: AsyncSession, post_id: int | None, item: wxr.Item, *, dry_run: bool
+) -> int:
+    """Add the item's comments not added before, replies under their parents (on a dry
+    run, or for a post a dry run did not make, count them)."""
+    seen: set[tuple[datetime, str]] = set()
+    if post_id is not None:
+        query = select(Comment.created_at, Comment.author_name).where(Comment.post_id == post_id)
+        seen = {(when, name) for when, name in await session.execute(query)}
     made: dict[int, Comment] = {}
     added = 0
     for wanted in sorted(item.comments, key=lambda c: (c.parent != 0, c.id)):
@@ -171,6 +172,9 @@ async def _comments(session: AsyncSession, post_id: int, item: wxr.Item) -> int:
         created = wanted.date or utcnow()
         name = " ".join(wanted.author.split())[:100] or "Anonymous"
         if (created, name) in seen:
+            continue
+        if dry_run or post_id is None:
+            added += 1
             continue
         body = to_markdown(wanted.content).markdown.strip() or "…"
         url = wanted.url if urlsplit(wanted.url).scheme in ("http", "https") else ""
@@ -206,10 +210,6 @@ async def import_item(
     file = (context.media or Path.cwd()) / ".wordpress"
     imported = await importer.import_source(session, source, file, options, undated=undated)
     done = Done(imported)
-    if options.dry_run:
-        done.comments = sum(c.approved in _COMMENT_STATUS and _is_comment(c) for c in item.comments)
-        return done
     post_id = await session.scalar(select(Post.id).where(Post.slug == imported.slug))
-    if post_id is not None:
-        done.comments = await _comments(session, post_id, item)
+    done.comments = await _comments(session, post_id, item, dry_run=options.dry_run)
     return done
