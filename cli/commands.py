@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cli import base, checks, ghost, people, portability, serve, wordpress
 from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
-from components.comments import backup, moderation
+from components.comments import moderation
 from components.db import make_engine, make_sessionmaker
 from web import create_app
 
@@ -258,11 +258,7 @@ def import_posts(
                         show=show,
                         exports=exports,
                         media=media,
-                        comment_files=[
-                            path / backup.COMMENTS_FILE
-                            for path in paths
-                            if (path / backup.COMMENTS_FILE).is_file()
-                        ],
+                        folders=[path for path in paths if path.is_dir()],
                     )
         finally:
             await engine.dispose()

@@ -12,7 +12,15 @@ import contextlib
 import functools
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cli import ghost, runs, wordpress
 from cli.runs import Report, Show
-from components import accounts, exporter, frontmatter, importer, site
+from components import accounts, exporter, frontmatter, importer, site, site_backup
 from components.comments import backup
 from components.db import make_sessionmaker
 from components.frontmatter import Source, SourceError
@@ -150,7 +158,7 @@ async def import_files(
     show: Show,
     exports: Sequence[Path] = (),
     media: Path | None = None,
-    comment_files: Sequence[Path] = (),
+    folders: Sequence[Path] = (),
 ) -> Report:
     """Import `files`, then the posts of the WordPress (.xml) and Ghost (.json) `exports`
     (their images under `media`), one transaction each; `show` is told of each as it is
@@ -164,6 +172,8 @@ async def import_files(
         comments_default=await _comments_default(engine, settings["SITE_FIXED"]),
         dry_run=dry_run,
     )
+    # An export's people come first, so that its posts find their authors.
+    people = {folder: await _people(engine, folder, report, show) for folder in folders}
     for path in files:
         show(*await _import_one(engine, path, options, time_zone, report))
     for export in exports:
@@ -171,9 +181,82 @@ async def import_files(
         await reader.import_export(
             engine, export, options=options, media=media, report=report, show=show
         )
-    for comments in comment_files:
-        await _restore_comments(engine, comments, dry_run=dry_run, report=report, show=show)
+    for folder in folders:
+        if entries := people[folder]:
+            await _note(
+                engine,
+                folder / site_backup.PEOPLE_FILE,
+                functools.partial(_authorship, entries=entries),
+                report,
+            )
+        if (folder / backup.COMMENTS_FILE).is_file():
+            await _restore_comments(
+                engine, folder / backup.COMMENTS_FILE, dry_run=dry_run, report=report, show=show
+            )
+        await _settings(engine, folder, report, show)
     return report
+
+
+async def _data_file(path: Path, report: Report, show: Show) -> str | None:
+    try:
+        return await asyncio.to_thread(path.read_text, "utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        show(*_skip(report, f"{path}: cannot read it ({error})"))
+        return None
+
+
+async def _note(
+    engine: AsyncEngine, path: Path, work: Callable[[AsyncSession], Awaitable[str]], report: Report
+) -> None:
+    """Run one restore step in its own transaction, and tell what it did."""
+    done = await runs.in_transaction(engine, work, dry_run=report.dry_run, what=str(path))
+    report.notes.append(f"{path}: {done}")
+
+
+async def _people(
+    engine: AsyncEngine, folder: Path, report: Report, show: Show
+) -> list[dict[str, Any]]:
+    """An export's people, made where missing; [] when it has none."""
+    path = folder / site_backup.PEOPLE_FILE
+    if (text := await _data_file(path, report, show)) is None:
+        return []
+    try:
+        entries = site_backup.parse_people(text)
+    except site_backup.BackupError as error:
+        show(*_skip(report, f"{path}: people not restored: {error}"))
+        return []
+    await _note(engine, path, functools.partial(_accounts, entries=entries), report)
+    return entries
+
+
+async def _accounts(session: AsyncSession, *, entries: list[dict[str, Any]]) -> str:
+    made = await site_backup.restore_people(session, entries)
+    return f"{made} account(s) made, disabled until an admin enables them"
+
+
+async def _authorship(session: AsyncSession, *, entries: list[dict[str, Any]]) -> str:
+    given = await site_backup.restore_authorship(session, entries)
+    return f"{given} post(s) given their author"
+
+
+async def _settings(engine: AsyncEngine, folder: Path, report: Report, show: Show) -> None:
+    path = folder / site_backup.SETTINGS_FILE
+    if (text := await _data_file(path, report, show)) is None:
+        return
+    try:
+        values = site_backup.parse_settings(text)
+    except site_backup.BackupError as error:
+        show(*_skip(report, f"{path}: settings not restored: {error}"))
+        return
+    await _note(engine, path, functools.partial(_kept_settings, values=values), report)
+
+
+async def _kept_settings(session: AsyncSession, *, values: dict[str, Any]) -> str:
+    if await site_backup.restore_settings(session, values):
+        return "settings restored"
+    return "settings left as they are: this blog has its own"
 
 
 async def _restore_comments(

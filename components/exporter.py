@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
-from components import kept_matter
+from components import kept_matter, site_backup
 from components.comments import backup
 from components.frontmatter import DESCRIPTION_STAND_INS, Source
 from components.importer import MEDIA_MANIFEST
@@ -226,6 +226,12 @@ async def _write_all(
         text = yaml.safe_dump(threads, sort_keys=False, allow_unicode=True, width=1_000_000)
         await asyncio.to_thread(_write, staging / backup.COMMENTS_FILE, text)
     comments = sum(len(entries) for entries in threads.values())
+    if everyone := await site_backup.dump_people(session):
+        text = site_backup.dump_text(everyone)
+        await asyncio.to_thread(_write, staging / site_backup.PEOPLE_FILE, text)
+    if (settings := await site_backup.dump_settings(session)) is not None:
+        text = site_backup.dump_text(settings)
+        await asyncio.to_thread(_write, staging / site_backup.SETTINGS_FILE, text)
     return Summary(posts=posts, drafts=drafts, media=len(used), comments=comments)
 
 
