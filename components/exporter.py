@@ -110,6 +110,13 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2})?")
 
 
+def data_file(value: Any) -> str:
+    """A `_data/` file's YAML, written so that every string reads back as it was."""
+    return yaml.dump(
+        value, Dumper=_FrontMatterDumper, sort_keys=False, allow_unicode=True, width=1_000_000
+    )
+
+
 def _as_yaml(value: Any) -> Any:
     """A kept front matter value as it was written: a date stored as ISO text is a date again."""
     if isinstance(value, dict):
@@ -223,14 +230,14 @@ async def _write_all(
         await asyncio.to_thread(_write, staging / MEDIA_MANIFEST, text)
     threads = await backup.dump(session)
     if threads:
-        text = yaml.safe_dump(threads, sort_keys=False, allow_unicode=True, width=1_000_000)
+        text = data_file(threads)
         await asyncio.to_thread(_write, staging / backup.COMMENTS_FILE, text)
     comments = sum(len(entries) for entries in threads.values())
     if everyone := await site_backup.dump_people(session):
-        text = site_backup.dump_text(everyone)
+        text = data_file(everyone)
         await asyncio.to_thread(_write, staging / site_backup.PEOPLE_FILE, text)
     if (settings := await site_backup.dump_settings(session)) is not None:
-        text = site_backup.dump_text(settings)
+        text = data_file(settings)
         await asyncio.to_thread(_write, staging / site_backup.SETTINGS_FILE, text)
     return Summary(posts=posts, drafts=drafts, media=len(used), comments=comments)
 

@@ -37,10 +37,6 @@ def _load(text: str, what: str) -> Any:
         raise BackupError(f"{what} is not YAML{line}") from None
 
 
-def dump_text(value: Any) -> str:
-    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1_000_000)
-
-
 # --- people -------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from cli.commands import main
 from components import migrations
 from components.db import make_engine
-from components.models import Media, Post, PostKind, Redirect
+from components.models import Comment, Media, Post, PostKind, Redirect
 from components.posts import post_status_label
 
 from .conftest import TEST_SECRET, reset_database, run_async, session_on
@@ -90,9 +90,38 @@ class PostView:
 
 
 async def contents(url: str) -> dict[str, Any]:
-    """Posts by slug and media by hash: what an export must carry from blog to blog."""
+    """Posts by slug, media by hash and comments in their threads: what an export must
+    carry from blog to blog."""
     async with session_on(url) as session:
-        return {"posts": await _posts(session), "media": await _media(session)}
+        return {
+            "posts": await _posts(session),
+            "media": await _media(session),
+            "comments": await _comments(session),
+        }
+
+
+async def _comments(session: AsyncSession) -> list[tuple[Any, ...]]:
+    """Each comment: its post's slug, its parent (by author and time), who, what, when."""
+    rows = await session.execute(
+        select(Post.slug, Comment).join(Post, Post.id == Comment.post_id).order_by(Comment.id)
+    )
+    found = [(slug, comment) for slug, comment in rows]
+    by_id = {comment.id: (comment.author_name, comment.created_at) for _, comment in found}
+    return sorted(
+        (
+            (
+                slug,
+                by_id.get(comment.parent_id) if comment.parent_id else None,
+                comment.author_name,
+                comment.author_url,
+                comment.body,
+                comment.status.value,
+                comment.created_at,
+            )
+            for slug, comment in found
+        ),
+        key=lambda row: (row[0], row[6]),
+    )
 
 
 async def _posts(session: AsyncSession) -> dict[str, PostView]:

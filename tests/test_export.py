@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cli import portability
 from components import exporter, frontmatter
+from components.comments import markup
 from components.db import make_engine
 from components.frontmatter import Source
-from components.models import PostStatus, Redirect
+from components.models import Comment, CommentStatus, PostStatus, Redirect
 from components.text import slugify
 from web import create_app
 
@@ -55,7 +56,7 @@ def test_export_then_import_into_an_empty_blog_gives_the_same_blog(
     assert "](/assets/media/" in hello and "/media/" not in hello.replace("/assets/media/", "")
 
     again = Blog.empty(blog.url, tmp_path / "second")
-    assert again.contents() == {"posts": {}, "media": {}}
+    assert again.contents() == {"posts": {}, "media": {}, "comments": []}
     imported = again.quire("import", str(out))
     assert imported.exit_code == 0, imported.output
     assert again.contents() == before
@@ -184,9 +185,47 @@ def test_kept_dates_are_written_as_dates() -> None:
     assert exporter.file_path(post) == PurePosixPath("_drafts/t.md")
 
 
+@dataclasses.dataclass(frozen=True)
+class Said:
+    """A generated comment: who, what, in which state, replying to which earlier one."""
+
+    name: str
+    url: str
+    body: str
+    status: CommentStatus
+    parent: int | None  # an index among the post's earlier comments
+
+
+# What a comment can hold: PostgreSQL stores no NUL, and no reader can type a surrogate.
+comment_text = st.text(
+    alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+)
+
+
 @st.composite
-def blogs(draw: st.DrawFn) -> list[tuple[Source, PostStatus]]:
-    """A few posts with distinct slugs and distinct former addresses."""
+def conversations(draw: st.DrawFn) -> list[Said]:
+    said: list[Said] = []
+    for index in range(draw(st.integers(0, 4))):
+        said.append(
+            Said(
+                name=draw(
+                    comment_text.filter(lambda n: bool(n.strip())).map(
+                        lambda n: " ".join(n.split())[:30]
+                    )
+                )
+                or "Someone",
+                url=draw(st.sampled_from(["", "https://reader.example/"])),
+                body=draw(comment_text.filter(lambda b: bool(b.strip()))),
+                status=draw(st.sampled_from(list(CommentStatus))),
+                parent=draw(st.none() | st.integers(0, index - 1)) if index else None,
+            )
+        )
+    return said
+
+
+@st.composite
+def blogs(draw: st.DrawFn) -> list[tuple[Source, PostStatus, list[Said]]]:
+    """A few posts with distinct slugs and distinct former addresses, and comments."""
     slugs_used = draw(st.lists(slugs, min_size=1, max_size=4, unique=True))
     chosen = [draw(exported_posts(slug)) for slug in slugs_used]
     taken: set[str] = set()
@@ -206,12 +245,14 @@ def blogs(draw: st.DrawFn) -> list[tuple[Source, PostStatus]]:
             if scheduled
             else PostStatus.PUBLISHED
         )
-        result.append((dataclasses.replace(post, redirects=redirects), status))
+        said = draw(conversations())
+        result.append((dataclasses.replace(post, redirects=redirects), status, said))
     return result
 
 
-async def _fill(session: AsyncSession, wanted: list[tuple[Source, PostStatus]]) -> None:
-    for post, status in wanted:
+async def _fill(session: AsyncSession, wanted: list[tuple[Source, PostStatus, list[Said]]]) -> None:
+    moment = datetime(2024, 1, 1, tzinfo=UTC)
+    for post, status, said in wanted:
         created = await write_post(
             session,
             title=post.title,
@@ -226,10 +267,28 @@ async def _fill(session: AsyncSession, wanted: list[tuple[Source, PostStatus]]) 
         created.published_at = post.date
         created.front_matter = post.extra
         session.add_all(Redirect(path=path, post_id=created.id) for path in post.redirects)
+        made: list[Comment] = []
+        for comment in said:
+            moment += timedelta(minutes=1, microseconds=7)
+            made.append(
+                Comment(
+                    post_id=created.id,
+                    parent=made[comment.parent] if comment.parent is not None else None,
+                    author_name=comment.name,
+                    author_url=comment.url,
+                    body=comment.body,
+                    body_html=markup.render(comment.body),
+                    status=comment.status,
+                    created_at=moment,
+                )
+            )
+        session.add_all(made)
     await session.commit()
 
 
-async def _round_trip(app: Quart, folder: Path, wanted: list[tuple[Source, PostStatus]]) -> None:
+async def _round_trip(
+    app: Quart, folder: Path, wanted: list[tuple[Source, PostStatus, list[Said]]]
+) -> None:
     url = app.config["DATABASE_URL"]
     await reset_database(url)
     async with session_on(url) as session:
@@ -251,6 +310,7 @@ async def _round_trip(app: Quart, folder: Path, wanted: list[tuple[Source, PostS
                 time_zone="UTC",
                 dry_run=False,
                 show=lambda *_: None,
+                folders=[out],
             )
     finally:
         await engine.dispose()
