@@ -13,7 +13,7 @@ import enum
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -382,7 +382,9 @@ async def import_source(
     shown = await pictures(
         session, content.body, url=options.links.media_url, picture=options.links.picture
     )
-    post = await write(
+    if content.source_head is not None:
+        content = replace(content, source_print=kept_matter.fingerprint_of(content))
+    await write(
         session,
         existing,
         content,
@@ -391,6 +393,4 @@ async def import_source(
         address=options.links.post_path,
         former_addresses=new_redirects,
     )
-    if source.head is not None:
-        post.source_print = kept_matter.fingerprint(post, kept_matter.tag_slugs(content.tags))
     return imported

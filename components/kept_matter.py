@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 
 from components.frontmatter import Source, SourceError, read
 from components.models import Post
+from components.saving import Content
 from components.text import slugify
 
 _BLOCK_LIST = re.compile(r"^(?P<key> *)[^\s#-][^\n]*:[ \t]*\n(?P<dash> *)- ", re.M)
@@ -35,18 +36,63 @@ _BLOCK_LIST = re.compile(r"^(?P<key> *)[^\s#-][^\n]*:[ \t]*\n(?P<dash> *)- ", re
 
 def fingerprint(post: Post, tag_slugs: Iterable[str]) -> str:
     """A print of what an export writes of `post` (not its former addresses)."""
-    facts = [
+    return _print(
         post.title,
         post.slug,
         post.description,
         post.body,
-        sorted(tag_slugs),
+        tag_slugs,
         post.status.value,
-        post.published_at.isoformat() if post.published_at else None,
+        post.published_at,
         post.comments_enabled,
         post.share_enabled,
         post.front_matter or {},
         post.kind.value,
+    )
+
+
+def fingerprint_of(content: Content) -> str:
+    """The print the post `content` is about to become will have (see fingerprint)."""
+    return _print(
+        content.title,
+        content.slug,
+        content.description,
+        content.body,
+        tag_slugs(content.tags),
+        content.status.value,
+        content.published_at,
+        content.comments_enabled,
+        content.share_enabled,
+        content.front_matter or {},
+        content.kind.value,
+    )
+
+
+def _print(
+    title: str,
+    slug: str,
+    description: str,
+    body: str,
+    tags: Iterable[str],
+    status: str,
+    published_at: datetime | None,
+    comments: bool,
+    share: bool,
+    front_matter: dict[str, Any],
+    kind: str,
+) -> str:
+    facts = [
+        title,
+        slug,
+        description,
+        body,
+        sorted(tags),
+        status,
+        published_at.isoformat() if published_at else None,
+        comments,
+        share,
+        front_matter,
+        kind,
     ]
     text = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

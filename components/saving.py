@@ -53,6 +53,7 @@ class Content:
     updated_at: datetime | None = None
     # An imported file's front matter as written (components/kept_matter); None keeps it.
     source_head: str | None = None
+    source_print: str | None = None
 
 
 async def write(
@@ -96,6 +97,7 @@ async def write(
         post.front_matter = content.front_matter
     if content.source_head is not None:
         post.source_head = content.source_head
+        post.source_print = content.source_print
     if editor is not None:
         post.last_editor = editor
     post.updated_at = content.updated_at or utcnow()

@@ -125,7 +125,7 @@ def test_dry_run_says_what_would_happen_and_writes_nothing(blog: Blog, site: Pat
     assert result.exit_code == 1
     assert "dry run, nothing written: 9 would be created" in result.stdout
     assert "5 image(s) would be added" in result.stdout
-    assert blog.contents() == {"posts": {}, "media": {}}
+    assert blog.contents() == {"posts": {}, "media": {}, "comments": []}
     assert not blog.media_folder.exists()
 
     blog.quire("import", str(site))
