@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cli.runs import Report, Show, in_transaction
+from cli.runs import Report, Show, imported, in_transaction, skipped
 from components import importer
 from components.ghost import export, load
 
@@ -35,12 +35,6 @@ async def _import_post(
     return await load.import_post(session, post, context, undated=undated)
 
 
-def _skip(report: Report, show: Show, problem: str) -> None:
-    report.counts["skipped"] += 1
-    report.problems.append(problem)
-    show(f"skipped   {problem}", True)
-
-
 async def import_export(
     engine: AsyncEngine,
     path: Path,
@@ -54,11 +48,11 @@ async def import_export(
     try:
         posts, modified = await asyncio.to_thread(_read, path)
     except OSError as error:
-        _skip(report, show, f"{path}: cannot read it ({error.strerror})")
+        skipped(report, show, f"{path}: cannot read it ({error.strerror})")
         return
     except export.GhostError as error:
         line = f":{error.line}" if error.line else ""
-        _skip(report, show, f"{path}{line}: {error.message}")
+        skipped(report, show, f"{path}{line}: {error.message}")
         return
     context = load.Context(options=options, media=media, by_author=options.author is None)
     undated = datetime.fromtimestamp(modified, UTC)
@@ -67,9 +61,6 @@ async def import_export(
         work = functools.partial(_import_post, post=post, context=context, undated=undated)
         done = await in_transaction(engine, work, dry_run=options.dry_run, what=where)
         if isinstance(done, str):
-            _skip(report, show, done)
-            continue
-        report.counts[done.outcome.value] += 1
-        report.images += done.images
-        report.notes.extend(f"{where}: {warning}" for warning in done.warnings)
-        show(f"{done.outcome.value:<9} {where} -> {done.slug}", False)
+            skipped(report, show, done)
+        else:
+            imported(report, show, where, done)

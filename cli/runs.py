@@ -107,3 +107,18 @@ async def _pause(attempt: int) -> None:
 
 def first_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def skipped(report: Report, show: Show, problem: str) -> None:
+    """Count `problem` as a skipped file or post, and tell it."""
+    report.counts["skipped"] += 1
+    report.problems.append(problem)
+    show(f"skipped   {problem}", True)
+
+
+def imported(report: Report, show: Show, where: str, done: importer.Imported) -> None:
+    """Count what importing `where` did, keep its warnings, and tell it."""
+    report.counts[done.outcome.value] += 1
+    report.images += done.images
+    report.notes.extend(f"{where}: {warning}" for warning in done.warnings)
+    show(f"{done.outcome.value:<9} {where} -> {done.slug}", False)

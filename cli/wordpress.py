@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cli.runs import Report, Show, in_transaction
+from cli.runs import Report, Show, imported, in_transaction, skipped
 from components import importer
 from components.wordpress import load, wxr
 
@@ -73,9 +73,7 @@ async def import_export(
     try:
         export, attachments, _, broken = await asyncio.to_thread(_scan, path)
     except OSError as error:
-        report.counts["skipped"] += 1
-        report.problems.append(f"{path}: cannot read it ({error.strerror})")
-        show(report.problems[-1], True)
+        skipped(report, show, f"{path}: cannot read it ({error.strerror})")
         return
     context = load.Context(
         export=export,
@@ -92,18 +90,10 @@ async def import_export(
         work = functools.partial(_import_item, item=item, context=context, undated=undated)
         done = await in_transaction(engine, work, dry_run=options.dry_run, what=where)
         if isinstance(done, str):
-            report.counts["skipped"] += 1
-            report.problems.append(done)
-            show(f"skipped   {done}", True)
-            continue
-        imported = done.imported
-        report.counts[imported.outcome.value] += 1
-        report.images += imported.images
-        report.comments += done.comments
-        report.notes.extend(f"{where}: {warning}" for warning in imported.warnings)
-        show(f"{imported.outcome.value:<9} {where} -> {imported.slug}", False)
+            skipped(report, show, done)
+        else:
+            report.comments += done.comments
+            imported(report, show, where, done.imported)
     if broken is not None:
-        report.counts["skipped"] += 1
         line = f":{broken.line}" if broken.line else ""
-        report.problems.append(f"{path}{line}: {broken.message}; what came before was imported")
-        show(f"skipped   {report.problems[-1]}", True)
+        skipped(report, show, f"{path}{line}: {broken.message}; what came before was imported")

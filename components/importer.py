@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from markdown_it import MarkdownIt
@@ -140,6 +140,23 @@ def _find_file(target: str, source: Path) -> Path | None:
             candidate = base / relative
             if candidate.is_file():
                 return candidate
+    return None
+
+
+def uploaded_copy(
+    url: str, marker: str, folder: Path | None, resized: re.Pattern[str]
+) -> str | None:
+    """Where, under `folder`, the file an export's upload address names is (the part
+    after `marker`), or the original a resized copy's name points to; None if neither is
+    there (blocking: it looks at the disk)."""
+    if folder is None or marker not in url:
+        return None
+    relative = unquote(urlsplit(url).path.split(marker, 1)[1])
+    if ".." in Path(relative).parts:
+        return None
+    for candidate in (relative, resized.sub("", relative)):
+        if (folder / candidate).is_file():
+            return candidate
     return None
 
 

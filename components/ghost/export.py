@@ -12,17 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from components.frontmatter import SourceError
+
 # Ghost's JSON layout has held since 1.0; 0.x exports (version "000" to "003") differ.
 MAJOR_VERSIONS = range(1, 7)
 
 
-class GhostError(ValueError):
-    """The export cannot be read; `line` is 1-based, or None."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
+class GhostError(SourceError):
+    """A Ghost export that cannot be read; `line` is 1-based, or None."""
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ given with --media; nothing is fetched.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,16 +43,7 @@ class Context:
 
 
 def _local(url: str, media: Path | None) -> str | None:
-    """The path under content/images an image address names, if the file is there."""
-    if media is None or _IMAGES not in url:
-        return None
-    relative = unquote(urlsplit(url.replace(PLACEHOLDER, "")).path.split(_IMAGES, 1)[1])
-    if ".." in Path(relative).parts:
-        return None
-    for candidate in (relative, _SIZED.sub("", relative)):
-        if (media / candidate).is_file():
-            return candidate
-    return None
+    return importer.uploaded_copy(url.replace(PLACEHOLDER, ""), _IMAGES, media, _SIZED)
 
 
 def _body(post: Post, media: Path | None, warnings: list[str]) -> str:
@@ -132,6 +123,6 @@ async def import_post(
                 session, first.email, first.name
             )
         options = replace(options, author=context.users[first.email])
-    source = source_of(post, context.media)
+    source = await asyncio.to_thread(source_of, post, context.media)
     file = (context.media or Path.cwd()) / ".ghost"
     return await importer.import_source(session, source, file, options, undated=undated)

@@ -8,6 +8,7 @@ added here in the same transaction.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -60,16 +61,7 @@ class Done:
 
 
 def _local(url: str, media: Path | None) -> str | None:
-    """The path under the uploads folder that an uploads address names, if the file is there."""
-    if media is None or _UPLOADS not in url:
-        return None
-    relative = unquote(urlsplit(url).path.split(_UPLOADS, 1)[1])
-    if ".." in Path(relative).parts:
-        return None
-    for candidate in (relative, _RESIZED.sub("", relative)):
-        if (media / candidate).is_file():
-            return candidate
-    return None
+    return importer.uploaded_copy(url, _UPLOADS, media, _RESIZED)
 
 
 def _localised(body: str, media: Path | None, warnings: list[str]) -> str:
@@ -206,7 +198,8 @@ async def import_item(
     options = context.options
     if context.by_author:
         options = replace(options, author=await _author(session, item.creator, context))
-    source = source_of(item, context)
+    # Converting the HTML and looking for the uploads is work for a thread.
+    source = await asyncio.to_thread(source_of, item, context)
     file = (context.media or Path.cwd()) / ".wordpress"
     imported = await importer.import_source(session, source, file, options, undated=undated)
     done = Done(imported)

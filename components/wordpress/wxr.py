@@ -19,19 +19,16 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
+from components.frontmatter import SourceError
+
 VERSIONS = ("1.0", "1.1", "1.2")
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _NO_DATE = "0000-00-00 00:00:00"
 
 
-class WxrError(ValueError):
-    """The export cannot be read (further); `line` is 1-based, or None."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
+class WxrError(SourceError):
+    """A WordPress export that cannot be read (further); `line` is 1-based, or None."""
 
 
 @dataclass(frozen=True)

@@ -152,5 +152,5 @@ async def page(slug: str) -> Response:
     if found is None:
         abort(404)
     return await render(
-        "page.html", "partials/page.html", post=found, card_image=await card_image(found)
+        "page.html", "partials/article.html", post=found, card_image=await card_image(found)
     )
