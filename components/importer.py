@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
-from components import kept_matter
+from components import kept_matter, template_tags
 from components.frontmatter import Source
 from components.markdown import Picture
 from components.media.library import pictures, store, stored_hash
@@ -336,6 +336,12 @@ async def import_source(
 
     Flushed, not committed (unless nothing changes, when nothing is written at all).
     """
+    if source.head is not None:
+        # A Jekyll or Hugo file: its template tags become Markdown, the rest are named.
+        tags = await asyncio.to_thread(
+            template_tags.convert, source.body, first_line=source.head.count("\n") + 1
+        )
+        source = replace(source, body=tags.body, warnings=source.warnings + tags.warnings)
     imported = Imported(Outcome.UNCHANGED, source.slug, warnings=list(source.warnings))
     kind = PostKind.PAGE if source.page else PostKind.POST
     if kind is PostKind.PAGE and source.slug in options.links.taken:

@@ -153,3 +153,19 @@ async def test_an_imported_page_answers_at_its_address_and_its_old_ones(
     home = await (await client.get("/")).get_data(as_text=True)
     assert "First" in home and "About" not in home.split("<main")[1]
     assert (await client.get("/now")).status_code == 404  # a draft page
+
+
+def test_template_tags_become_markdown_and_the_rest_are_named(blog: Blog, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    post = write(
+        site,
+        "_posts/2024-02-02-tags.md",
+        "---\ntitle: Tags\n---\n\n{% highlight python %}\nprint(1)\n{% endhighlight %}\n\n"
+        "See [the first]({% post_url 2024-01-01-first %}).\n\n{% include note.html %}\n",
+    )
+    result = blog.quire("import", str(site))
+    assert result.exit_code == 0, result.output
+    body = blog.contents()["posts"]["tags"].body
+    assert body.startswith("```python\nprint(1)\n```\n")
+    assert "[the first](/2024/01/01/first)" in body and "{% include note.html %}" in body
+    assert f"{post}: line 11: {{% include note.html %}} left as it was" in result.stderr
