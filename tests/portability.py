@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from cli.commands import main
 from components import migrations
 from components.db import make_engine
-from components.models import Comment, Media, Post, PostKind, Redirect
+from components.models import Comment, Media, Post, PostKind, Redirect, User
 from components.posts import post_status_label
 
 from .conftest import TEST_SECRET, reset_database, run_async, session_on
@@ -72,6 +72,27 @@ class Blog:
 
     def contents(self) -> dict[str, Any]:
         return run_async(contents(self.url))
+
+    def posts(self) -> dict[str, Post]:
+        """The posts by slug, with their tags and author loaded."""
+        return run_async(_loaded_posts(self.url))
+
+    def users(self) -> dict[str, User]:
+        """The accounts by email."""
+        return run_async(_users(self.url))
+
+
+async def _loaded_posts(url: str) -> dict[str, Post]:
+    async with session_on(url) as session:
+        found = await session.scalars(
+            select(Post).options(selectinload(Post.tags), selectinload(Post.author))
+        )
+        return {post.slug: post for post in found}
+
+
+async def _users(url: str) -> dict[str, User]:
+    async with session_on(url) as session:
+        return {user.email: user for user in await session.scalars(select(User))}
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from components.ghost import render
-from components.models import Post, PostKind, User
+from components.models import PostKind
 from components.posts import post_status_label
 
-from .conftest import backend_url, run_async, session_on
+from .conftest import backend_url
 from .portability import Blog
 
 EXPORT = Path(__file__).parent / "fixtures" / "ghost" / "blog.json"
@@ -35,30 +33,11 @@ def images(tmp_path: Path) -> Path:
     return folder
 
 
-def stored(blog: Blog) -> dict[str, Post]:
-    async def read() -> dict[str, Post]:
-        async with session_on(blog.url) as session:
-            found = await session.scalars(
-                select(Post).options(selectinload(Post.tags), selectinload(Post.author))
-            )
-            return {post.slug: post for post in found}
-
-    return run_async(read())
-
-
-def people(blog: Blog) -> dict[str, User]:
-    async def read() -> dict[str, User]:
-        async with session_on(blog.url) as session:
-            return {user.email: user for user in await session.scalars(select(User))}
-
-    return run_async(read())
-
-
 def test_a_ghost_export_comes_in_whole(blog: Blog, images: Path) -> None:
     result = blog.quire("import", "--media", str(images), str(EXPORT))
     assert result.exit_code == 0, result.output
     assert "7 created, 0 updated, 0 unchanged; 1 image(s) added" in result.stdout
-    posts = stored(blog)
+    posts = blog.posts()
     assert {slug: post_status_label(post) for slug, post in posts.items()} == {
         "html-post": "published",
         "lexical-post": "published",
@@ -102,8 +81,8 @@ def test_a_ghost_export_comes_in_whole(blog: Blog, images: Path) -> None:
     assert "members-only (Members only): for paid members only in Ghost: kept as a draft" in (
         result.stderr
     )
-    assert all(user.disabled_at is not None for user in people(blog).values())
-    assert set(people(blog)) == {"jo@example.com", "sam@example.com"}
+    assert all(user.disabled_at is not None for user in blog.users().values())
+    assert set(blog.users()) == {"jo@example.com", "sam@example.com"}
 
     again = blog.quire("import", "--media", str(images), str(EXPORT))
     assert "0 created, 0 updated, 7 unchanged" in again.stdout
@@ -113,7 +92,7 @@ def test_without_the_images_folder_their_addresses_are_told(blog: Blog) -> None:
     result = blog.quire("import", str(EXPORT))
     assert result.exit_code == 0, result.output
     assert "image address(es) left pointing outside (pass --media" in result.stderr
-    body = stored(blog)["html-post"].body
+    body = blog.posts()["html-post"].body
     assert "](/content/images/size/w600/2024/01/photo.png)" in body
     assert "__GHOST_URL__" not in body
 
@@ -146,7 +125,7 @@ def test_a_file_that_is_no_known_ghost_export_is_named(
     result = blog.quire("import", str(bad))
     assert result.exit_code == 1
     assert f"{bad}" in result.stderr and message in result.stderr
-    assert stored(blog) == {}
+    assert blog.posts() == {}
 
 
 def test_a_lexical_body_is_escaped_as_it_is_drawn() -> None:

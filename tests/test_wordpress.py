@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from components.models import Comment, CommentStatus, Post, PostKind, User
+from components.models import Comment, CommentStatus, PostKind
 from components.posts import post_status_label
 from components.wordpress import wxr
 from components.wordpress.html import to_markdown
@@ -39,29 +38,10 @@ def uploads(tmp_path: Path) -> Path:
     return folder
 
 
-def stored(blog: Blog) -> dict[str, Post]:
-    async def read() -> dict[str, Post]:
-        async with session_on(blog.url) as session:
-            found = await session.scalars(
-                select(Post).options(selectinload(Post.tags), selectinload(Post.author))
-            )
-            return {post.slug: post for post in found}
-
-    return run_async(read())
-
-
 def comments(blog: Blog) -> list[Comment]:
     async def read() -> list[Comment]:
         async with session_on(blog.url) as session:
             return list(await session.scalars(select(Comment).order_by(Comment.created_at)))
-
-    return run_async(read())
-
-
-def users(blog: Blog) -> dict[str, User]:
-    async def read() -> dict[str, User]:
-        async with session_on(blog.url) as session:
-            return {user.email: user for user in await session.scalars(select(User))}
 
     return run_async(read())
 
@@ -72,7 +52,7 @@ def test_a_wordpress_export_comes_in_whole(blog: Blog, uploads: Path) -> None:
     assert "5 created, 0 updated, 0 unchanged; 2 image(s) added; 4 comment(s) added" in (
         result.stdout
     )
-    posts = stored(blog)
+    posts = blog.posts()
     assert set(posts) == SLUGS
     assert posts["about"].kind is PostKind.PAGE
     assert {slug for slug, post in posts.items() if post.kind is PostKind.POST} == SLUGS - {"about"}
@@ -103,7 +83,7 @@ def test_a_wordpress_export_comes_in_whole(blog: Blog, uploads: Path) -> None:
     assert '[gallery ids="31,32"]' in draft.body
 
     # Authors become accounts that cannot sign in until an admin enables them.
-    people = users(blog)
+    people = blog.users()
     assert {email: user.name for email, user in people.items()} == {
         "ada@example.com": "Ada Lovelace",
         "bob@example.com": "Bob Byte",
@@ -138,7 +118,7 @@ def test_a_wordpress_export_comes_in_whole(blog: Blog, uploads: Path) -> None:
     assert again.exit_code == 0, again.output
     assert "0 created, 0 updated, 5 unchanged" in again.stdout
     assert len(comments(blog)) == 4
-    assert len(users(blog)) == 2
+    assert len(blog.users()) == 2
     dry = blog.quire("import", "--dry-run", "--media", str(uploads), str(EXPORT))
     assert "5 would be unchanged" in dry.stdout and "comment(s)" not in dry.stdout
 
@@ -150,14 +130,14 @@ def test_a_dry_run_tells_and_writes_nothing(blog: Blog, uploads: Path) -> None:
         "dry run, nothing written: 5 would be created, 0 would be updated, "
         "0 would be unchanged; 2 image(s) would be added; 4 comment(s) would be added"
     )
-    assert stored(blog) == {} and users(blog) == {} and comments(blog) == []
+    assert blog.posts() == {} and blog.users() == {} and comments(blog) == []
 
 
 def test_without_the_uploads_folder_images_stay_outside_and_are_told(blog: Blog) -> None:
     result = blog.quire("import", str(EXPORT))
     assert result.exit_code == 0, result.output
     assert "1 uploaded file address(es) left pointing outside (pass --media" in result.stderr
-    hello = stored(blog)["hello-world"]
+    hello = blog.posts()["hello-world"]
     assert "https://old.example.com/wp-content/uploads/2023/01/diagram-300x200.png" in hello.body
 
 
@@ -170,10 +150,10 @@ def test_an_account_given_with_author_owns_every_post(blog: Blog) -> None:
     run_async(add())
     result = blog.quire("import", "--author", "me@example.com", str(EXPORT))
     assert result.exit_code == 0, result.output
-    assert {post.author.email for post in stored(blog).values() if post.author} == {
+    assert {post.author.email for post in blog.posts().values() if post.author} == {
         "me@example.com"
     }
-    assert set(users(blog)) == {"me@example.com"}
+    assert set(blog.users()) == {"me@example.com"}
 
 
 async def test_old_wordpress_addresses_answer_301(
@@ -214,7 +194,7 @@ def test_entity_expansion_is_refused_without_expanding(blog: Blog, tmp_path: Pat
     result = blog.quire("import", str(laughs))
     assert result.exit_code == 1
     assert f"{laughs}: refused: DTDForbidden" in result.stderr
-    assert stored(blog) == {}
+    assert blog.posts() == {}
 
 
 def test_an_external_entity_is_refused(blog: Blog, tmp_path: Path) -> None:
@@ -237,7 +217,7 @@ def test_a_truncated_export_keeps_what_came_before_the_break(blog: Blog, tmp_pat
     line = text[: text.index("<title><![CDATA[Video night]]>")].count("\n") + 1
     assert f"{cut}:{line}: the XML breaks at line {line}" in result.stderr
     assert "what came before was imported" in result.stderr
-    assert set(stored(blog)) == {"hello-world", "half-written", "from-the-future"}
+    assert set(blog.posts()) == {"hello-world", "half-written", "from-the-future"}
 
 
 @pytest.mark.parametrize(
@@ -261,7 +241,7 @@ def test_a_file_that_is_no_known_export_is_named(
     result = blog.quire("import", str(bad))
     assert result.exit_code == 1
     assert message in result.stderr
-    assert stored(blog) == {}
+    assert blog.posts() == {}
 
 
 def test_the_reader_streams_items_and_learns_the_site() -> None:
@@ -306,7 +286,7 @@ def test_a_post_cannot_take_a_pages_slug_and_is_skipped_alone(blog: Blog, tmp_pa
     assert result.exit_code == 1
     assert "post 14 (Video night)" in result.stderr or "page 20 (About)" in result.stderr
     assert "give one of them another 'slug:'" in result.stderr
-    assert len(stored(blog)) == 4
+    assert len(blog.posts()) == 4
 
 
 def test_a_bad_export_among_markdown_files_stops_only_itself(blog: Blog, tmp_path: Path) -> None:
@@ -317,4 +297,4 @@ def test_a_bad_export_among_markdown_files_stops_only_itself(blog: Blog, tmp_pat
     bad.write_text("<rss>")
     result = blog.quire("import", str(folder), str(bad))
     assert result.exit_code == 1
-    assert set(stored(blog)) == {"note"}
+    assert set(blog.posts()) == {"note"}
