@@ -265,6 +265,7 @@ async def seed(engine: AsyncEngine, count: int, now: datetime | None = None) -> 
                 id=1,
                 email="author@example.com",
                 name="Bench Author",
+                slug="bench-author",
                 password_hash="!",  # noqa: S106 (no password can match: nobody signs in as this author)
             )
         )
