@@ -21,7 +21,7 @@ run: $(VENV)/.run-deps $(HTMX)
 # a module's server starts once; JOBS=0 runs everything in this one process.
 JOBS ?= auto
 test: $(VENV)/.dev-deps $(HTMX) chromium lint
-	$(BIN)/pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

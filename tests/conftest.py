@@ -7,13 +7,17 @@ Under CI=true nothing may be skipped: a missing database or browser fails the ru
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -30,14 +34,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import pytest_asyncio
 from argon2 import PasswordHasher
 from quart import Quart
 from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from components import accounts, clock, demo
 from components.db import is_sqlite, make_engine, make_sessionmaker
+from components.media.files import folder_in
 from components.models import Base, Post, PostStatus, Role, User, utcnow
 from components.saving import Content, write
 from components.settings import PROJECT_ROOT
@@ -47,17 +53,32 @@ from web.database import ENGINE
 from web.pages.clock import CLOCK, Clock
 
 
-def worker_database(url: str) -> str:
-    """Under pytest-xdist, each worker's PostgreSQL database: the one named, suffixed with
-    the worker's id, so that workers never truncate each other's tables."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not url or not worker:
+def run_database(url: str) -> str:
+    """The PostgreSQL database this process tests on: named after the one given, this
+    run, and the pytest-xdist worker, so that neither another worker nor another run on
+    the same server (CI jobs, a second checkout) ever truncates its tables. Made at
+    start-up, dropped at the end (pytest_configure, pytest_unconfigure)."""
+    if not url:
         return url
     named = make_url(url)
-    return named.set(database=f"{named.database}_{worker}").render_as_string(hide_password=False)
+    # Each worker is told the run's id; without xdist, this process is the run.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # PostgreSQL cuts names at 63 bytes: 34 + 1 + 12 + 1 + 8, and "_live" (LIVE_PG_URL).
+    name = f"{(named.database or 'quire')[:34]}_{run[:12]}_{worker[:8]}"
+    return named.set(database=name).render_as_string(hide_password=False)
 
 
-PG_URL = worker_database(os.environ.get("QUIRE_TEST_DATABASE_URL", ""))
+def suffixed(url: str, suffix: str) -> str:
+    """The database of `url`, with `suffix` added to its name."""
+    named = make_url(url)
+    return named.set(database=f"{named.database}{suffix}").render_as_string(hide_password=False)
+
+
+SERVER_URL = os.environ.get("QUIRE_TEST_DATABASE_URL", "")
+PG_URL = run_database(SERVER_URL)
+# The browser tests' server has a database of its own (see live_server).
+LIVE_PG_URL = suffixed(PG_URL, "_live") if PG_URL else ""
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path("/usr/bin/chromium")
 QUIRE = str(Path(sys.executable).with_name("quire"))
@@ -68,6 +89,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 T = TypeVar("T")
+# Deadlines only end a hung test, so they are ten times what a working system needs at
+# CI's load (7 to 14 on 2 cores), where what takes a second here may take six.
+DEADLINE_SECONDS = 60
+# `quire serve` with four workers answers /healthz in about 3 s here, 30 s at that load.
+START_DEADLINE_SECONDS = 300
+# A server stops at once when nothing is in flight; its own patience with a worker is the
+# graceful timeout (20 s by default) and 5 s more.
+STOP_DEADLINE_SECONDS = 250
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production"
 
 
@@ -85,26 +114,74 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def runs_tests(config: pytest.Config) -> bool:
+    """Whether this process runs tests: an xdist worker, or a run without workers (not
+    the controller that hands tests out, nor a run that only collects them)."""
+    if hasattr(config, "workerinput"):
+        return True
+    distributed = config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+    return not distributed and not config.getoption("collectonly")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
-        run_async(create_database(os.environ["QUIRE_TEST_DATABASE_URL"], make_url(PG_URL).database))
+    if not runs_tests(config):
+        return
+    make_sqlite_template()
+    if PG_URL:
+        run_async(create_database(SERVER_URL, database_name(PG_URL), schema=True))
 
 
-async def create_database(server_url: str, name: str | None) -> None:
-    """The worker's own database, made on the server of `server_url` unless it is there."""
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if PG_URL and runs_tests(config):
+        run_async(drop_database(SERVER_URL, database_name(PG_URL)))
+
+
+def database_name(url: str) -> str:
+    name = make_url(url).database
+    assert name, url
+    return name
+
+
+@asynccontextmanager
+async def server_admin(server_url: str) -> AsyncIterator[Any]:
+    """A connection to the server of `server_url`, outside any transaction (CREATE and
+    DROP DATABASE refuse to run inside one)."""
     engine = make_engine(server_url)
     try:
         async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            found = await connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            )
-            if not found:
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, DBAPIError):
-        pass  # no server: the PostgreSQL tests say so (and fail under CI)
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
     finally:
         await engine.dispose()
+
+
+async def create_database(server_url: str, name: str, *, schema: bool) -> None:
+    """A database of this process's own on the server of `server_url`, with the models'
+    tables in it when `schema` is true."""
+    try:
+        async with server_admin(server_url) as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        if schema:
+            named = make_url(server_url).set(database=name)
+            await rebuild_schema(named.render_as_string(hide_password=False))
+    except (OSError, DBAPIError):
+        pass  # no server: the PostgreSQL tests say so (and fail under CI)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    """This process's database dropped, after ending the connections to it (a server
+    the tests started and lost, say), and only those: the server is shared."""
+    try:
+        async with server_admin(server_url) as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    except (OSError, DBAPIError):
+        pass  # no server, so no database either
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -127,43 +204,85 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture
+def pg_url() -> str:
+    """This run's PostgreSQL database, for what only PostgreSQL does (its pool, its
+    deadlocks, its statement timeout, a deployment's checks against it)."""
+    if not PG_URL:
+        unavailable("QUIRE_TEST_DATABASE_URL is not set: PostgreSQL tests not run")
+    return PG_URL
+
+
 def backend_url(backend: str, folder: Path) -> str:
     """Where a test's data lives: an SQLite file in `folder`, or the PostgreSQL test database."""
     return f"sqlite+aiosqlite:///{folder / 'quire.db'}" if backend == "sqlite" else PG_URL
 
 
 async def reset_database(url: str) -> None:
-    """An empty database with the current schema."""
+    """An empty database with the current schema, ids starting from 1 again.
+
+    Every test starts from one, so the cheapest way to it matters: a copy of an empty
+    SQLite file (made once per process), and on PostgreSQL DELETE, a few milliseconds on
+    tables of a few rows where TRUNCATE makes each table and index a new file (some
+    100 ms)."""
+    path = Path(make_url(url).database or "") if is_sqlite(url) else None
+    if path is not None and not path.exists() and SQLITE_TEMPLATE:
+        shutil.copyfile(SQLITE_TEMPLATE[0], path)
+        return
     engine = make_engine(url)
     try:
         async with engine.begin() as connection:
-            if is_sqlite(url):
+            if path is not None:
                 await connection.run_sync(Base.metadata.drop_all)
                 await connection.run_sync(Base.metadata.create_all)
             else:
-                tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                # One round trip: asyncpg sends a query without parameters as it is.
+                raw = await connection.get_raw_connection()
+                await raw.driver_connection.execute(EMPTY_POSTGRES)
     finally:
         await engine.dispose()
 
 
+# Children first, then their parents; and every sequence of the schema back to its start.
+EMPTY_POSTGRES = "; ".join(
+    [
+        *(f"DELETE FROM {table.name}" for table in reversed(Base.metadata.sorted_tables)),
+        "DO $$ DECLARE s record; BEGIN "
+        "FOR s IN SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() "
+        "LOOP EXECUTE format('ALTER SEQUENCE %I RESTART', s.sequencename); END LOOP; END $$",
+    ]
+)
+# An empty SQLite database with the schema, which reset_database copies for a new file.
+SQLITE_TEMPLATE: list[Path] = []
+
+
+def make_sqlite_template() -> None:
+    """SQLITE_TEMPLATE, made once per process at start-up."""
+    folder = Path(tempfile.mkdtemp(prefix="quire-schema-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "empty.db"
+    run_async(reset_database(f"sqlite+aiosqlite:///{path}"))
+    # Its last connection closed, SQLite has folded the write-ahead log into the file.
+    assert not path.with_name(path.name + "-wal").exists()
+    SQLITE_TEMPLATE.append(path)
+
+
 @pytest.fixture(scope="session")
-def postgres_schema(backend: str) -> None:
-    """Once per run: PostgreSQL's public schema rebuilt from the models."""
-    if backend != "postgresql":
-        return
+def postgres_schema() -> None:
+    """The run's PostgreSQL schema: made with its database (pytest_configure), so this
+    only names what a test relies on."""
 
-    async def rebuild() -> None:
-        engine = make_engine(PG_URL)
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(text("DROP SCHEMA public CASCADE"))
-                await connection.execute(text("CREATE SCHEMA public"))
-                await connection.run_sync(Base.metadata.create_all)
-        finally:
-            await engine.dispose()
 
-    run_async(rebuild())
+async def rebuild_schema(url: str) -> None:
+    """PostgreSQL's public schema at `url`, made again from the models."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+            await connection.run_sync(Base.metadata.create_all)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
@@ -186,7 +305,7 @@ async def sqlite_threads_ended(before: set[threading.Thread]) -> None:
     A connection dropped mid-query (a stream cut off by its client) is stopped without
     being awaited: its thread finishes the query, then answers on the loop. Were the
     loop closed by then, the thread would die on "Event loop is closed"."""
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + DEADLINE_SECONDS
     while left := [t for t in sqlite_threads() if t not in before]:
         if time.monotonic() > deadline:
             pytest.fail(f"SQLite connections left open by the test: {len(left)}")
@@ -221,18 +340,57 @@ async def db(database_url: str) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+class StatementLog:
+    """The SQL statements an engine sent, with their parameters, in order: read like the
+    list of the statements."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.parameters: list[Any] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        """A `before_cursor_execute` listener."""
+        self.statements.append(statement)
+        self.parameters.append(parameters)
+
+    def clear(self) -> None:
+        self.statements.clear()
+        self.parameters.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.statements)
+
+    def __getitem__(self, index: int) -> str:
+        return self.statements[index]
+
+    def __repr__(self) -> str:
+        return repr(self.statements)
+
+
+@contextmanager
+def statements_sent(bind: AsyncSession | AsyncEngine) -> Iterator[StatementLog]:
+    """What `bind` (a session's engine, or an engine) sends inside the block."""
+    sent = StatementLog()
+    engine = (bind.bind if isinstance(bind, AsyncSession) else bind).sync_engine
+    event.listen(engine, "before_cursor_execute", sent)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", sent)
+
+
 @pytest.fixture
-def statements(db: AsyncSession) -> Iterator[list[str]]:
-    """The SQL statements sent through `db` from now on."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    engine = db.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
+def statements(db: AsyncSession) -> Iterator[StatementLog]:
+    """What `db` sends from now on."""
+    with statements_sent(db) as sent:
+        yield sent
 
 
 # --- accounts ---------------------------------------------------------------
@@ -295,6 +453,12 @@ async def write_post(
     return await write(db, None, content, author=author, revision=None)
 
 
+def post_address(post: Post) -> str:
+    """A published post's address, as a reader's browser asks for it."""
+    assert post.published_at is not None
+    return f"/{post.published_at:%Y/%m/%d}/{post.slug}"
+
+
 @pytest.fixture
 async def author(db: AsyncSession) -> User:
     return await make_user(db, "ada@example.com", "Ada Author")
@@ -345,6 +509,12 @@ def app(database_url: str, tmp_path: Path) -> Quart:
 
 
 @pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Where the `app` fixture's media library keeps its files."""
+    return folder_in(tmp_path / "instance")
+
+
+@pytest.fixture
 async def client(app: Quart) -> AsyncIterator[Any]:
     """A test client for an app whose start-up (the engine) has run."""
     async with app.test_app() as test_app:
@@ -366,36 +536,6 @@ async def open_client(database_url: str, tmp_path: Path) -> Any:
         yield test_app.test_client()
 
 
-class StatementCounter:
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.parameters: list[Any] = []
-
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        self.statements.append(statement)
-        self.parameters.append(parameters)
-
-    def clear(self) -> None:
-        self.statements.clear()
-        self.parameters.clear()
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-
-@contextmanager
-def statements_sent(db: AsyncSession) -> Iterator[StatementCounter]:
-    """What `db` sends inside the block, statements and their parameters."""
-    sent = StatementCounter()
-    engine = db.bind.sync_engine
-    event.listen(engine, "before_cursor_execute", sent)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", sent)
-
-
 async def plan_of(db: AsyncSession, backend: str, statement: str, parameters: Any) -> str:
     """The planner's plan for a statement, its lines joined by " / ". PostgreSQL is told
     to shun table scans, so that a test's few rows show which index it would take."""
@@ -412,27 +552,25 @@ async def plan_of(db: AsyncSession, backend: str, statement: str, parameters: An
 
 
 @pytest.fixture
-async def sql(app: Quart, client: Any) -> AsyncIterator[StatementCounter]:
-    """Counts the SQL statements the app sends; reset it right before the request to measure.
+async def sql(app: Quart, client: Any) -> AsyncIterator[StatementLog]:
+    """What the app sends; cleared right before the request to measure.
 
     The content clock's reads go by the driver, past the engine's events
-    (components/clock.Reader): the clock is made here, counting each one.
+    (components/clock.Reader): the clock is made here, logging each one.
     """
-    counter = StatementCounter()
     engine = app.extensions[ENGINE]
     reader = clock.Reader(engine)
+    with statements_sent(engine) as sent:
 
-    async def read() -> clock.Moment:
-        counter(None, None, reader.sql, reader.parameters())
-        return await reader.read()
+        async def read() -> clock.Moment:
+            sent(None, None, reader.sql, reader.parameters())
+            return await reader.read()
 
-    old = app.extensions.get(CLOCK)
-    if old is not None:
-        await old.close()
-    app.extensions[CLOCK] = Clock(read, reader.close)
-    event.listen(engine.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(engine.sync_engine, "before_cursor_execute", counter)
+        old = app.extensions.get(CLOCK)
+        if old is not None:
+            await old.close()
+        app.extensions[CLOCK] = Clock(read, reader.close)
+        yield sent
 
 
 # --- a real server and a real browser ---------------------------------------
@@ -515,10 +653,10 @@ def start_quire(
     log_path = server_log(folder, url)
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=DEADLINE_SECONDS) as response:
                 if response.status == 200:
                     return process, url
         except OSError:
@@ -529,8 +667,9 @@ def start_quire(
         time.sleep(0.1)
 
 
-def stop_quire(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
-    """SIGTERM, as a platform stops it; killed if it does not stop in `timeout` seconds."""
+def stop_quire(process: subprocess.Popen[bytes], timeout: float = STOP_DEADLINE_SECONDS) -> int:
+    """SIGTERM, as a platform stops it; killed (and the test failed) if it has not stopped
+    in `timeout` seconds."""
     if process.poll() is None:
         process.terminate()
     try:
@@ -551,21 +690,63 @@ def served(database_url: str, folder: Path, *args: str, **settings: str) -> Iter
         stop_quire(process)
 
 
-@pytest.fixture(scope="module")
-def live_server(
-    backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """Quire under `quire serve`, for the browser tests."""
-    folder, database_url = fresh_database(backend, tmp_path_factory, "live")
-    settings = {
-        # Small pages, so that a few posts are enough to page and scroll through.
-        "QUIRE_POSTS_PER_PAGE": "3",
-        # Comments published at once, after a one-second pause a script would not take.
-        "QUIRE_COMMENT_MODERATION": "none",
-        "QUIRE_COMMENT_MIN_SECONDS": "1",
-    }
-    with served(database_url, folder, **settings) as url:
-        yield LiveServer(url, database_url, server_log(folder, url))
+@pytest.fixture(scope="session")
+def live_server(backend: str, live_servers: LiveServers) -> LiveServer:
+    """Quire under `quire serve` for the browser tests (see LiveServers)."""
+    return live_servers.on(backend)
+
+
+LIVE_SETTINGS = {
+    # Small pages, so that a few posts are enough to page and scroll through.
+    "QUIRE_POSTS_PER_PAGE": "3",
+    # Comments published at once, after a one-second pause a script would not take.
+    "QUIRE_COMMENT_MODERATION": "none",
+    "QUIRE_COMMENT_MIN_SECONDS": "1",
+}
+
+
+class LiveServers:
+    """One `quire serve` per database for the whole session, started on first use: each
+    browser test seeds its server first, so they can share it. On PostgreSQL the server
+    has a database of its own, which other tests' resets (and the connections some of
+    them end) never reach."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._folders = tmp_path_factory
+        self._running: dict[str, tuple[subprocess.Popen[bytes], LiveServer]] = {}
+
+    def on(self, backend: str) -> LiveServer:
+        if backend not in self._running:
+            folder = self._folders.mktemp("live")
+            if backend == "sqlite":
+                database_url = backend_url(backend, folder)
+                run_async(reset_database(database_url))
+            else:
+                database_url = LIVE_PG_URL
+                run_async(create_database(SERVER_URL, database_name(database_url), schema=True))
+            process, url = start_quire(database_url, folder, **LIVE_SETTINGS)
+            server = LiveServer(url, database_url, server_log(folder, url))
+            self._running[backend] = process, server
+        return self._running[backend][1]
+
+    def stop(self) -> None:
+        for process, _ in self._running.values():
+            process.terminate()  # all at once: each takes seconds to stop on a busy machine
+        for backend, (process, server) in self._running.items():
+            stop_quire(process)
+            if backend == "postgresql":
+                run_async(drop_database(SERVER_URL, database_name(server.database_url)))
+
+
+@pytest.fixture(scope="session")
+def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServers]:
+    """Not parametrized by `backend`, so that its servers last the session (pytest sets a
+    session fixture of each backend up again whenever the tests switch backend)."""
+    servers = LiveServers(tmp_path_factory)
+    try:
+        yield servers
+    finally:
+        servers.stop()
 
 
 @pytest.fixture(scope="session")
@@ -575,10 +756,13 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
+# The browser tests run on the session's event loop (`pytest.mark.asyncio(loop_scope=
+# "session")` in each module), the one Chromium was started from.
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser(chromium_path: Path) -> AsyncIterator[Any]:
-    """Debian's Chromium through Playwright's async API, on the test's own event loop
-    (the sync API would leave a loop running in this thread for every later test)."""
+    """Debian's Chromium through Playwright's async API, started once for the session:
+    each test has contexts of its own (cookies, storage, permissions). The async API,
+    since the sync one would leave a loop running in this thread for every later test."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -591,9 +775,9 @@ async def browser(chromium_path: Path) -> AsyncIterator[Any]:
             await chromium.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Any) -> AsyncIterator[Any]:
-    """A fresh page that records console errors in `page.console_errors`."""
+    """A page in a fresh context that records console errors in `page.console_errors`."""
     context = await browser.new_context()
     page = await context.new_page()
     errors: list[str] = []

@@ -97,6 +97,11 @@ async def count(db: AsyncSession, model: type[Media | MediaVariant]) -> int:
     return await db.scalar(select(func.count()).select_from(model))
 
 
+async def stored_bytes(db: AsyncSession, item: Media) -> bytes:
+    """The bytes the library holds for `item` now."""
+    return await db.scalar(select(Media.data).where(Media.id == item.id))
+
+
 def files(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
 

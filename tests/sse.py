@@ -72,19 +72,6 @@ class Reader:
                 if message.id is not None:
                     return message
 
-    async def quiet_for(self, seconds: float) -> list[Message]:
-        """Every message with an id that arrives within `seconds`."""
-        found: list[Message] = []
-        try:
-            async with asyncio.timeout(seconds):
-                while True:
-                    message = await self.next(seconds)
-                    if message.id is not None:
-                        found.append(message)
-        except (TimeoutError, EOFError):
-            pass
-        return found
-
 
 def from_httpx(chunks: AsyncIterator[bytes]) -> Reader:
     async def next_chunk() -> bytes:

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from components import posts
 from components.models import Comment, CommentStatus, PostStatus, utcnow
 
-from .test_pages import post_path, publish
+from .conftest import post_address
+from .test_pages import publish
 
 SUMMARY_KEYS = {
     "id",
@@ -134,7 +135,7 @@ async def test_a_listed_post_has_every_field(client, db) -> None:
     assert listed["id"] == post.id and listed["slug"] == "talked-about"
     assert listed["title"] == "Talked about" and listed["description"] == "About it"
     assert listed["excerpt"].startswith("word word")
-    assert listed["url"] == f"http://localhost{post_path(post)}"
+    assert listed["url"] == f"http://localhost{post_address(post)}"
     assert listed["published_at"] == post.published_at.isoformat().replace("+00:00", "Z")
     assert listed["updated_at"].endswith("Z")
     assert listed["tags"] == [{"name": "Python", "slug": "python"}, {"name": "SQL", "slug": "sql"}]
@@ -181,7 +182,7 @@ async def test_one_post_in_full(client, db) -> None:
         {"level": 2, "id": "second-part", "text": "Second part"},
     ]
     assert found["comments_enabled"] is True and found["comment_count"] == 1
-    assert found["url"] == f"http://localhost{post_path(post)}"
+    assert found["url"] == f"http://localhost{post_address(post)}"
     assert found["tags"] == [{"name": "Python", "slug": "python"}]
     listed = (await (await client.get("/api/posts")).get_json())["posts"][0]
     assert {key: found[key] for key in SUMMARY_KEYS} == listed

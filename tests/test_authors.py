@@ -23,11 +23,12 @@ from tests.conftest import (
     app_config,
     csrf_token,
     make_user,
+    post_address,
     post_form,
     sign_in,
     write_post,
 )
-from tests.test_site_web import post_path, text
+from tests.test_site_web import text
 from web import create_app
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -91,7 +92,7 @@ async def test_posts_carry_their_author_everywhere(client, db: AsyncSession) -> 
     post = await publish(db, "Engines", ada)
     byline = 'by <a href="/authors/ada-lovelace" rel="author">Ada Lovelace</a>'
     assert byline in await text(await client.get("/"))
-    page = await text(await client.get(post_path(post)))
+    page = await text(await client.get(post_address(post)))
     assert byline in page
     assert (
         '<meta property="article:author" content="http://localhost/authors/ada-lovelace">' in page
@@ -121,7 +122,7 @@ async def test_posts_without_an_author_show_the_default_author(
 ) -> None:
     orphan = await publish(db, "Imported long ago", None)
     # No author anywhere on a site without an admin would be None; here the first admin.
-    assert 'by <a href="/authors/grace-admin"' in await text(await client.get(post_path(orphan)))
+    assert 'by <a href="/authors/grace-admin"' in await text(await client.get(post_address(orphan)))
     await sign_in(client, admin.email)
     chosen = await post_form(
         client,
@@ -129,7 +130,7 @@ async def test_posts_without_an_author_show_the_default_author(
         {"title": "Quire", "language": "en", "default_author": str(author.id)},
     )
     assert chosen.status_code == 303, await text(chosen)
-    assert 'by <a href="/authors/ada-author"' in await text(await client.get(post_path(orphan)))
+    assert 'by <a href="/authors/ada-author"' in await text(await client.get(post_address(orphan)))
     refused = await post_form(
         client, "/admin/settings/", {"title": "Quire", "language": "en", "default_author": "999999"}
     )
@@ -142,7 +143,7 @@ async def test_a_site_without_admins_shows_no_byline_for_unattributed_posts(
     client, db: AsyncSession
 ) -> None:
     orphan = await publish(db, "Nobodys", None)
-    page = await text(await client.get(post_path(orphan)))
+    page = await text(await client.get(post_address(orphan)))
     assert 'class="byline"' not in page
     listed = (await (await client.get("/api/posts")).get_json())["posts"][0]
     assert listed["author"] is None
@@ -261,7 +262,7 @@ async def test_a_writer_edits_their_profile_and_readers_see_it(
     assert '<a href="https://mastodon.example/@ada" rel="me">mastodon.example/@ada</a>' in page
     assert re.search(r'<img class="avatar" src="/media/[0-9a-f]{64}\.png"', page)
     assert 'by <a href="/authors/ada-king" rel="author">Ada King</a>' in await text(
-        await client.get(post_path(post))
+        await client.get(post_address(post))
     )
 
 

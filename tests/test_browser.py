@@ -11,7 +11,8 @@ import pytest
 
 from components import demo
 
-pytestmark = pytest.mark.browser
+# On the session's event loop, where the shared Chromium runs (conftest.browser).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def test_post_link_swaps_content_without_reload_and_back_restores(live_server, page) -> None:

@@ -1,4 +1,4 @@
-"""Authors in a real Chromium: a profile saved with and without JavaScript, at phone and
+"""Authors in a real Chromium: a profile saved with and without JavaScript, fitting phone and
 desktop widths, and found by a reader through a byline; bad input refused with nothing
 changed; and the author page and the profile form clean for axe in both colour schemes."""
 
@@ -15,17 +15,17 @@ from components.models import PostStatus, Role, utcnow
 
 from .conftest import TEST_PASSWORD, write_post
 from .test_browser_people import sign_in_as
-from .test_browser_reading import AXE, cards, wait_until
+from .test_browser_reading import SCRIPTED_AND_WIDTH, axe_violations, cards, fits, wait_until
 from .test_browser_writing import EMAIL, a_png, a_writer
 
-pytestmark = pytest.mark.browser
+# On the session's event loop, where the shared Chromium runs (conftest.browser).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 ADA = "ada@example.com"
 ADAS = ["Ada on engines", "Ada on looms", "Ada on numbers", "Ada on poetry"]
 OTHERS = ["An unsigned note", "Wren on birds", "Wren on gardens"]
 BIO = "Wrote the first program.\n\nLiked engines more than people."
 LINKS = ["https://mastodon.social/@ada", "https://ada.example/notes"]
-SCROLL_WIDTH = "document.documentElement.scrollWidth"
 AVATAR_SHOWN = "document.querySelector('.author-head img.avatar')?.naturalWidth > 0"
 
 
@@ -76,8 +76,7 @@ async def refused(page) -> None:
     await page.get_by_role("alert").filter(has_text="Nothing was saved").wait_for()
 
 
-@pytest.mark.parametrize("scripted", [True, False], ids=["js", "no-js"])
-@pytest.mark.parametrize("width", [390, 1280])
+@SCRIPTED_AND_WIDTH
 async def test_a_saved_profile_is_what_the_byline_leads_readers_to(
     live_server, browser, scripted, width, tmp_path
 ) -> None:
@@ -89,7 +88,7 @@ async def test_a_saved_profile_is_what_the_byline_leads_readers_to(
     try:
         page = await writer.new_page()
         await open_profile(page, base, scripted=scripted)
-        assert await page.evaluate(SCROLL_WIDTH) <= width
+        await fits(page)
         status = await save(
             page,
             a_png(tmp_path),
@@ -104,7 +103,7 @@ async def test_a_saved_profile_is_what_the_byline_leads_readers_to(
         assert await page.locator("#profile-name").input_value() == "Ada Lovelace"
         assert await page.locator("#profile-links").input_value() == "\n".join(LINKS)
         await page.locator("img.avatar").wait_for()
-        assert await page.evaluate(SCROLL_WIDTH) <= width
+        await fits(page)
 
         theirs = await reader.new_page()
         await theirs.goto(base + "/")
@@ -125,7 +124,7 @@ async def test_a_saved_profile_is_what_the_byline_leads_readers_to(
         assert await feed.get_attribute("href") == "/authors/ada-lovelace/feed.xml"
         atom = await (await theirs.request.get(base + "/authors/ada-lovelace/feed.xml")).text()
         assert ADAS[0] in atom and not any(title in atom for title in OTHERS)
-        assert await theirs.evaluate(SCROLL_WIDTH) <= width
+        await fits(theirs)
 
         # Her posts only, three a page, like the home page.
         if scripted:
@@ -139,7 +138,7 @@ async def test_a_saved_profile_is_what_the_byline_leads_readers_to(
             assert await cards(theirs) == ADAS[3:]
         for title in OTHERS:
             assert await theirs.get_by_text(title).count() == 0
-        assert await theirs.evaluate(SCROLL_WIDTH) <= width
+        await fits(theirs)
     finally:
         await reader.close()
         await writer.close()
@@ -193,39 +192,32 @@ async def test_a_refused_profile_keeps_what_was_stored(
         await context.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
 async def test_axe_finds_no_violations_on_the_author_and_profile_pages(
-    live_server, browser, scheme, tmp_path
+    live_server, browser, tmp_path
 ) -> None:
     live_server.seed(two_authors)
     base = live_server.url
-    context = await browser.new_context(bypass_csp=True, color_scheme=scheme)
+    context = await browser.new_context(bypass_csp=True)
     try:
         page = await context.new_page()
         await open_profile(page, base)
-        found = {"form": await violations(page)}
+        found = {"form": await axe_violations(page)}
         assert await save(page, a_png(tmp_path), bio=BIO, links="\n".join(LINKS)) == 200
         await page.get_by_role("status").filter(has_text="Profile saved").wait_for()
         await page.locator("img.avatar").wait_for()
-        found["saved"] = await violations(page)
+        found["saved"] = await axe_violations(page)
 
         assert await save(page, links="javascript:alert(1)") == 422
         await refused(page)
         await wait_until(
             page, "document.querySelector('#profile-links[aria-invalid=true]') !== null"
         )
-        found["errors"] = await violations(page)
+        found["errors"] = await axe_violations(page)
 
         await page.goto(base + "/authors/ada-author")
         await wait_until(page, AVATAR_SHOWN)
         assert await page.locator("ul.author-links a[rel=me]").count() == 2
-        found["author"] = await violations(page)
+        found["author"] = await axe_violations(page)
         assert {name: v for name, v in found.items() if v} == {}
     finally:
         await context.close()
-
-
-async def violations(page) -> list:
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("axe.run(document)")
-    return [(v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]]

@@ -1,5 +1,5 @@
 """Standalone pages and the header's menu in a real Chromium: a page made in the editor and
-put in the menu, with and without JavaScript, at phone and desktop widths, then found by a
+put in the menu, with and without JavaScript, fitting phone and desktop widths, found by a
 reader through the header and in no list or feed; a bad menu line refused with the menu
 kept; and a page clean for axe in both colour schemes, with no sideways scroll at 320 px."""
 
@@ -14,15 +14,24 @@ from components import site as site_settings
 from components.models import PostKind, PostStatus, utcnow
 from components.saving import Content, write
 
-from .test_browser_reading import AXE, BODY, cards, eight_posts, wait_until
+from .test_browser_reading import (
+    BODY,
+    SCRIPTED_AND_WIDTH,
+    SCROLL_WIDTH,
+    axe_violations,
+    cards,
+    eight_posts,
+    fits,
+    wait_until,
+)
 from .test_browser_writing import a_writer, sign_in
 
-pytestmark = pytest.mark.browser
+# On the session's event loop, where the shared Chromium runs (conftest.browser).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 TITLE = "About this notebook"
 TEXT = "Who writes here, and why."
 MENU = "Posts /\nAbout /about"
-SCROLL_WIDTH = "document.documentElement.scrollWidth"
 CLIENT_WIDTH = "document.documentElement.clientWidth"
 SITE_NAV = "header.site-header nav[aria-label=Site] a"
 
@@ -75,8 +84,7 @@ async def saved(page) -> None:
     await page.get_by_role("status").filter(has_text="Settings saved").wait_for()
 
 
-@pytest.mark.parametrize("scripted", [True, False], ids=["js", "no-js"])
-@pytest.mark.parametrize("width", [390, 1280])
+@SCRIPTED_AND_WIDTH
 async def test_a_page_made_in_the_editor_is_reached_through_the_menu(
     live_server, browser, scripted, width
 ) -> None:
@@ -91,7 +99,7 @@ async def test_a_page_made_in_the_editor_is_reached_through_the_menu(
         await page.locator("nav.admin-nav").get_by_role("link", name="New page").click()
         await page.wait_for_url(base + "/admin/posts/new?kind=page")
         await page.locator("h1.page-title", has_text="New page").wait_for()
-        assert await page.evaluate(SCROLL_WIDTH) <= width
+        await fits(page)
         await page.fill("#editor-title", TITLE)
         await page.fill("#editor-slug", "about")
         await page.fill("#editor-body", f"{TEXT}\n\n## Contact\n\nWrite to me.")
@@ -113,7 +121,7 @@ async def test_a_page_made_in_the_editor_is_reached_through_the_menu(
         assert await save_menu(page, MENU) == (200 if scripted else 303)
         await saved(page)
         assert await page.locator("#setting-menu").input_value() == MENU
-        assert await page.evaluate(SCROLL_WIDTH) <= width
+        await fits(page)
 
         theirs = await reader.new_page()
         errors = errors_of(theirs)
@@ -129,7 +137,7 @@ async def test_a_page_made_in_the_editor_is_reached_through_the_menu(
         assert shown[:3] == ["Post 8", "Post 7", "Post 6"] and TITLE not in shown
         assert await theirs.locator("main a[href='/about']").count() == 0
         assert TITLE not in await theirs.locator("main").inner_text()
-        assert await theirs.evaluate(SCROLL_WIDTH) <= width
+        await fits(theirs)
 
         await theirs.locator(SITE_NAV, has_text="About").click()
         await theirs.wait_for_url(base + "/about")
@@ -140,7 +148,7 @@ async def test_a_page_made_in_the_editor_is_reached_through_the_menu(
             ("Posts", "/", None),
             ("About", "/about", "page"),
         ]
-        assert await theirs.evaluate(SCROLL_WIDTH) <= width
+        await fits(theirs)
 
         # And back through the menu: the current entry follows.
         await theirs.locator(SITE_NAV, has_text="Posts").click()
@@ -226,17 +234,10 @@ async def a_page_in_the_menu(session: AsyncSession) -> None:
     )
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-async def test_axe_finds_no_violations_on_a_page_and_it_fits_a_phone(
-    live_server, browser, scheme
-) -> None:
+async def test_axe_finds_no_violations_on_a_page_and_it_fits_a_phone(live_server, browser) -> None:
     live_server.seed(a_page_in_the_menu)
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run npm ci")
     # Our CSP rightly refuses axe's injected script; the audit page alone may bypass it.
-    context = await browser.new_context(
-        bypass_csp=True, color_scheme=scheme, viewport={"width": 320, "height": 640}
-    )
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 320, "height": 640})
     try:
         page = await context.new_page()
         errors = errors_of(page)
@@ -250,14 +251,8 @@ async def test_axe_finds_no_violations_on_a_page_and_it_fits_a_phone(
             ("Archive", "/archive", None),
             ("Code", "https://code.example", None),
         ]
-        assert await page.evaluate(f"matchMedia('(prefers-color-scheme: {scheme})').matches"), (
-            "the scheme asked for is the one shown"
-        )
         assert await page.evaluate(f"{SCROLL_WIDTH} <= {CLIENT_WIDTH}"), "no sideways scroll"
-        await page.add_script_tag(path=str(AXE))
-        result = await page.evaluate("axe.run(document)")
-        found = [(v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]]
-        assert found == []
+        assert await axe_violations(page) == []
         assert errors == []
     finally:
         await context.close()

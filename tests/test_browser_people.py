@@ -1,6 +1,6 @@
 """The Users page and the one-time password page in a real Chromium: someone added and
-their link used, someone disabled while signed in, with and without JavaScript, at phone
-and desktop widths, and clean for axe in both colour schemes, errors shown included."""
+their link used, someone disabled while signed in, with and without JavaScript, fitting
+phone and desktop widths, and clean for axe in both colour schemes, errors shown included."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from components import accounts
 from components.models import Role
 
 from .conftest import TEST_PASSWORD
-from .test_browser_reading import AXE, eight_posts, wait_until
+from .test_browser_reading import SCRIPTED_AND_WIDTH, axe_violations, eight_posts, fits, wait_until
 from .test_browser_writing import a_writer, sign_in
 
-pytestmark = pytest.mark.browser
+# On the session's event loop, where the shared Chromium runs (conftest.browser).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 AUTHOR = "ada@example.com"
 NEW_PASSWORD = "a fresh and long password"
@@ -50,8 +51,7 @@ async def add_someone(page, email: str, name: str) -> None:
     await page.get_by_role("button", name="Add and make a link").click()
 
 
-@pytest.mark.parametrize("scripted", [True, False], ids=["js", "no-js"])
-@pytest.mark.parametrize("width", [390, 1280])
+@SCRIPTED_AND_WIDTH
 async def test_someone_added_sets_a_password_with_their_link_and_signs_in(
     live_server, browser, scripted, width
 ) -> None:
@@ -64,7 +64,7 @@ async def test_someone_added_sets_a_password_with_their_link_and_signs_in(
         page = await admin.new_page()
         await sign_in(page, base, scripted=scripted)
         await users_page(page, base, scripted=scripted)
-        assert await page.evaluate("document.documentElement.scrollWidth") <= width
+        await fits(page)
         email = f"new{width}@example.com"
         await add_someone(page, email, "Nell Newcomer")
         await page.get_by_role("status").filter(has_text=f"Account made for {email}").wait_for()
@@ -73,7 +73,7 @@ async def test_someone_added_sets_a_password_with_their_link_and_signs_in(
         assert await page.locator("tr", has_text=email).locator("td").nth(1).inner_text() == (
             "author"
         )
-        assert await page.evaluate("document.documentElement.scrollWidth") <= width
+        await fits(page)
 
         theirs = await newcomer.new_page()
         await theirs.goto(link)
@@ -85,7 +85,7 @@ async def test_someone_added_sets_a_password_with_their_link_and_signs_in(
         await theirs.get_by_role("button", name="Set the password").click()
         await theirs.wait_for_url(base + "/login?reset=1")
         await theirs.get_by_role("status").filter(has_text="Your new password is set").wait_for()
-        assert await theirs.evaluate("document.documentElement.scrollWidth") <= width
+        await fits(theirs)
         await sign_in_as(theirs, base, email, NEW_PASSWORD)
 
         # The link worked once.
@@ -140,29 +140,26 @@ async def test_disabling_an_author_signs_them_out_at_once(live_server, browser, 
         await admin.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-async def test_axe_finds_no_violations_on_the_users_and_reset_pages(
-    live_server, browser, scheme
-) -> None:
+async def test_axe_finds_no_violations_on_the_users_and_reset_pages(live_server, browser) -> None:
     live_server.seed(a_team)
     base = live_server.url
-    context = await browser.new_context(bypass_csp=True, color_scheme=scheme)
+    context = await browser.new_context(bypass_csp=True)
     try:
         page = await context.new_page()
         await sign_in(page, base)
         await users_page(page, base)
-        found = {"list": await violations(page)}
+        found = {"list": await axe_violations(page)}
 
         await add_someone(page, AUTHOR, "Ada Again")
         await page.get_by_role("alert").first.wait_for()
         await wait_until(page, "document.querySelector('#new-email[aria-invalid=true]') !== null")
         assert await page.locator("#new-email").input_value() == AUTHOR
-        found["refused"] = await violations(page)
+        found["refused"] = await axe_violations(page)
 
         await add_someone(page, "new@example.com", "Nell Newcomer")
         await page.locator("#people-link").wait_for()
         link = await page.locator("#people-link").input_value()
-        found["link"] = await violations(page)
+        found["link"] = await axe_violations(page)
 
         # A row swapped in place: disabled, and a row with its own one-time link.
         ada = page.locator("tr", has_text=AUTHOR)
@@ -171,27 +168,21 @@ async def test_axe_finds_no_violations_on_the_users_and_reset_pages(
         you = page.locator("tr", has_text="(you)")
         await you.get_by_role("button", name="Password link").click()
         await you.locator("input[readonly]").wait_for()
-        found["rows"] = await violations(page)
+        found["rows"] = await axe_violations(page)
 
         await page.goto(link)
         await page.locator("#reset-new").wait_for()
-        found["reset"] = await violations(page)
+        found["reset"] = await axe_violations(page)
         await wait_until(page, "window.htmx !== undefined")
         await page.fill("#reset-new", NEW_PASSWORD)
         await page.fill("#reset-confirm", NEW_PASSWORD + " but not the same")
         await page.get_by_role("button", name="Set the password").click()
         await page.get_by_role("alert").first.wait_for()
         await wait_until(page, "document.querySelector('#reset-new[aria-invalid=true]') !== null")
-        found["reset-refused"] = await violations(page)
+        found["reset-refused"] = await axe_violations(page)
 
         await page.goto(base + "/reset/not-a-link")
-        found["reset-expired"] = await violations(page)
+        found["reset-expired"] = await axe_violations(page)
         assert {name: v for name, v in found.items() if v} == {}
     finally:
         await context.close()
-
-
-async def violations(page) -> list:
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("axe.run(document)")
-    return [(v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import accounts
 from components.models import Comment, CommentStatus, PostStatus, Role
 
-from .conftest import TEST_PASSWORD, write_post
+from .conftest import DEADLINE_SECONDS, TEST_PASSWORD, write_post
 from .test_browser_reading import wait_until
 
-pytestmark = pytest.mark.browser
+# On the session's event loop, where the shared Chromium runs (conftest.browser).
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 EMAIL = "writer@example.com"
 SAVED = "document.querySelector('#editor-status').innerText.includes('Saved')"
@@ -84,29 +89,36 @@ async def test_autosave_survives_a_reload_without_moving_the_cursor(live_server,
 
 async def test_typing_without_a_pause_still_autosaves(live_server, page) -> None:
     live_server.seed(a_writer)
+    # The page's clock is Playwright's, moved on by the test: twelve seconds of typing,
+    # and the pause after them, take a moment.
+    await page.clock.install()
     await sign_in(page, live_server.url)
     await page.goto(live_server.url + "/admin/posts/new")
     await wait_until(page, "window.htmx !== undefined")
     sent: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            request.url.endswith("/admin/posts/autosave") and sent.append(request.post_data or "")
-        ),
-    )
+    answered = asyncio.Event()
+
+    def autosave(message: Any) -> bool:
+        return message.url.endswith("/admin/posts/autosave")
+
+    page.on("request", lambda request: autosave(request) and sent.append(request.post_data or ""))
+    page.on("response", lambda response: autosave(response) and answered.set())
+    now = await page.evaluate("Date.now()")
+    await page.clock.pause_at(datetime.fromtimestamp(now / 1000 + 1, UTC))
     # Twelve seconds of typing, never three seconds apart: the debounce alone never fires.
-    await page.locator("#editor-body").press_sequentially("x" * 40, delay=300)
-    assert sent, "no autosave while typing"
-    assert "x" * 20 in sent[0]
+    body = page.locator("#editor-body")
+    for _ in range(40):
+        await body.press("x")
+        await page.clock.run_for(300)
+    await asyncio.wait_for(answered.wait(), DEADLINE_SECONDS)
+    # Sent ten seconds into the burst, before its last keys.
+    assert "x" * 20 in sent[0] and "x" * 40 not in sent[0], sent
     # The pause at the end still saves what came last, three seconds on.
     async with page.expect_response(
-        lambda response: (
-            response.url.endswith("/admin/posts/autosave")
-            and "x" * 40 in (response.request.post_data or "")
-        ),
-        timeout=10_000,
+        lambda response: autosave(response) and "x" * 40 in (response.request.post_data or ""),
+        timeout=DEADLINE_SECONDS * 1000,
     ) as last:
-        pass
+        await page.clock.run_for(3000)
     assert (await last.value).status == 200
     assert page.console_errors == []
 

@@ -13,7 +13,6 @@ from cli import checks
 from cli.commands import main
 from components import site
 from components.db import make_engine, make_sessionmaker
-from tests.conftest import PG_URL, unavailable
 
 STRONG_SECRET = secrets.token_urlsafe(48)
 
@@ -39,13 +38,6 @@ def production(**env: str) -> dict[str, str]:
         "QUIRE_BASE_URL": "https://blog.example",
         **env,
     }
-
-
-@pytest.fixture
-def pg_url() -> str:
-    if not PG_URL:
-        unavailable("QUIRE_TEST_DATABASE_URL is not set: PostgreSQL tests not run")
-    return PG_URL
 
 
 def test_development_settings_are_not_fit_to_deploy(tmp_path: Path) -> None:

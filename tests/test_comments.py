@@ -21,6 +21,7 @@ from tests.conftest import (
     app_config,
     csrf_token,
     plan_of,
+    post_address,
     sign_in,
     statements_sent,
     write_post,
@@ -68,11 +69,6 @@ async def approve_some(db: AsyncSession, post: Post, count: int) -> None:
     await db.commit()
 
 
-def address(post: Post) -> str:
-    assert post.published_at is not None
-    return f"/{post.published_at:%Y/%m/%d}/{post.slug}"
-
-
 async def stored(db: AsyncSession) -> list[Comment]:
     query = select(Comment).order_by(Comment.id).execution_options(populate_existing=True)
     return list((await db.scalars(query)).all())
@@ -90,18 +86,18 @@ async def test_a_comment_without_javascript_redirects_to_itself(
 ) -> None:
     post = await make_post(db)
     response = await open_client.post(
-        f"{address(post)}/comments", form=form(website="example.org"), headers=SAME_SITE
+        f"{post_address(post)}/comments", form=form(website="example.org"), headers=SAME_SITE
     )
     assert response.status_code == 303
     [comment] = await stored(db)
-    assert response.headers["Location"].endswith(f"{address(post)}#comment-{comment.id}")
+    assert response.headers["Location"].endswith(f"{post_address(post)}#comment-{comment.id}")
     assert comment.status is CommentStatus.APPROVED
     assert comment.author_url == "https://example.org"
     assert comment.ip and comment.commenter
     cookie = response.headers["Set-Cookie"]
     assert "quire_commenter=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
-    page = await open_client.get(address(post))
+    page = await open_client.get(post_address(post))
     html = await page.get_data(as_text=True)
     assert f'id="comment-{comment.id}"' in html
     assert "Lin Reader" in html and "<p>Nice post!</p>" in html
@@ -113,7 +109,7 @@ async def test_a_refused_comment_without_javascript_keeps_what_was_typed(
 ) -> None:
     post = await make_post(db)
     response = await open_client.post(
-        f"{address(post)}/comments",
+        f"{post_address(post)}/comments",
         form=form(name="", website="javascript:alert(1)", body="My long thoughts"),
         headers=SAME_SITE,
     )
@@ -135,7 +131,7 @@ async def test_with_htmx_the_comment_appears_in_place_and_the_form_resets(
 ) -> None:
     post = await make_post(db)
     response = await open_client.post(
-        f"{address(post)}/comments", form=form(body="Inline!"), headers={**HX, **SAME_SITE}
+        f"{post_address(post)}/comments", form=form(body="Inline!"), headers={**HX, **SAME_SITE}
     )
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
@@ -152,7 +148,7 @@ async def test_with_htmx_the_comment_appears_in_place_and_the_form_resets(
 async def test_with_htmx_errors_show_beside_the_fields(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     response = await open_client.post(
-        f"{address(post)}/comments",
+        f"{post_address(post)}/comments",
         form=form(body="", name="Kept Name"),
         headers={**HX, **SAME_SITE},
     )
@@ -175,19 +171,19 @@ async def test_first_comments_wait_then_a_known_commenter_is_published_at_once(
     app = app_with(database_url, tmp_path, QUIRE_COMMENT_MIN_SECONDS="0")
     async with app.test_app() as test_app:
         client = test_app.test_client()
-        first = await client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+        first = await client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
         assert first.status_code == 303
         assert first.headers["Location"].endswith("?comment=held#comment-form")
         [held] = await stored(db)
         assert held.status is CommentStatus.PENDING
-        page = await (await client.get(f"{address(post)}?comment=held")).get_data(as_text=True)
+        page = await (await client.get(f"{post_address(post)}?comment=held")).get_data(as_text=True)
         assert "will appear once it has been approved" in page
         assert "Nice post!" not in page
 
         held.status = CommentStatus.APPROVED
         await db.commit()
         again = await client.post(
-            f"{address(post)}/comments", form=form(body="Second thought"), headers=SAME_SITE
+            f"{post_address(post)}/comments", form=form(body="Second thought"), headers=SAME_SITE
         )
         assert again.status_code == 303 and "#comment-" in again.headers["Location"]
         assert (await stored(db))[-1].status is CommentStatus.APPROVED
@@ -195,7 +191,7 @@ async def test_first_comments_wait_then_a_known_commenter_is_published_at_once(
         # Another browser is new here: it waits.
         stranger = test_app.test_client()
         other = await stranger.post(
-            f"{address(post)}/comments", form=form(body="Hi from elsewhere"), headers=SAME_SITE
+            f"{post_address(post)}/comments", form=form(body="Hi from elsewhere"), headers=SAME_SITE
         )
         assert other.status_code == 303
         assert (await stored(db))[-1].status is CommentStatus.PENDING
@@ -210,17 +206,19 @@ async def test_hold_all_holds_even_a_known_commenter(
     )
     async with app.test_app() as test_app:
         client = test_app.test_client()
-        await client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+        await client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
         [first] = await stored(db)
         first.status = CommentStatus.APPROVED
         await db.commit()
-        await client.post(f"{address(post)}/comments", form=form(body="More"), headers=SAME_SITE)
+        await client.post(
+            f"{post_address(post)}/comments", form=form(body="More"), headers=SAME_SITE
+        )
         assert (await stored(db))[-1].status is CommentStatus.PENDING
 
 
 async def test_hold_none_publishes_at_once(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
-    await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    await open_client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
     [comment] = await stored(db)
     assert comment.status is CommentStatus.APPROVED
     events = (await db.scalars(select(CommentEvent))).all()
@@ -233,7 +231,7 @@ async def test_hold_none_publishes_at_once(open_client: Any, db: AsyncSession) -
 async def test_the_honeypot_refuses_politely(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     response = await open_client.post(
-        f"{address(post)}/comments", form=form(topic="cheap pills"), headers=SAME_SITE
+        f"{post_address(post)}/comments", form=form(topic="cheap pills"), headers=SAME_SITE
     )
     assert response.status_code == 422
     assert "Leave this field empty" in await response.get_data(as_text=True)
@@ -250,14 +248,14 @@ async def test_a_form_sent_too_fast_is_refused_and_a_human_pace_passes(
     async with app.test_app() as test_app:
         client = test_app.test_client()
         fast = await client.post(
-            f"{address(post)}/comments", form=form(stamp=stamp(age=1)), headers=SAME_SITE
+            f"{post_address(post)}/comments", form=form(stamp=stamp(age=1)), headers=SAME_SITE
         )
         assert fast.status_code == 422
         text = await fast.get_data(as_text=True)
         assert "quicker than anyone can write" in text and "Nice post!</textarea>" in text
         assert await stored(db) == []
         human = await client.post(
-            f"{address(post)}/comments", form=form(stamp=stamp(age=20)), headers=SAME_SITE
+            f"{post_address(post)}/comments", form=form(stamp=stamp(age=20)), headers=SAME_SITE
         )
         assert human.status_code == 303
         assert len(await stored(db)) == 1
@@ -270,7 +268,7 @@ async def test_a_missing_forged_or_expired_stamp_is_refused(
     post = await make_post(db)
     value = stamp(age=3 * 86400) if bad_stamp == "expired" else bad_stamp
     response = await open_client.post(
-        f"{address(post)}/comments", form=form(stamp=value), headers=SAME_SITE
+        f"{post_address(post)}/comments", form=form(stamp=value), headers=SAME_SITE
     )
     assert response.status_code == 422
     text = await response.get_data(as_text=True)
@@ -283,8 +281,8 @@ async def test_the_page_renews_the_stamp_but_keeps_its_etag(
     open_client: Any, db: AsyncSession
 ) -> None:
     post = await make_post(db)
-    first = await open_client.get(address(post))
-    second = await open_client.get(address(post))
+    first = await open_client.get(post_address(post))
+    second = await open_client.get(post_address(post))
     stamps = [
         (await r.get_data(as_text=True)).split('name="stamp" value="')[1].split('"')[0]
         for r in (first, second)
@@ -292,7 +290,9 @@ async def test_the_page_renews_the_stamp_but_keeps_its_etag(
     assert stamps[0] != stamps[1]
     assert all(stamp_age(TEST_SECRET, s) is not None for s in stamps)
     assert first.headers["ETag"] == second.headers["ETag"]
-    cached = await open_client.get(address(post), headers={"If-None-Match": first.headers["ETag"]})
+    cached = await open_client.get(
+        post_address(post), headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert cached.status_code == 304
 
 
@@ -311,11 +311,13 @@ async def test_an_address_that_sends_too_many_comments_waits(
         client = test_app.test_client()
         for number in range(2):
             sent = await client.post(
-                f"{address(post)}/comments", form=form(body=f"Note {number}"), headers=SAME_SITE
+                f"{post_address(post)}/comments",
+                form=form(body=f"Note {number}"),
+                headers=SAME_SITE,
             )
             assert sent.status_code == 303
         third = await client.post(
-            f"{address(post)}/comments", form=form(body="Note 3"), headers={**HX, **SAME_SITE}
+            f"{post_address(post)}/comments", form=form(body="Note 3"), headers={**HX, **SAME_SITE}
         )
         assert third.status_code == 429
         assert 0 < int(third.headers["Retry-After"]) <= 600
@@ -327,12 +329,12 @@ async def test_too_many_links_are_refused(open_client: Any, db: AsyncSession) ->
     post = await make_post(db)
     spammy = "https://a.example https://b.example https://c.example"
     refused = await open_client.post(
-        f"{address(post)}/comments", form=form(body=spammy), headers=SAME_SITE
+        f"{post_address(post)}/comments", form=form(body=spammy), headers=SAME_SITE
     )
     assert refused.status_code == 422
     assert "at most 2 links" in await refused.get_data(as_text=True)
     fine = await open_client.post(
-        f"{address(post)}/comments",
+        f"{post_address(post)}/comments",
         form=form(body="See https://a.example and https://b.example"),
         headers=SAME_SITE,
     )
@@ -341,8 +343,8 @@ async def test_too_many_links_are_refused(open_client: Any, db: AsyncSession) ->
 
 async def test_the_same_comment_twice_is_stored_once(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
-    first = await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
-    again = await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    first = await open_client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
+    again = await open_client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
     assert first.status_code == 303 and again.status_code == 422
     assert "already sent this comment" in await again.get_data(as_text=True)
     assert len(await stored(db)) == 1
@@ -351,11 +353,11 @@ async def test_the_same_comment_twice_is_stored_once(open_client: Any, db: Async
 async def test_a_cross_site_comment_is_refused(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     response = await open_client.post(
-        f"{address(post)}/comments", form=form(), headers={"Sec-Fetch-Site": "cross-site"}
+        f"{post_address(post)}/comments", form=form(), headers={"Sec-Fetch-Site": "cross-site"}
     )
     assert response.status_code == 403
     other_origin = await open_client.post(
-        f"{address(post)}/comments", form=form(), headers={"Origin": "https://evil.example"}
+        f"{post_address(post)}/comments", form=form(), headers={"Origin": "https://evil.example"}
     )
     assert other_origin.status_code == 403
     assert await stored(db) == []
@@ -366,7 +368,7 @@ async def test_a_cross_site_comment_is_refused(open_client: Any, db: AsyncSessio
 
 async def test_replies_are_one_level_deep(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
-    url = f"{address(post)}/comments"
+    url = f"{post_address(post)}/comments"
     await open_client.post(url, form=form(body="Top"), headers=SAME_SITE)
     [top] = await stored(db)
     reply_form = await open_client.get(f"{url}/{top.id}/reply", headers=HX)
@@ -387,7 +389,7 @@ async def test_replies_are_one_level_deep(open_client: Any, db: AsyncSession) ->
     nested = (await stored(db))[-1]
     assert reply.parent_id == top.id and nested.parent_id == top.id
 
-    page = await (await open_client.get(address(post))).get_data(as_text=True)
+    page = await (await open_client.get(post_address(post))).get_data(as_text=True)
     replies = page.split(f'id="replies-{top.id}"')[1]
     assert "Answer to the answer" in replies
     assert "3 comments" in page
@@ -397,12 +399,12 @@ async def test_without_javascript_reply_opens_the_page_form(
     open_client: Any, db: AsyncSession
 ) -> None:
     post = await make_post(db)
-    await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    await open_client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
     [top] = await stored(db)
-    moved = await open_client.get(f"{address(post)}/comments/{top.id}/reply")
+    moved = await open_client.get(f"{post_address(post)}/comments/{top.id}/reply")
     assert moved.status_code == 303
     assert moved.headers["Location"].endswith(f"?reply_to={top.id}#comment-form")
-    page = await (await open_client.get(f"{address(post)}?reply_to={top.id}")).get_data(
+    page = await (await open_client.get(f"{post_address(post)}?reply_to={top.id}")).get_data(
         as_text=True
     )
     assert "Reply to Lin Reader" in page
@@ -416,11 +418,11 @@ async def test_a_writer_comments_as_themselves_and_is_marked_as_the_author(
     await sign_in(open_client, author.email)
     token = await csrf_token(open_client)
     refused = await open_client.post(
-        f"{address(post)}/comments", form={"body": "No token"}, headers=SAME_SITE
+        f"{post_address(post)}/comments", form={"body": "No token"}, headers=SAME_SITE
     )
     assert refused.status_code == 403
     response = await open_client.post(
-        f"{address(post)}/comments",
+        f"{post_address(post)}/comments",
         form={"body": "Thanks for reading", "csrf_token": token},
         headers=SAME_SITE,
     )
@@ -428,7 +430,7 @@ async def test_a_writer_comments_as_themselves_and_is_marked_as_the_author(
     [comment] = await stored(db)
     assert comment.author_id == author.id and comment.author_name == author.name
     assert comment.status is CommentStatus.APPROVED
-    page = await (await open_client.get(address(post))).get_data(as_text=True)
+    page = await (await open_client.get(post_address(post))).get_data(as_text=True)
     assert '<span class="badge">Author</span>' in page
     assert "Commenting as <strong>Ada Author</strong>" in page
 
@@ -437,14 +439,14 @@ async def test_closed_comments_stay_visible_and_refuse_new_ones(
     open_client: Any, db: AsyncSession
 ) -> None:
     post = await make_post(db)
-    await open_client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    await open_client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
     post.comments_enabled = False
     await db.commit()
-    page = await (await open_client.get(address(post))).get_data(as_text=True)
+    page = await (await open_client.get(post_address(post))).get_data(as_text=True)
     assert "Nice post!" in page and "Comments are closed." in page
     assert 'id="comment-form"' not in page and "Reply</a>" not in page
     refused = await open_client.post(
-        f"{address(post)}/comments", form=form(body="Late"), headers=SAME_SITE
+        f"{post_address(post)}/comments", form=form(body="Late"), headers=SAME_SITE
     )
     assert refused.status_code == 403
     assert "closed" in await refused.get_data(as_text=True)
@@ -468,13 +470,13 @@ async def test_closed_comments_can_be_hidden_by_a_setting(
     await db.commit()
     app = app_with(database_url, tmp_path, QUIRE_CLOSED_COMMENTS="hide")
     async with app.test_app() as test_app:
-        page = await (await test_app.test_client().get(address(post))).get_data(as_text=True)
+        page = await (await test_app.test_client().get(post_address(post))).get_data(as_text=True)
     assert "Old words" not in page and 'id="comments"' not in page
 
 
 async def test_a_post_without_comments_shows_no_form(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db, comments_enabled=False)
-    page = await (await open_client.get(address(post))).get_data(as_text=True)
+    page = await (await open_client.get(post_address(post))).get_data(as_text=True)
     assert 'id="comments"' not in page
 
 
@@ -488,7 +490,7 @@ XSS_BODY = "<img src=x onerror=alert(3)> [click](javascript:alert(4)) <svg onloa
 async def test_script_in_any_field_is_inert(open_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     response = await open_client.post(
-        f"{address(post)}/comments",
+        f"{post_address(post)}/comments",
         form=form(name=XSS_NAME, website=XSS_SITE, body=XSS_BODY),
         headers=SAME_SITE,
     )
@@ -497,12 +499,12 @@ async def test_script_in_any_field_is_inert(open_client: Any, db: AsyncSession) 
     html = await response.get_data(as_text=True)
     assert "<script>alert" not in html
     response = await open_client.post(
-        f"{address(post)}/comments",
+        f"{post_address(post)}/comments",
         form=form(name=XSS_NAME, website="https://x.example/page", body=XSS_BODY),
         headers=SAME_SITE,
     )
     assert response.status_code == 303
-    for url in (address(post), f"{address(post)}/comments/feed.xml"):
+    for url in (post_address(post), f"{post_address(post)}/comments/feed.xml"):
         html = await (await open_client.get(url)).get_data(as_text=True)
         assert "<script>alert" not in html and "<svg" not in html
         assert "<img" not in html and 'href="javascript' not in html
@@ -514,10 +516,12 @@ async def test_comment_counts_show_on_cards_and_the_post(
 ) -> None:
     post = await make_post(db)
     for body in ("One", "Two"):
-        await open_client.post(f"{address(post)}/comments", form=form(body=body), headers=SAME_SITE)
+        await open_client.post(
+            f"{post_address(post)}/comments", form=form(body=body), headers=SAME_SITE
+        )
     home = await (await open_client.get("/")).get_data(as_text=True)
     assert "2 comments" in home
-    page = await (await open_client.get(address(post))).get_data(as_text=True)
+    page = await (await open_client.get(post_address(post))).get_data(as_text=True)
     assert page.count("2 comments") == 2  # in the meta line and above the comments
 
 
@@ -526,8 +530,10 @@ async def test_the_comments_feed_lists_the_newest_comments(
 ) -> None:
     post = await make_post(db)
     for body in ("First **bold**", "Second"):
-        await open_client.post(f"{address(post)}/comments", form=form(body=body), headers=SAME_SITE)
-    response = await open_client.get(f"{address(post)}/comments/feed.xml")
+        await open_client.post(
+            f"{post_address(post)}/comments", form=form(body=body), headers=SAME_SITE
+        )
+    response = await open_client.get(f"{post_address(post)}/comments/feed.xml")
     assert response.status_code == 200
     assert response.content_type.startswith("application/atom+xml")
     feed = feedparser.parse(await response.get_data())
@@ -538,7 +544,7 @@ async def test_the_comments_feed_lists_the_newest_comments(
         "<p>First <strong>bold</strong></p>",
     ]
     assert feed.entries[0].link.endswith("#comment-2")
-    page = await (await open_client.get(address(post))).get_data(as_text=True)
+    page = await (await open_client.get(post_address(post))).get_data(as_text=True)
     assert "/comments/feed.xml" in page
     missing = await open_client.get("/2000/01/01/nothing/comments/feed.xml")
     assert missing.status_code == 404
@@ -551,7 +557,7 @@ async def test_a_post_page_with_comments_costs_one_more_statement(
     await approve_some(db, post, 3)
     assert (await client.get("/")).status_code == 200  # the settings of this moment
     sql.clear()
-    response = await client.get(address(post))
+    response = await client.get(post_address(post))
     assert response.status_code == 200
     assert "Reader 2" in await response.get_data(as_text=True)
     assert sql.count == 6, sql.statements  # the five of a post page, and its comments in one

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from components.comments import intake
 from components.media import library
 from components.models import Media
-from tests.conftest import app_config, sign_in
-from tests.test_comments import SAME_SITE, address, form, make_post, stored
+from tests.conftest import app_config, post_address, sign_in
+from tests.test_comments import SAME_SITE, form, make_post, stored
 from tests.test_media_web import png, upload
 from web import create_app
 from web import database as web_database
@@ -61,7 +61,7 @@ async def comment_losing(
     post = await make_post(db)
     submit = losing(intake.submit, times, error)
     monkeypatch.setattr(intake, "submit", submit)
-    response = await client.post(f"{address(post)}/comments", form=form(), headers=SAME_SITE)
+    response = await client.post(f"{post_address(post)}/comments", form=form(), headers=SAME_SITE)
     return response, submit
 
 

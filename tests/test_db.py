@@ -20,16 +20,8 @@ from components.db import (
     is_unavailable,
     make_engine,
 )
-from tests.conftest import PG_URL, app_config, unavailable
+from tests.conftest import app_config
 from web import create_app
-
-
-@pytest.fixture
-def pg_url() -> str:
-    """For what only PostgreSQL does: its pool, its deadlocks, its statement timeout."""
-    if not PG_URL:
-        unavailable("QUIRE_TEST_DATABASE_URL is not set: PostgreSQL tests not run")
-    return PG_URL
 
 
 async def test_sqlite_connections_get_wal_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:

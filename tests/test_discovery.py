@@ -12,8 +12,8 @@ from sqlalchemy import update
 from components.models import Post, PostStatus, SiteState, utcnow
 from web import create_app
 
-from .conftest import app_config, write_post
-from .test_pages import post_path, publish
+from .conftest import app_config, post_address, write_post
+from .test_pages import publish
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
@@ -35,7 +35,7 @@ async def test_atom_feed_is_valid_and_carries_full_content(client, db) -> None:
     assert parsed.feed.title == "Quire"
     assert [entry.title for entry in parsed.entries] == ["Newest <post>", "Older & wiser"]
     first = parsed.entries[0]
-    assert first.link == f"http://localhost{post_path(newest)}"
+    assert first.link == f"http://localhost{post_address(newest)}"
     assert first.id == first.link
     assert '<h2 id="part"' in first.content[0].value
     assert first.summary == "D"
@@ -77,7 +77,7 @@ async def test_sitemap_lists_public_addresses(client, db) -> None:
     assert response.status_code == 200
     root = ET.fromstring(await response.get_data())
     locations = [loc.text for loc in root.iter(f"{SITEMAP_NS}loc")]
-    assert f"http://localhost{post_path(post)}" in locations
+    assert f"http://localhost{post_address(post)}" in locations
     assert "http://localhost/tags/maps" in locations
     assert "http://localhost/" in locations
     assert not any("secret" in (loc or "") or "unmapped" in (loc or "") for loc in locations)
@@ -113,7 +113,7 @@ async def test_a_scheduled_post_going_live_is_news_to_a_revalidating_client(clie
         url.findtext(f"{SITEMAP_NS}loc"): url.findtext(f"{SITEMAP_NS}lastmod")
         for url in sitemap.iter(f"{SITEMAP_NS}url")
     }
-    assert dated[f"http://localhost{post_path(scheduled)}"] == f"{live_at:%Y-%m-%dT%H:%M:%SZ}"
+    assert dated[f"http://localhost{post_address(scheduled)}"] == f"{live_at:%Y-%m-%dT%H:%M:%SZ}"
 
 
 async def test_robots_txt_points_at_the_sitemap(client) -> None:
@@ -127,8 +127,8 @@ async def test_robots_txt_points_at_the_sitemap(client) -> None:
 async def test_forwarded_headers_ignored_unless_configured(client, db) -> None:
     post = await publish(db, "Behind a proxy")
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "blog.example"}
-    page = await (await client.get(post_path(post), headers=forwarded)).get_data(as_text=True)
-    assert f'<link rel="canonical" href="http://localhost{post_path(post)}">' in page
+    page = await (await client.get(post_address(post), headers=forwarded)).get_data(as_text=True)
+    assert f'<link rel="canonical" href="http://localhost{post_address(post)}">' in page
 
 
 async def test_forwarded_headers_trusted_from_configured_proxy(database_url, tmp_path, db) -> None:
@@ -140,8 +140,8 @@ async def test_forwarded_headers_trusted_from_configured_proxy(database_url, tmp
             "X-Forwarded-Proto": "spoofed, https",
             "X-Forwarded-Host": "evil.example, blog.example",
         }
-        page = await (await client.get(post_path(post), headers=headers)).get_data(as_text=True)
+        page = await (await client.get(post_address(post), headers=headers)).get_data(as_text=True)
         feed = await (await client.get("/feed.xml", headers=headers)).get_data(as_text=True)
     # Only the last hop, the one our proxy added, is believed.
-    assert f'<link rel="canonical" href="https://blog.example{post_path(post)}">' in page
+    assert f'<link rel="canonical" href="https://blog.example{post_address(post)}">' in page
     assert "evil.example" not in page and "https://blog.example/feed.xml" in feed

@@ -16,6 +16,7 @@ from components.models import Post, PostStatus, Redirect, Revision, RevisionKind
 from .conftest import (
     make_user,
     plan_of,
+    post_address,
     post_form,
     session_on,
     sign_in,
@@ -76,13 +77,7 @@ async def test_publish_now_makes_the_post_public(client, db, writer) -> None:
     assert post.status is PostStatus.PUBLISHED
     assert post.published_at is not None
     assert abs(post.published_at - utcnow()) < timedelta(minutes=1)
-    assert (await client.get(posts_url(post))).status_code == 200
-
-
-def posts_url(post: Post) -> str:
-    at = post.published_at
-    assert at is not None
-    return f"/{at:%Y}/{at:%m}/{at:%d}/{post.slug}"
+    assert (await client.get(post_address(post))).status_code == 200
 
 
 async def test_a_refused_save_keeps_the_text_and_says_why(client, db, writer) -> None:
@@ -117,7 +112,7 @@ async def test_slugs_are_unique(client, db, writer) -> None:
 async def test_changing_a_published_slug_keeps_a_301(client, db, writer) -> None:
     await post_form(client, "/admin/posts/save", form(title="First name", action="publish"))
     post = await stored(db, slug="first-name")
-    old = posts_url(post)
+    old = post_address(post)
     response = await post_form(
         client,
         "/admin/posts/save",
@@ -194,13 +189,13 @@ async def test_a_scheduled_post_goes_public_at_its_time_without_any_job(client, 
         author=await db.get(User, writer.id),
     )
     await db.commit()
-    assert (await client.get(posts_url(post))).status_code == 404
+    assert (await client.get(post_address(post))).status_code == 404
     assert "Timed" not in await (await client.get("/sitemap.xml")).get_data(as_text=True)
     post.published_at = utcnow() - timedelta(seconds=1)
     await db.commit()
-    assert (await client.get(posts_url(post))).status_code == 200
+    assert (await client.get(post_address(post))).status_code == 200
     assert "Timed" in await (await client.get("/feed.xml")).get_data(as_text=True)
-    assert posts_url(post) in await (await client.get("/sitemap.xml")).get_data(as_text=True)
+    assert post_address(post) in await (await client.get("/sitemap.xml")).get_data(as_text=True)
 
 
 # --- conflicts and revisions ------------------------------------------------------------
@@ -368,12 +363,12 @@ async def test_a_conflicting_autosave_changes_nothing_and_says_so(client, db, wr
 async def test_preview_uses_the_post_renderer_and_warns_about_missing_alt(
     client, db, writer
 ) -> None:
-    body = "## Title\n\n```python\nprint(1)\n```\n\n![](/x.png) ![fine](/y.png) $x^2$"
+    body = "## Title\n\n```python\nprint(1)\n```\n\n![](/media/x.png) ![fine](/media/y.png) $x^2$"
     response = await post_form(client, "/admin/preview", {"body": body}, headers=HTMX)
     html = await response.get_data(as_text=True)
     assert response.status_code == 200
     assert "1 image(s) have no alt text" in html
-    assert "<code>/x.png</code>" in html
+    assert "<code>/media/x.png</code>" in html
     saved = await write_post(db, title="Same", body=body)
     assert saved.body_html in html
     assert await count(db, Post) == 1  # the preview itself saved nothing
@@ -390,7 +385,7 @@ async def test_preview_without_javascript_returns_the_whole_editor(client, db, w
 
 
 async def test_tag_suggestions_complete_the_last_tag(client, db, writer) -> None:
-    await write_post(db, title="T", body="x", tags=["Python", "Pytest", "Rust"])
+    await write_post(db, title="T", body="x", tags=["Python", "Pytest", "Rust"], author=writer)
     await db.commit()
     response = await client.get("/admin/tags/suggest", query_string={"tags": "rust, py"})
     html = await response.get_data(as_text=True)

@@ -320,17 +320,25 @@ async def _round_trip(
     assert after == before
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(wanted=blogs())
+# Blogs made and sent round, per database. The round trip is the same code on both: what
+# PostgreSQL adds (its types, its ordering) shows in fewer blogs.
+ROUND_TRIPS = {"sqlite": 25, "postgresql": 8}
+
+
 def test_import_of_export_is_the_same_blog(
-    backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory, wanted: Any
+    backend: str, postgres_schema: None, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    folder = tmp_path_factory.mktemp("roundtrip")
-    url = backend_url(backend, folder)
-    app = create_app(app_config(url, folder / "instance"))
-    run_async(_round_trip(app, folder, wanted))
+    @settings(
+        max_examples=ROUND_TRIPS[backend],
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(wanted=blogs())
+    def round_trip(wanted: Any) -> None:
+        folder = tmp_path_factory.mktemp("roundtrip")
+        url = backend_url(backend, folder)
+        app = create_app(app_config(url, folder / "instance"))
+        run_async(_round_trip(app, folder, wanted))
+
+    round_trip()

@@ -299,7 +299,7 @@ def test_an_image_that_cannot_be_found_or_read_keeps_its_link(blog: Blog, tmp_pa
     )
     result = blog.quire("import", str(post))
     assert result.exit_code == 0
-    assert "image 'gone.png' not found; its link is kept" in result.stderr
+    assert "image 'gone.png' not found in the imported folder; its link is kept" in result.stderr
     assert "image 'fake.png' refused: This file is not an image" in result.stderr
     body = blog.contents()["posts"]["pictures"].body
     assert body == "![gone](gone.png) ![fake](fake.png) ![far](https://example.com/x.png)\n"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from tests.conftest import app_config
+from tests.conftest import TEST_SECRET, app_config
 from web import create_app, logs
 
 
@@ -105,7 +105,7 @@ def test_development_logs_are_text_and_production_logs_json(tmp_path: Path) -> N
     development = create_app({"QUIRE_INSTANCE_PATH": str(tmp_path)})
     assert isinstance(handler(development).formatter, logs.TextFormatter)
     production = create_app(
-        {"QUIRE_INSTANCE_PATH": str(tmp_path), "QUIRE_ENV": "production", "SECRET_KEY": "k" * 40}
+        {"QUIRE_INSTANCE_PATH": str(tmp_path), "QUIRE_ENV": "production", "SECRET_KEY": TEST_SECRET}
     )
     assert isinstance(handler(production).formatter, logs.JSONFormatter)
     assert production.config["LOG_LEVEL"] == "INFO"

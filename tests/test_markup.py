@@ -13,8 +13,8 @@ from components.comments.markup import render
 from components.models import Comment, CommentStatus, PostStatus, Role, utcnow
 from components.settings import PROJECT_ROOT
 
-from .conftest import make_user, post_form, sign_in, unavailable, write_post
-from .test_pages import post_path, publish
+from .conftest import make_user, post_address, post_form, sign_in, unavailable, write_post
+from .test_pages import publish
 
 HTMX_ATTRIBUTE = re.compile(r"Attribute “hx-[a-z-]+(:[a-z-]+)?” not allowed on element")
 VNU = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -60,8 +60,8 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
     await publish(db, "Tomorrow", published_at=utcnow() + timedelta(days=1))
     paths = {
         "home": "/",
-        "post": post_path(post),
-        "post-reply": f"{post_path(post)}?reply_to={first.id}",
+        "post": post_address(post),
+        "post-reply": f"{post_address(post)}?reply_to={first.id}",
         "tags": "/tags",
         "tag": "/tags/python",
         "archive": "/archive",

@@ -39,6 +39,7 @@ from tests.media_helpers import (
     halves,
     noise,
     png_declaring,
+    stored_bytes,
 )
 
 LIMIT = 10_000_000
@@ -140,20 +141,11 @@ def truncated(data: bytes) -> bytes:
 # --- helpers -------------------------------------------------------------------
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "instance" / "media"
-
-
 async def keep(db: AsyncSession, data: bytes, folder: Path, **fields: Any) -> Media:
     fields = {"filename": "picture.png", "owner": None, "max_bytes": LIMIT, **fields}
     stored = await store(db, data, folder=folder, keep_clean=True, **fields)
     await db.commit()
     return stored
-
-
-async def stored_bytes(db: AsyncSession, item: Media) -> bytes:
-    return await db.scalar(select(Media.data).where(Media.id == item.id))
 
 
 async def variant_files(db: AsyncSession, item: Media) -> list[tuple[int, str, bytes]]:

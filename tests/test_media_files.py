@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components.media.files import materialise
 from components.models import Media, MediaVariant
 from tests.media_helpers import encode, files, halves, upload
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "instance" / "media"
 
 
 def plant(path: Path, data: bytes) -> None:

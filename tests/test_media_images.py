@@ -31,6 +31,7 @@ from tests.media_helpers import (
     halves,
     noise,
     png_declaring,
+    stored_bytes,
     upload,
 )
 
@@ -58,15 +59,6 @@ def gif_with_metadata() -> bytes:
 
 
 # --- helpers -------------------------------------------------------------------
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "instance" / "media"
-
-
-async def stored_bytes(db: AsyncSession, item: Media) -> bytes:
-    return await db.scalar(select(Media.data).where(Media.id == item.id))
 
 
 def strongest(pixel: tuple[int, ...]) -> str:

@@ -15,13 +15,8 @@ from components.media import images, library
 from components.media.files import materialise
 from components.media.refusals import MediaError
 from components.models import Media, MediaVariant, User
-from tests.conftest import write_post
+from tests.conftest import StatementLog, write_post
 from tests.media_helpers import count, encode, files, halves, upload
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "instance" / "media"
 
 
 async def make_user(db: AsyncSession, name: str = "Ada") -> User:
@@ -67,7 +62,7 @@ async def test_the_image_work_runs_off_the_event_loop(
 
 
 async def test_library_filters_by_owner_and_query_without_the_bytes(
-    db: AsyncSession, folder: Path, statements: list[str]
+    db: AsyncSession, folder: Path, statements: StatementLog
 ) -> None:
     ada, bob = await make_user(db, "Ada"), await make_user(db, "Bob")
     sunset = await upload(

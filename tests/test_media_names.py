@@ -14,11 +14,6 @@ from components.models import Media
 from tests.media_helpers import count, encode, files, halves, upload
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    return tmp_path / "instance" / "media"
-
-
 @pytest.mark.parametrize(
     ("sent", "shown"),
     [

@@ -35,7 +35,7 @@ from components.models import (
     utcnow,
 )
 
-from .conftest import make_user, post_form, sign_in, write_post
+from .conftest import make_user, post_address, post_form, sign_in, write_post
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 QUEUE = "/admin/comments/"
@@ -82,11 +82,6 @@ async def add_comment(
     db.add(comment)
     await db.commit()
     return comment
-
-
-def address(post: Post) -> str:
-    assert post.published_at is not None
-    return f"/{post.published_at:%Y/%m/%d}/{post.slug}"
 
 
 async def stored(db: AsyncSession, comment_id: int) -> Comment | None:
@@ -279,7 +274,7 @@ async def test_approving_inline_publishes_the_comment_and_updates_the_count(
 ) -> None:
     comment = await add_comment(db, ada_post, "A *thoughtful* remark.", name="Rita Reader")
     await add_comment(db, ada_post, "Another one waiting.")
-    assert "thoughtful" not in await page(client, address(ada_post))
+    assert "thoughtful" not in await page(client, post_address(ada_post))
 
     response = await post_form(client, f"{QUEUE}{comment.id}/approve", headers=HTMX)
     assert response.status_code == 200
@@ -293,7 +288,7 @@ async def test_approving_inline_publishes_the_comment_and_updates_the_count(
 
     assert await status_of(db, comment.id) is APPROVED
     assert await events(db, comment.id) == [CommentEventKind.PUBLISHED]
-    post_page = await page(client, address(ada_post))
+    post_page = await page(client, post_address(ada_post))
     assert f'id="comment-{comment.id}"' in post_page
     assert "A <em>thoughtful</em> remark." in post_page
 
@@ -310,7 +305,7 @@ async def test_marking_a_published_comment_as_spam_inline_withdraws_it(
     client: Any, db: AsyncSession, as_ada: Any, ada_post: Post
 ) -> None:
     comment = await add_comment(db, ada_post, "Buy cheap watches now.", status=APPROVED)
-    assert "cheap watches" in await page(client, address(ada_post))
+    assert "cheap watches" in await page(client, post_address(ada_post))
 
     response = await post_form(client, f"{QUEUE}{comment.id}/spam", headers=HTMX)
     assert response.status_code == 200
@@ -323,7 +318,7 @@ async def test_marking_a_published_comment_as_spam_inline_withdraws_it(
     kept = await stored(db, comment.id)
     assert kept is not None and kept.status is SPAM and kept.body == "Buy cheap watches now."
     assert await events(db, comment.id) == [CommentEventKind.WITHDRAWN]
-    post_page = await page(client, address(ada_post))
+    post_page = await page(client, post_address(ada_post))
     assert "cheap watches" not in post_page and f'id="comment-{comment.id}"' not in post_page
 
 
@@ -370,7 +365,7 @@ async def test_deleting_inline_removes_the_comment_and_its_replies(
     waiting_reply = await add_comment(db, ada_post, "A reply not yet shown.", parent=doomed)
     other = await add_comment(db, ada_post, "Unrelated and fine.", status=APPROVED)
     await add_comment(db, ada_post, "Still waiting.")
-    assert "Regrettable" in await page(client, address(ada_post))
+    assert "Regrettable" in await page(client, post_address(ada_post))
 
     response = await post_form(client, f"{QUEUE}{doomed.id}/delete", headers=HTMX)
     assert response.status_code == 200
@@ -385,7 +380,7 @@ async def test_deleting_inline_removes_the_comment_and_its_replies(
     for was_shown in (doomed, *replies):
         assert await events(db, was_shown.id) == [CommentEventKind.WITHDRAWN]
     assert await events(db, waiting_reply.id) == []
-    post_page = await page(client, address(ada_post))
+    post_page = await page(client, post_address(ada_post))
     assert "Regrettable" not in post_page and "Reply 0" not in post_page
     assert "Unrelated and fine." in post_page
 
@@ -551,7 +546,7 @@ async def test_hostile_names_websites_and_bodies_are_inert_in_the_queue(
     response = await post_form(client, f"{QUEUE}{comment.id}/approve", headers=HTMX)
     assert response.status_code == 200
     assert_inert(await response.get_data(as_text=True))
-    assert_inert(await page(client, address(ada_post)))
+    assert_inert(await page(client, post_address(ada_post)))
 
 
 # --- quire comments purge-spam --------------------------------------------------------

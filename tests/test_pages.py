@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import demo, posts
 from components.models import PostStatus, utcnow
-from tests.conftest import app_config, write_post
+from tests.conftest import app_config, post_address, write_post
 from web import create_app
 from web.pages.store import PAGES
 
@@ -28,10 +28,6 @@ async def publish(db: AsyncSession, title: str, days_ago: float = 1, **fields) -
     )
     await db.commit()
     return post
-
-
-def post_path(post: posts.Post) -> str:
-    return f"/{post.published_at:%Y/%m/%d}/{post.slug}"
 
 
 async def test_home_lists_published_demo_posts_newest_first(client, db) -> None:
@@ -66,13 +62,13 @@ async def test_post_page_shows_rendered_markdown(client, db) -> None:
     post = await publish(
         db, "Code post", body="Intro.\n\n```python\nprint('hi')\n```\n", tags=["Python", "Tools"]
     )
-    response = await client.get(post_path(post))
+    response = await client.get(post_address(post))
     assert response.status_code == 200
     page = await response.get_data(as_text=True)
     assert "<title>Code post · Quire</title>" in page
     assert '<span class="nb">print</span>' in page
     assert "#Python" in page and "#Tools" in page
-    assert f'<link rel="canonical" href="http://localhost{post_path(post)}">' in page
+    assert f'<link rel="canonical" href="http://localhost{post_address(post)}">' in page
 
 
 async def test_drafts_future_posts_and_impossible_dates_are_404(client, db) -> None:
@@ -84,7 +80,7 @@ async def test_drafts_future_posts_and_impossible_dates_are_404(client, db) -> N
     today = f"{utcnow():%Y/%m/%d}"
     for path in (
         f"/{today}/{draft.slug}",
-        post_path(future),
+        post_address(future),
         "/2026/02/30/anything",
         "/no/such/page",
     ):
@@ -100,7 +96,7 @@ async def test_scheduled_post_appears_once_its_time_has_come(client, db) -> None
         published_at=utcnow() - timedelta(minutes=1),
         status=PostStatus.SCHEDULED,
     )
-    assert (await client.get(post_path(post))).status_code == 200
+    assert (await client.get(post_address(post))).status_code == 200
 
 
 async def test_partial_request_gets_only_the_fragment(client, db) -> None:
@@ -216,7 +212,7 @@ async def test_production_adds_hsts(database_url, tmp_path) -> None:
 
 async def test_pages_have_no_inline_scripts_or_styles(client, db) -> None:
     post = await publish(db, "Strict page", body="Some *text*.")
-    for path in ("/", post_path(post), "/missing"):
+    for path in ("/", post_address(post), "/missing"):
         page = await (await client.get(path)).get_data(as_text=True)
         assert "<style" not in page and " style=" not in page
         assert "<script>" not in page and " on" + "click=" not in page
@@ -267,7 +263,7 @@ async def test_post_page_costs_five_statements(client, db, sql) -> None:
     await publish(db, "After", days_ago=1)
     assert (await client.get("/")).status_code == 200  # the settings of this moment
     sql.clear()
-    assert (await client.get(post_path(post))).status_code == 200
+    assert (await client.get(post_address(post))).status_code == 200
     # The post, its tags, the older and the newer post, and the content clock.
     assert sql.count == 5, sql.statements
 
@@ -292,7 +288,7 @@ async def test_unexpected_errors_get_a_friendly_500_page_or_fragment(app) -> Non
 
 async def test_post_page_fragment_for_htmx(client, db) -> None:
     post = await publish(db, "Fragmented", body="## A\n\n## B\n\n## C\n\nText.")
-    response = await client.get(post_path(post), headers=PARTIAL)
+    response = await client.get(post_address(post), headers=PARTIAL)
     body = await response.get_data(as_text=True)
     assert response.status_code == 200
     assert body.lstrip().startswith('<article class="post" id="post">')

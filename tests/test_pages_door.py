@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from web.pages import door
 from web.pages.door import FrontDoor
 
+from .conftest import post_address
 from .test_comments import make_post
-from .test_pages import post_path, publish
+from .test_pages import publish
 from .test_pages_kept import STAMP, without_stamps
 
 FRAGMENT = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -90,7 +91,7 @@ async def test_a_write_sends_the_next_reader_on_to_quart(
 async def test_each_answer_at_the_door_has_a_fresh_stamp(
     app: Quart, client, db: AsyncSession
 ) -> None:
-    path = post_path(await make_post(db))
+    path = post_address(await make_post(db))
     gzipped = {"Accept-Encoding": "gzip"}
     with through_quart(app) as reached:
         answers = [await client.get(path, headers=gzipped) for _ in range(3)]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import subprocess
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,9 +22,9 @@ from components.comments.stamps import stamp_age
 from components.models import PostStatus, utcnow
 from web.pages.store import PAGES, Entry, Pages
 
-from .conftest import TEST_SECRET, served
+from .conftest import DEADLINE_SECONDS, TEST_SECRET, post_address, served
 from .test_comments import make_post
-from .test_pages import post_path, publish
+from .test_pages import publish
 
 STAMP = re.compile(r'name="stamp" value="([^"]+)"')
 
@@ -83,7 +85,7 @@ async def test_readers_with_cookies_get_pages_of_their_own(client, db: AsyncSess
 
 async def test_each_answer_of_a_kept_post_page_has_a_fresh_stamp(client, db: AsyncSession) -> None:
     post = await make_post(db)
-    path = post_path(post)
+    path = post_address(post)
     answers = [await client.get(path, headers={"Accept-Encoding": "gzip"}) for _ in range(3)]
     pages = []
     for answer in answers:
@@ -155,20 +157,31 @@ async def test_an_acknowledged_write_is_on_the_next_page_from_any_worker(
     """Comments (published at once) posted to one worker, read right after from both: no
     worker answers from a page it kept before the write."""
     post = await make_post(db)
-    path = post_path(post)
+    path = post_address(post)
     settings = {
         "QUIRE_COMMENT_MODERATION": "none",
         "QUIRE_COMMENT_MIN_SECONDS": "0",
         "QUIRE_COMMENTS_PER_IP": "1000",
     }
     with served(database_url, tmp_path, "--workers", "2", **settings) as url:
-        # A new connection for every request, so that both workers answer; the reader
-        # never has cookies (the writer is given one), so it is always sent kept pages.
-        options = {"base_url": url, "headers": {"Connection": "close"}, "timeout": 20}
-        async with httpx.AsyncClient(**options) as reader, httpx.AsyncClient(**options) as writer:
+
+        async def from_both_workers() -> list[str]:
+            """The page read on new connections until both workers have answered. The
+            reader never has cookies, so it is always sent kept pages."""
+            pages: dict[int, str] = {}
+            deadline = time.monotonic() + DEADLINE_SECONDS
+            while len(pages) < 2:
+                assert time.monotonic() < deadline, f"only workers {set(pages)} answered"
+                async with httpx.AsyncClient(base_url=url, timeout=DEADLINE_SECONDS) as reader:
+                    response = await reader.get(path)
+                    assert "set-cookie" not in response.headers
+                    pages[await worker_of(response)] = response.text
+            return list(pages.values())
+
+        async with httpx.AsyncClient(base_url=url, timeout=DEADLINE_SECONDS) as writer:
             for number in range(8):
-                for _ in range(4):  # each worker keeps the page as it is now
-                    page = (await reader.get(path)).text
+                # Each worker keeps the page as it is now.
+                page, *_ = await from_both_workers()
                 stamp = STAMP.search(page).group(1)
                 form = {"name": "Lin", "website": "", "topic": "", "stamp": stamp}
                 sent = await writer.post(
@@ -177,6 +190,21 @@ async def test_an_acknowledged_write_is_on_the_next_page_from_any_worker(
                     headers={"Origin": url},
                 )
                 assert sent.status_code == 303
-                for _ in range(6):
-                    assert f"Comment number {number}." in (await reader.get(path)).text
-            assert not reader.cookies
+                for page in await from_both_workers():
+                    assert f"Comment number {number}." in page
+
+
+async def worker_of(response: httpx.Response) -> int:
+    """The pid of the worker that answered `response`: the owner of the server's end of
+    its connection, still open (kept alive)."""
+    client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
+    connection = f"( sport = :{response.url.port} and dport = :{client_port} )"
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        ["ss", "-tnpH", "state", "established", connection],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [pid] = {int(pid) for pid in re.findall(r"pid=(\d+)", listed.stdout)}
+    return pid

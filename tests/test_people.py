@@ -225,7 +225,8 @@ async def test_disabling_on_the_page_signs_them_out_at_once(
 
         done = await post_form(boss, f"/admin/users/{author.id}/disable")
         assert done.status_code == 303
-        assert "disabled" in done.headers["Location"]
+        shown = await (await boss.get(done.headers["Location"])).get_data(as_text=True)
+        assert "is disabled and signed out everywhere." in shown
         assert (await writer.get("/admin/")).status_code == 303
         refused = await post_form(
             writer, "/login", {"email": author.email, "password": TEST_PASSWORD}

@@ -14,8 +14,8 @@ from components import posts
 from components.models import Redirect, utcnow
 from web.pages.store import PAGES
 
-from .conftest import write_post
-from .test_pages import PARTIAL, post_path, publish
+from .conftest import post_address, write_post
+from .test_pages import PARTIAL, publish
 
 
 def card_titles(page: str) -> list[str]:
@@ -116,32 +116,32 @@ async def test_post_page_has_contents_neighbours_and_share_bar(client, db) -> No
     body = "Intro.\n\n## First part\n\nText.\n\n### A detail\n\nMore.\n\n## Second part\n\nEnd."
     post = await publish(db, "Middle post", days_ago=2, body=body, description="About things")
     newer = await publish(db, "The newer one", days_ago=1)
-    page = await (await client.get(post_path(post))).get_data(as_text=True)
+    page = await (await client.get(post_address(post))).get_data(as_text=True)
     assert '<nav class="toc"' in page
     assert '<a href="#first-part"' in page and '<a href="#a-detail"' in page
-    assert f'<a class="newer" rel="prev" href="{post_path(newer)}">' in page
-    assert f'<a class="older" rel="next" href="{post_path(older)}">' in page
+    assert f'<a class="newer" rel="prev" href="{post_address(newer)}">' in page
+    assert f'<a class="older" rel="next" href="{post_address(older)}">' in page
     assert 'class="share"' in page and 'data-copy-url="http://localhost' in page
     for host in ("s2f.kytta.dev", "bsky.app", "linkedin.com", "news.ycombinator.com", "mailto:"):
         assert host in page
     # No third-party script: every script is our own and served from /static.
     assert re.findall(r"<script src=\"(?!/static/)", page) == []
 
-    short = await (await client.get(post_path(older))).get_data(as_text=True)
+    short = await (await client.get(post_address(older))).get_data(as_text=True)
     assert '<nav class="toc"' not in short
     assert 'class="newer"' in short and 'class="older"' not in short
 
 
 async def test_share_bar_can_be_switched_off(client, db) -> None:
     post = await publish(db, "Private-ish", share_enabled=False)
-    page = await (await client.get(post_path(post))).get_data(as_text=True)
+    page = await (await client.get(post_address(post))).get_data(as_text=True)
     assert 'class="share"' not in page and "data-copy-url" not in page
 
 
 async def test_post_page_metadata(client, db) -> None:
     post = await publish(db, 'Title with "quotes" & </script>', description="Short summary")
-    page = await (await client.get(post_path(post))).get_data(as_text=True)
-    url = f"http://localhost{post_path(post)}"
+    page = await (await client.get(post_address(post))).get_data(as_text=True)
+    url = f"http://localhost{post_address(post)}"
     assert f'<link rel="canonical" href="{url}">' in page
     assert f'<meta property="og:url" content="{url}">' in page
     assert '<meta property="og:type" content="article">' in page
@@ -160,7 +160,7 @@ async def test_post_page_metadata(client, db) -> None:
 
 async def test_jekyll_addresses_and_former_slugs_redirect(client, db) -> None:
     post = await publish(db, "Moved around")
-    canonical = post_path(post)
+    canonical = post_address(post)
     response = await client.get(canonical + ".html")
     assert response.status_code == 301 and response.headers["Location"].endswith(canonical)
 
@@ -265,7 +265,7 @@ async def test_each_page_costs_a_fixed_number_of_statements(
         "/tags": 2,
         "/tags/all": 4,
         "/archive": 2,
-        post_path(middle.post): 5,
+        post_address(middle.post): 5,
         "/feed.xml": 3,
         "/sitemap.xml": 4,
         # On PostgreSQL, a search first has its plans made for its own words.
@@ -301,7 +301,7 @@ async def test_list_queries_use_indexes(app, client, db, sql, backend) -> None:
         "/tags",
         "/tags/common",
         "/archive",
-        post_path(middle.post),
+        post_address(middle.post),
         "/search?q=post",
         "/feed.xml",
         "/tags/common/feed.xml",

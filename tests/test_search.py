@@ -16,7 +16,7 @@ from components import search as search_module
 from components.models import Post, PostStatus, utcnow
 from components.search import MAX_PAGE, MAX_TERM_LENGTH, MAX_TERMS, SearchPage, search, terms
 
-from .conftest import write_post
+from .conftest import StatementLog, write_post
 
 
 async def publish(db: AsyncSession, title: str, days_ago: float = 1, **fields: Any) -> Post:
@@ -298,7 +298,7 @@ async def test_page_numbers_are_clamped(db: AsyncSession) -> None:
 
 
 async def test_one_statement_whatever_the_number_of_hits(
-    db: AsyncSession, statements: list[str]
+    db: AsyncSession, statements: StatementLog
 ) -> None:
     for number in range(6):
         await publish(db, f"Widget {number}", tags=["Ops", f"Tag {number}"])
@@ -311,7 +311,7 @@ async def test_one_statement_whatever_the_number_of_hits(
 
 
 async def test_without_snippets_the_same_hits_come_and_no_body_is_read(
-    db: AsyncSession, statements: list[str]
+    db: AsyncSession, statements: StatementLog
 ) -> None:
     for number in range(4):
         await publish(db, f"Widget {number}", body="A widget, and more widgets.", days_ago=number)
@@ -331,7 +331,7 @@ async def test_without_snippets_the_same_hits_come_and_no_body_is_read(
 
 
 async def test_a_widened_search_costs_one_search_more(
-    db: AsyncSession, statements: list[str]
+    db: AsyncSession, statements: StatementLog
 ) -> None:
     await publish(db, "Widget", tags=["Ops"])
     db.expunge_all()
@@ -353,11 +353,11 @@ async def test_postgresql_plans_a_search_for_its_own_words(db: AsyncSession) -> 
 
 
 async def test_a_query_without_words_does_not_touch_the_database(
-    db: AsyncSession, statements: list[str]
+    db: AsyncSession, statements: StatementLog
 ) -> None:
     found = await search(db, ' "*" -- () ^: 😀 ')
     assert found == SearchPage(query="", hits=[], page=1, has_next=False)
-    assert statements == []
+    assert statements.count == 0, statements
 
 
 # --- any query at all ------------------------------------------------------------

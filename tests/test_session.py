@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 from quart import abort, request
+from quart.wrappers.request import Body
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +19,9 @@ from web import create_app
 from web.database import get_db
 
 from .conftest import app_config, csrf_token
+
+# Only to end a hung test: a busy machine may take seconds over what takes milliseconds.
+DEADLINE = 60
 
 
 async def tag_count(db: AsyncSession) -> int:
@@ -72,6 +79,7 @@ async def test_on_sqlite_a_workers_writers_take_turns_and_readers_do_not_wait(
     app = create_app(app_config(database_url, tmp_path / "instance"))
     seen: list[str] = []
     writing = asyncio.Event()
+    read = asyncio.Event()
 
     @app.post("/test/write/<name>")
     async def write(name: str) -> str:
@@ -79,14 +87,19 @@ async def test_on_sqlite_a_workers_writers_take_turns_and_readers_do_not_wait(
         get_db().add(Tag(name=name, slug=name))
         await get_db().flush()
         writing.set()
-        await asyncio.sleep(0.2)
+        # Inside until the reader has been answered; were reads queued behind writes,
+        # the deadline (only for that) would end the wait, and the order below would say so.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(read.wait(), DEADLINE)
         seen.append(f"end {name}")
         return "ok"
 
     @app.get("/test/read")
-    async def read() -> str:
+    async def reading() -> str:
         seen.append("read")
-        return str(await tag_count(get_db()))
+        count = await tag_count(get_db())
+        read.set()
+        return str(count)
 
     async with app.test_app() as test_app:
         client = test_app.test_client()
@@ -127,6 +140,17 @@ async def test_a_writer_whose_body_arrives_slowly_holds_up_no_other(
     """The turn among writers is taken once the body is in: a slow client does not make
     the worker's other writers wait for its bytes."""
     app = create_app(app_config(database_url, tmp_path / "instance"))
+    waiting = asyncio.Event()
+
+    class WatchedBody(Body):
+        """A body that says when the app first waits for it: then the slow request is
+        as far as it goes before the rest of its form arrives."""
+
+        def __await__(self) -> Generator[Any, None, Any]:
+            waiting.set()
+            return super().__await__()
+
+    app.request_class = type("WatchedRequest", (app.request_class,), {"body_class": WatchedBody})
 
     @app.post("/test/named")
     async def named() -> str:
@@ -145,10 +169,10 @@ async def test_a_writer_whose_body_arrives_slowly_holds_up_no_other(
         }
         async with client.request("/test/named", method="POST", headers=headers) as slow:
             await slow.send(body[:4])
-            await asyncio.sleep(0.1)  # its view is waiting for the rest of the form
+            await asyncio.wait_for(waiting.wait(), DEADLINE)
             quick = await asyncio.wait_for(
                 client.post("/test/named", form={"name": "quick"}, headers={"X-CSRF-Token": token}),
-                5,
+                DEADLINE,
             )
             assert quick.status_code == 200
             await slow.send(body[4:])

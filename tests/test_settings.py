@@ -73,10 +73,22 @@ def test_database_password_is_never_echoed(tmp_path: Path) -> None:
 
 def test_production_turns_on_secure_cookies(tmp_path: Path) -> None:
     config = load_config(
-        {"QUIRE_INSTANCE_PATH": str(tmp_path), "QUIRE_ENV": "production", "SECRET_KEY": "k" * 40}
+        {"QUIRE_INSTANCE_PATH": str(tmp_path), "QUIRE_ENV": "production", "SECRET_KEY": KEY}
     )
     assert config["SESSION_COOKIE_SECURE"] is True
-    assert config["SECRET_KEY"] == "k" * 40
+    assert config["SECRET_KEY"] == KEY
+
+
+KEY = "mBvT3q8xZ1pLr7Wc9NfK2hYd5sJ0gA4u"
+
+
+@pytest.mark.parametrize("weak", ["k" * 48, "ab" * 30, "abc123" * 8])
+def test_production_refuses_a_key_too_easy_to_guess(tmp_path: Path, weak: str) -> None:
+    """As `quire check --deploy` says: the server does not start on such a key."""
+    with pytest.raises(ConfigError, match="SECRET_KEY: too easy to guess"):
+        load_config(
+            {"QUIRE_INSTANCE_PATH": str(tmp_path), "QUIRE_ENV": "production", "SECRET_KEY": weak}
+        )
 
 
 def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import site
 from components.models import Post, PostStatus, SiteSettings, User
-from tests.conftest import TEST_PASSWORD, app_config, post_form, sign_in, write_post
+from tests.conftest import TEST_PASSWORD, app_config, post_address, post_form, sign_in, write_post
 from web import create_app
 
 EVIL = {"Host": "evil.example"}
@@ -37,11 +37,6 @@ async def publish(db: AsyncSession, title: str = "Tables and indexes") -> Post:
     )
     await db.commit()
     return post
-
-
-def post_path(post: Post) -> str:
-    assert post.published_at is not None
-    return f"/{post.published_at:%Y/%m/%d}/{post.slug}"
 
 
 async def text(response: Any) -> str:
@@ -180,18 +175,18 @@ async def test_new_posts_take_the_default_for_comments(client, db, admin) -> Non
 
 async def test_without_a_base_url_links_follow_the_request(client, db) -> None:
     post = await publish(db)
-    page = await text(await client.get(post_path(post), headers={"Host": "blog.example"}))
-    assert f'<link rel="canonical" href="http://blog.example{post_path(post)}">' in page
+    page = await text(await client.get(post_address(post), headers={"Host": "blog.example"}))
+    assert f'<link rel="canonical" href="http://blog.example{post_address(post)}">' in page
 
 
 async def test_another_host_is_sent_to_the_base_url(based, db) -> None:
     post = await publish(db)
-    moved = await based.get(post_path(post) + "?reply_to=3", headers=EVIL)
+    moved = await based.get(post_address(post) + "?reply_to=3", headers=EVIL)
     assert moved.status_code == 301
-    assert moved.headers["Location"] == f"{BASE}{post_path(post)}?reply_to=3"
+    assert moved.headers["Location"] == f"{BASE}{post_address(post)}?reply_to=3"
     assert (await based.get("/", headers=EVIL)).headers["Location"] == f"{BASE}/"
     assert (await based.head("/feed.xml", headers=EVIL)).status_code == 301
-    refused = await based.post(post_path(post) + "/comments", headers=EVIL, form={"body": "x"})
+    refused = await based.post(post_address(post) + "/comments", headers=EVIL, form={"body": "x"})
     assert refused.status_code == 400
     assert "https://blog.example" in await text(refused)
     # A platform's probe asks by the instance's own address.
@@ -200,7 +195,7 @@ async def test_another_host_is_sent_to_the_base_url(based, db) -> None:
 
 async def test_no_answer_ever_names_another_host(based, db) -> None:
     post = await publish(db)
-    paths = (*PUBLIC, post_path(post))
+    paths = (*PUBLIC, post_address(post))
     for host in ("blog.example", "evil.example"):
         for path in paths:
             for _ in range(2):  # rendered, then kept
@@ -210,26 +205,26 @@ async def test_no_answer_ever_names_another_host(based, db) -> None:
                 assert "evil.example" not in str(response.headers), (host, path)
     # The links a reader's page holds are the base URL's, scheme included, even when
     # the request came over http (a router that ends TLS and says nothing).
-    page = await text(await based.get(post_path(post), headers={"Host": "blog.example"}))
-    assert f'<link rel="canonical" href="{BASE}{post_path(post)}">' in page
-    assert f'<meta property="og:url" content="{BASE}{post_path(post)}">' in page
+    page = await text(await based.get(post_address(post), headers={"Host": "blog.example"}))
+    assert f'<link rel="canonical" href="{BASE}{post_address(post)}">' in page
+    assert f'<meta property="og:url" content="{BASE}{post_address(post)}">' in page
     feed = await text(await based.get("/feed.xml", headers={"Host": "blog.example"}))
-    assert f'href="{BASE}{post_path(post)}"' in feed
+    assert f'href="{BASE}{post_address(post)}"' in feed
     sitemap = await text(await based.get("/sitemap.xml", headers={"Host": "blog.example"}))
     assert f"<loc>{BASE}/</loc>" in sitemap
     api = await (await based.get("/api/posts", headers={"Host": "blog.example"})).get_json()
-    assert api["posts"][0]["url"] == f"{BASE}{post_path(post)}"
+    assert api["posts"][0]["url"] == f"{BASE}{post_address(post)}"
 
 
 async def test_a_base_url_saved_on_the_page_works_like_the_environment(client, db, admin) -> None:
     post = await publish(db)
     await site.save(db, {"base_url": "https://saved.example"})
     await db.commit()
-    moved = await client.get(post_path(post))
+    moved = await client.get(post_address(post))
     assert moved.status_code == 301
-    assert moved.headers["Location"] == f"https://saved.example{post_path(post)}"
-    page = await text(await client.get(post_path(post), headers={"Host": "saved.example"}))
-    assert f'href="https://saved.example{post_path(post)}"' in page
+    assert moved.headers["Location"] == f"https://saved.example{post_address(post)}"
+    page = await text(await client.get(post_address(post), headers={"Host": "saved.example"}))
+    assert f'href="https://saved.example{post_address(post)}"' in page
 
 
 async def test_forms_post_from_the_base_url_pass_the_origin_check(based, db, admin) -> None:

@@ -14,8 +14,8 @@ from werkzeug.datastructures import FileStorage
 
 from components import social
 from components.models import Post, PostStatus, SiteSettings, User
-from tests.conftest import csrf_token, post_form, sign_in, write_post
-from tests.test_site_web import post_path, text
+from tests.conftest import csrf_token, post_address, post_form, sign_in, write_post
+from tests.test_site_web import text
 
 JSON = {"Accept": "application/json"}
 
@@ -88,7 +88,7 @@ async def test_a_post_with_an_image_gets_a_large_card(client, db, admin: User) -
     image = await uploaded(client, png(2400, 1200))
     post = await publish_through_editor(client, db, "Pictured", f"Intro.\n\n{image['markdown']}")
     assert " 1200w" in post.body_html  # the media pipeline made the card's size
-    page = await text(await client.get(post_path(post)))
+    page = await text(await client.get(post_address(post)))
     og_image = meta(page, "og:image")
     assert (
         og_image and og_image.startswith("http://localhost/media/") and og_image.endswith(".webp")
@@ -114,7 +114,7 @@ async def test_a_library_cover_the_body_does_not_show_gets_its_card_size(
     )
     post.front_matter = {"image": image["url"]}
     await db.commit()
-    page = await text(await client.get(post_path(post)))
+    page = await text(await client.get(post_address(post)))
     assert meta(page, "og:image:width") == "1200"
     assert meta(page, "og:image") != "http://localhost" + image["url"]
 
@@ -122,7 +122,7 @@ async def test_a_library_cover_the_body_does_not_show_gets_its_card_size(
 async def test_a_post_without_images_keeps_the_small_card(client, db) -> None:
     post = await write_post(db, title="Plain", body="Words only.", status=PostStatus.PUBLISHED)
     await db.commit()
-    page = await text(await client.get(post_path(post)))
+    page = await text(await client.get(post_address(post)))
     assert meta(page, "og:image") is None
     assert meta(page, "twitter:card") == "summary"
 

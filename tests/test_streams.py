@@ -20,7 +20,15 @@ from components.comments.intake import Moderation, Rules, Submission
 from components.comments.moderation import Verdict
 from components.comments.stamps import issue_stamp
 from components.models import Comment, CommentEvent, Post, PostStatus, User
-from tests.conftest import TEST_SECRET, app_config, make_user, sign_in, write_post
+from tests.conftest import (
+    DEADLINE_SECONDS,
+    TEST_SECRET,
+    app_config,
+    make_user,
+    post_address,
+    sign_in,
+    write_post,
+)
 from tests.sse import Reader, parse
 from web import create_app, streams
 
@@ -55,11 +63,6 @@ async def say(
     )
     await db.commit()
     return comment
-
-
-def address(post: Post) -> str:
-    assert post.published_at is not None
-    return f"/{post.published_at:%Y/%m/%d}/{post.slug}"
 
 
 @pytest.fixture
@@ -117,7 +120,7 @@ async def test_a_reader_sees_a_new_comment_with_the_new_count(
 ) -> None:
     post = await make_post(db)
     await say(db, post, "Already here")
-    async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
+    async with streaming(live_client, f"{post_address(post)}/comments/stream") as reader:
         # Without an id to take up from, a stream starts from now: nothing old is sent.
         comment = await say(db, post, "Hello *live* world")
         message = await reader.next_event()
@@ -132,7 +135,7 @@ async def test_a_reader_sees_a_new_comment_with_the_new_count(
 async def test_a_reply_goes_under_its_comment(live_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     top = await say(db, post, "Top")
-    async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
+    async with streaming(live_client, f"{post_address(post)}/comments/stream") as reader:
         await say(db, post, "Under it", parent=top.id)
         message = await reader.next_event()
     assert f'<hx-partial hx-target="#replies-{top.id}" hx-swap="upsert">' in message.data
@@ -142,7 +145,7 @@ async def test_held_comments_reach_readers_only_once_approved(
     live_client: Any, db: AsyncSession
 ) -> None:
     post = await make_post(db)
-    async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
+    async with streaming(live_client, f"{post_address(post)}/comments/stream") as reader:
         held = await say(db, post, "Wait for me", rules=HELD)
         waiting = await reader.next_event()
         assert waiting.data == ""  # only the id moves on: readers see nothing yet
@@ -162,7 +165,7 @@ async def test_held_comments_reach_readers_only_once_approved(
 async def test_a_deleted_comment_leaves_readers_pages(live_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     comment = await say(db, post, "Soon gone")
-    async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
+    async with streaming(live_client, f"{post_address(post)}/comments/stream") as reader:
         await moderation.remove(db, comment)
         await db.commit()
         message = await reader.next_event()
@@ -172,7 +175,7 @@ async def test_a_deleted_comment_leaves_readers_pages(live_client: Any, db: Asyn
 async def test_a_stream_follows_its_own_post_only(live_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
     other = await make_post(db, title="Elsewhere")
-    async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
+    async with streaming(live_client, f"{post_address(post)}/comments/stream") as reader:
         await say(db, other, "Not for this page")
         mine = await say(db, post, "For this page")
         message = await reader.next_event()
@@ -187,16 +190,19 @@ async def test_last_event_id_sends_what_was_missed_once_then_goes_on_live(
     first = await say(db, post, "One")
     seen = await events.latest(db, post.id)
     missed = [await say(db, post, "Two"), await say(db, post, "Three")]
-    path = f"{address(post)}/comments/stream"
+    path = f"{post_address(post)}/comments/stream"
     async with streaming(live_client, path, **{"Last-Event-ID": str(seen)}) as reader:
         caught_up = [await reader.next_event(), await reader.next_event()]
         later = await say(db, post, "Four")
         live_one = await reader.next_event()
-        extra = await reader.quiet_for(0.5)
+        # Said last, so the next message: the hub's copy of what the catch-up sent, had it
+        # been sent again, would have come before it.
+        fence = await say(db, post, "Five")
+        following = await reader.next_event()
     for message, comment in zip(caught_up, missed, strict=True):
         assert f'id="comment-{comment.id}"' in message.data
     assert f'id="comment-{later.id}"' in live_one.data
-    assert extra == []  # the hub's copy of what the catch-up sent is not sent again
+    assert f'id="comment-{fence.id}"' in following.data
     ids = [int(m.id or 0) for m in [*caught_up, live_one]]
     assert ids == sorted(set(ids)) and ids[0] > seen
     assert all(f'id="comment-{first.id}"' not in m.data for m in [*caught_up, live_one])
@@ -208,8 +214,8 @@ async def test_the_page_tells_its_stream_where_to_take_up(
     post = await make_post(db)
     await say(db, post, "Seen on the page")
     seen = await events.latest(db, post.id)
-    html = await (await live_client.get(address(post))).get_data(as_text=True)
-    stream_url = f"{address(post)}/comments/stream?after={seen}"
+    html = await (await live_client.get(post_address(post))).get_data(as_text=True)
+    stream_url = f"{post_address(post)}/comments/stream?after={seen}"
     assert f'hx-sse:connect="{stream_url}"' in html
     # A browser without Last-Event-ID starts from the page's `after`.
     newer = await say(db, post, "Written after the page")
@@ -220,7 +226,7 @@ async def test_the_page_tells_its_stream_where_to_take_up(
 
 async def test_a_quiet_stream_sends_keepalives(live_client: Any, db: AsyncSession) -> None:
     post = await make_post(db)
-    async with streaming(live_client, f"{address(post)}/comments/stream") as reader:
+    async with streaming(live_client, f"{post_address(post)}/comments/stream") as reader:
         assert (await reader.next()).is_ping
 
 
@@ -228,17 +234,17 @@ async def test_streams_beyond_the_limit_are_told_to_come_back(
     live_client: Any, live_app: Quart, db: AsyncSession
 ) -> None:
     post = await make_post(db)
-    path = f"{address(post)}/comments/stream"
+    path = f"{post_address(post)}/comments/stream"
     async with streaming(live_client, path), streaming(live_client, path):
         async with streaming(live_client, path):
             assert live_app.extensions[streams.HUB].open_streams == 3
             refused = await live_client.get(path)
             assert refused.status_code == 503
             assert refused.headers["Retry-After"] == "5"
-        # A closed stream frees its place.
-        for _ in range(50):
-            if live_app.extensions[streams.HUB].open_streams == 2:
-                break
+        # A closed stream frees its place (once its task has run its course).
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while live_app.extensions[streams.HUB].open_streams != 2:
+            assert time.monotonic() < deadline, "a closed stream kept its place"
             await asyncio.sleep(0.02)
         async with streaming(live_client, path):
             pass
@@ -250,7 +256,7 @@ async def test_streams_end_cleanly_when_the_app_shuts_down(
     post = await make_post(db)
     async with live_app.test_app() as test_app:
         client = test_app.test_client()
-        async with client.request(f"{address(post)}/comments/stream") as connection:
+        async with client.request(f"{post_address(post)}/comments/stream") as connection:
             await connection.send_complete()
             reader = Reader(connection.receive)
             assert (await reader.next()).retry == streams.RETRY_MS
@@ -262,7 +268,7 @@ async def test_streams_end_cleanly_when_the_app_shuts_down(
                 await reader.next()
         assert live_app.extensions[streams.HUB].open_streams == 0
         # A stream asked for now is turned away, to be asked of a worker still serving.
-        late = await client.get(f"{address(post)}/comments/stream")
+        late = await client.get(f"{post_address(post)}/comments/stream")
         assert late.status_code == 503 and late.headers["Retry-After"] == "5"
 
 
@@ -275,7 +281,7 @@ async def test_no_stream_for_unknown_posts_or_hidden_comments(
     )
     async with hiding.test_app() as test_app:
         client = test_app.test_client()
-        assert (await client.get(f"{address(post)}/comments/stream")).status_code == 404
+        assert (await client.get(f"{post_address(post)}/comments/stream")).status_code == 404
         assert (await client.get("/2020/01/01/nothing/comments/stream")).status_code == 404
 
 
@@ -327,7 +333,7 @@ async def test_a_replaced_event_log_restarts_the_streams(
     """A database restored from a backup hands out event ids already seen: the hub
     notices, ends its streams, and browsers that reconnect start from the new log."""
     post = await make_post(db)
-    path = f"{address(post)}/comments/stream"
+    path = f"{post_address(post)}/comments/stream"
     async with streaming(live_client, path) as reader:
         await say(db, post, "Before the restore")
         before = await reader.next_event()
