@@ -171,6 +171,7 @@ async def import_files(
         author=await _author(engine, author_email),
         comments_default=await _comments_default(engine, settings["SITE_FIXED"]),
         dry_run=dry_run,
+        roots=tuple(folder.resolve() for folder in folders),
     )
     # An export's people come first, so that its posts find their authors.
     people = {folder: await _people(engine, folder, report, show) for folder in folders}

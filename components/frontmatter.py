@@ -30,6 +30,7 @@ import yaml
 
 from components import page_files
 from components.text import slugify
+from components.yaml_limits import MAX_FRONT_MATTER_NODES, BoundedLoader
 
 MAX_TITLE = 300
 _KIND = {"---": "YAML", "+++": "TOML"}
@@ -162,8 +163,11 @@ def _split(text: str) -> tuple[str, str, int, str]:
 # --- parsing ------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML's safe loader, with impossible dates reported at their line."""
+class _Loader(BoundedLoader):
+    """YAML's safe loader, with impossible dates reported at their line, and aliases kept
+    from expanding past what front matter needs."""
+
+    max_nodes = MAX_FRONT_MATTER_NODES
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         try:

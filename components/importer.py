@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 
-from components import kept_matter, template_tags
+from components import kept_matter, template_tags, yaml_limits
 from components.frontmatter import Source
 from components.markdown import Picture
 from components.media.library import pictures, store, stored_hash
@@ -123,24 +123,44 @@ def _is_local(target: str) -> bool:
     return bool(target) and not (_SCHEME.match(target) or target.startswith(("//", "#")))
 
 
-def _find_file(target: str, source: Path) -> Path | None:
+def _find_file(target: str, source: Path, root: Path) -> Path | None:
     """The file a local image address names: relative to the post's folder, or, for a
     site-root path (`/assets/a.png`), under the first folder above it that has it, or
-    that folder's `static/` (Hugo)."""
+    that folder's `static/` (Hugo). Only ever a file under `root`, the folder being
+    imported: a post cannot bring `../../secret.png` or `/etc/...` into the public
+    library (links and `..` are followed before the check)."""
     clean = unquote(target.split("#")[0].split("?")[0])
-    if not clean:
+    if not clean or "\0" in clean:
         return None
     if not clean.startswith("/"):
-        candidate = source.parent / clean
-        return candidate if candidate.is_file() else None
+        return inside(source.parent / clean, root)
     relative = clean.lstrip("/")
     folder = source.parent.resolve()
     for ancestor in (folder, *folder.parents):
+        if not ancestor.is_relative_to(root):
+            break
         for base in (ancestor, ancestor / "static"):
-            candidate = base / relative
-            if candidate.is_file():
-                return candidate
+            if (found := inside(base / relative, root)) is not None:
+                return found
     return None
+
+
+def inside(candidate: Path, root: Path) -> Path | None:
+    """`candidate`, when it is a file under `root` (a resolved path) once resolved."""
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError):  # a link loop, a name too long
+        return None
+    return resolved if resolved.is_relative_to(root) and resolved.is_file() else None
+
+
+def root_of(file: Path, roots: Sequence[Path]) -> Path:
+    """The imported folder `file` was found in, or its own folder when given alone."""
+    resolved = file.resolve()
+    for root in roots:
+        if resolved.is_relative_to(root):
+            return root
+    return resolved.parent
 
 
 def uploaded_copy(
@@ -151,17 +171,22 @@ def uploaded_copy(
     there (blocking: it looks at the disk)."""
     if folder is None or marker not in url:
         return None
-    relative = unquote(urlsplit(url).path.split(marker, 1)[1])
-    if ".." in Path(relative).parts:
+    relative = unquote(urlsplit(url).path.split(marker, 1)[1]).lstrip("/")
+    if not relative or "\0" in relative:
         return None
+    root = folder.resolve()
     for candidate in (relative, resized.sub("", relative)):
-        if (folder / candidate).is_file():
+        if inside(folder / candidate, root) is not None:
             return candidate
     return None
 
 
-def find_images(body: str, source: Path, cover: str | None = None) -> list[_Reference]:
-    """The local images a post shows (blocking: it looks at the disk)."""
+def find_images(
+    body: str, source: Path, cover: str | None = None, roots: Sequence[Path] = ()
+) -> list[_Reference]:
+    """The local images a post shows, found under the folder of `roots` it came from (or
+    its own folder; blocking: it looks at the disk)."""
+    root = root_of(source, roots)
     found: dict[str, _Reference] = {}
     candidates = [(m["target"], m.groupdict().get("alt") or "", only) for m, only in _matches(body)]
     if cover:
@@ -173,7 +198,7 @@ def find_images(body: str, source: Path, cover: str | None = None) -> list[_Refe
         is_image = Path(unquote(target.split("?")[0])).suffix.lower() in IMAGE_SUFFIXES
         if images_only and not is_image:
             continue  # a reference definition for a link, not an image
-        file = _find_file(target, source)
+        file = _find_file(target, source, root)
         if file is None and _LIBRARY_FILE.search(target.split("?")[0]):
             continue  # already an address in a media library (Quire's own `/media/...`)
         found[target] = _Reference(target, alt.replace("\\", ""), file)
@@ -213,7 +238,7 @@ def _load_manifest(manifest: Path) -> dict[str, Any]:
     if not manifest.is_file():
         return {}
     try:
-        entries = yaml.safe_load(manifest.read_text("utf-8"))
+        entries = yaml_limits.safe_load(manifest.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
     if not isinstance(entries, list):
@@ -241,6 +266,8 @@ class Options:
     manifests: dict[Path, dict[str, Any]] = field(default_factory=dict)
     # A dry run's images that the library lacks, by hash: each is counted once.
     planned: set[str] = field(default_factory=set)
+    # The folders being imported, resolved: images are only ever read from under them.
+    roots: tuple[Path, ...] = ()
 
 
 async def _images(
@@ -250,7 +277,9 @@ async def _images(
     urls: dict[str, str] = {}
     for reference in references:
         if reference.file is None:
-            imported.warnings.append(f"image {reference.target!r} not found; its link is kept")
+            imported.warnings.append(
+                f"image {reference.target!r} not found in the imported folder; its link is kept"
+            )
             continue
         try:
             data = await asyncio.to_thread(reference.file.read_bytes)
@@ -320,6 +349,86 @@ _COMPARED = (
 )
 
 
+# A post's address (/2023/09/29/slug) and a page's (/slug), as the web layer makes them.
+_POST_ADDRESS = re.compile(r"/\d{4}/\d{2}/\d{2}/([^/?#]+)/?")
+_PAGE_ADDRESS = re.compile(r"/([^/?#]+)/?")
+
+
+async def _free_addresses(
+    session: AsyncSession,
+    paths: Sequence[str],
+    post: Post | None,
+    taken: Mapping[str, str],
+    imported: Imported,
+) -> list[str]:
+    """The former addresses in `paths` that may lead to `post`: not one of the site's own
+    routes, not another post's address or former address. Each refused one is named."""
+    free = []
+    for path in paths:
+        reason = await _taken_by(session, path, post.id if post else None, taken)
+        if reason is None:
+            free.append(path)
+        else:
+            imported.warnings.append(f"former address {path!r} not kept: {reason}")
+    return free
+
+
+async def _taken_by(
+    session: AsyncSession, path: str, post_id: int | None, taken: Mapping[str, str]
+) -> str | None:
+    """Why `path` cannot lead to the post `post_id`, or None when it can."""
+    owner = await session.scalar(select(Redirect.post_id).where(Redirect.path == path))
+    if owner is not None and owner != post_id:
+        title = await session.scalar(select(Post.title).where(Post.id == owner))
+        return f"it already leads to “{title}”"
+    if "?" in path:  # /?p=12: the query is the address; the home page has no other use of it
+        return None
+    first = path.strip("/").split("/")[0]
+    if not first:
+        return "it is the home page"
+    if first in taken:
+        return f"it is the site's own (it serves {taken[first]})"
+    if (match := _POST_ADDRESS.fullmatch(path)) is not None:
+        found = select(Post.title).where(Post.slug == match[1], Post.kind == PostKind.POST)
+    elif (match := _PAGE_ADDRESS.fullmatch(path)) is not None:
+        found = select(Post.title).where(Post.slug == match[1], Post.kind == PostKind.PAGE)
+    else:
+        return None
+    if post_id is not None:
+        found = found.where(Post.id != post_id)
+    title = await session.scalar(found)
+    return None if title is None else f"it is the address of “{title}”"
+
+
+def _refuse_nul(source: Source) -> None:
+    """PostgreSQL stores no NUL in text and SQLite keeps it, so a post with one would
+    move between them only once: it is refused on both (a Ghost or WordPress export can
+    carry one where a Markdown file cannot)."""
+    fields = {
+        "title": source.title,
+        "slug": source.slug,
+        "description": source.description,
+        "text": source.body,
+        "tags": " ".join(source.tags),
+    }
+    for name, value in fields.items():
+        if "\0" in value:
+            raise Refused(f"its {name} holds a NUL character, which no database here can store")
+
+
+async def _take_address(
+    session: AsyncSession, address: str, post: Post | None, imported: Imported
+) -> None:
+    """A post's own address is no longer another's former one (a file imported earlier
+    may have named it): the post answers there, so the old redirect is dropped, and said."""
+    former = await session.scalar(select(Redirect).where(Redirect.path == address))
+    if former is None or (post is not None and former.post_id == post.id):
+        return
+    title = await session.scalar(select(Post.title).where(Post.id == former.post_id))
+    imported.warnings.append(f"{address} was a former address of “{title}”; it is this one's now")
+    await session.delete(former)
+
+
 def _same(post: Post, content: Content) -> bool:
     return (
         all(getattr(post, name) == getattr(content, name) for name in _COMPARED)
@@ -342,6 +451,7 @@ async def import_source(
             template_tags.convert, source.body, first_line=source.head.count("\n") + 1
         )
         source = replace(source, body=tags.body, warnings=source.warnings + tags.warnings)
+    _refuse_nul(source)
     imported = Imported(Outcome.UNCHANGED, source.slug, warnings=list(source.warnings))
     kind = PostKind.PAGE if source.page else PostKind.POST
     if kind is PostKind.PAGE and source.slug in options.links.taken:
@@ -360,7 +470,9 @@ async def import_source(
             f"the blog's '{source.slug}' is a {existing.kind.value} and this file is a "
             f"{kind.value}; give one of them another 'slug:'"
         )
-    references = await asyncio.to_thread(find_images, source.body, file, source.image)
+    references = await asyncio.to_thread(
+        find_images, source.body, file, source.image, options.roots
+    )
     urls = await _images(session, references, options, imported)
     extra = {
         key: urls.get(value, value) if key.lower() == "image" and isinstance(value, str) else value
@@ -395,12 +507,16 @@ async def import_source(
         known.update(
             await session.scalars(select(Redirect.path).where(Redirect.post_id == existing.id))
         )
-    new_redirects = sorted(set(source.redirects) - known)
+    new_redirects = await _free_addresses(
+        session, sorted(set(source.redirects) - known), existing, options.links.taken, imported
+    )
     if existing is not None and not new_redirects and _same(existing, content):
         return imported
     imported.outcome = Outcome.CREATED if existing is None else Outcome.UPDATED
     if options.dry_run:
         return imported
+    if canonical is not None:
+        await _take_address(session, canonical, existing, imported)
 
     shown = await pictures(
         session, content.body, url=options.links.media_url, picture=options.links.picture

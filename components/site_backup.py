@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import people, site
+from components import people, site, yaml_limits
 from components.models import AuthorProfile, Post, Role, SiteSettings, User
 
 PEOPLE_FILE = "_data/quire_people.yml"
@@ -30,7 +30,7 @@ class BackupError(ValueError):
 
 def _load(text: str, what: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml_limits.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from components import yaml_limits
 from components.comments import markup
 from components.models import Comment, CommentStatus, Post
 
@@ -85,7 +86,7 @@ def _entry(raw: Any, where: str) -> Entry:
 def parse(text: str) -> dict[str, list[Entry]]:
     """The comments a file holds, by post slug; BackupError names the first bad one."""
     try:
-        document = yaml.safe_load(text) or {}
+        document = yaml_limits.safe_load(text) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
