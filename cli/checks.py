@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,7 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from components import migrations, site
 from components.comments.intake import Moderation
 from components.db import is_sqlite, make_engine, make_sessionmaker
-from components.settings import CLOCK_CONNECTIONS, PROJECT_ROOT, ConfigError, load_config
+from components.settings import (
+    CLOCK_CONNECTIONS,
+    PROJECT_ROOT,
+    ConfigError,
+    load_config,
+    weak_secret,
+)
 from web.assets import REQUIRED
 
 # libpq modes that do not insist on an encrypted connection.
@@ -49,14 +56,22 @@ class Problem:
 async def problems(environ: Mapping[str, str], *, deploy: bool) -> list[Problem]:
     """Everything wrong with `environ`'s settings, errors first. Without `deploy`, only
     what stops Quire from running at all (settings, assets, the database)."""
+    key = environ.get("SECRET_KEY", "")
+    weak = weak_secret(key) if key else None
     try:
-        settings = load_config(environ)
+        # A weak key stops a production server; here it is named below, beside the rest.
+        settings = load_config(
+            {**environ, "SECRET_KEY": secrets.token_urlsafe(48)} if weak else environ
+        )
     except ConfigError as error:
         setting, _, message = str(error).partition(": ")
         return [Problem(Level.ERROR, setting, message)]
     found = _assets() + await _database(settings, deploy=deploy)
     if deploy:
         found = _deployment(settings, environ) + found
+    if weak and (deploy or settings["QUIRE_ENV"] == "production"):
+        message = f"{weak}: make a random one of 48 characters or more"
+        found.insert(0, Problem(Level.ERROR, "SECRET_KEY", message))
     return sorted(found, key=lambda problem: problem.level != Level.ERROR)
 
 
@@ -89,8 +104,6 @@ def _deployment(settings: dict[str, Any], environ: Mapping[str, str]) -> list[Pr
             "not set: every instance must sign with the same secret, or sign-ins break "
             "when a request lands on another one",
         )
-    elif len(set(environ["SECRET_KEY"])) < 10:
-        error("SECRET_KEY", "too easy to guess: make a random one of 48 characters or more")
     url = make_url(settings["DATABASE_URL"])
     if is_sqlite(settings["DATABASE_URL"]):
         warning(

@@ -106,9 +106,13 @@ def supervise(app: Quart, host: str, port: int, workers: int, factory: str = FAC
                 break
             log.error("worker %d exited with %s; starting another", child.pid, child.returncode)
             children[index] = start(index)
-    _stop([child for child, _ in children], settings["GRACEFUL_TIMEOUT"] + SHUTDOWN_MARGIN_SECONDS)
+    # Our copies first: a listening socket stays open (and the kernel goes on queueing
+    # connections that no one will accept) until every process holding it has closed it.
+    # Once the workers close theirs, a new connection is refused at once, and a router
+    # tries another instance, instead of hanging until the drain ends.
     for sock in (sock for owned in sockets for sock in owned):
         sock.close()
+    _stop([child for child, _ in children], settings["GRACEFUL_TIMEOUT"] + SHUTDOWN_MARGIN_SECONDS)
     for signum, handler in previous.items():
         signal.signal(signum, handler)
     return code

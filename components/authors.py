@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from components.models import AuthorProfile, Media, Post, Role, SiteSettings, User, utcnow
 from components.posts import is_listed
-from components.text import slugify
+from components.text import parse_id, slugify
 
 MAX_BIO = 500
 MAX_LINKS = 5
@@ -213,7 +213,7 @@ async def parse_default(session: AsyncSession, raw: str) -> int | None:
     """The settings form's default author: "" for the first admin, else a user's id."""
     if not raw.strip():
         return None
-    user_id = int(raw) if raw.strip().isdigit() and len(raw.strip()) < 10 else None
+    user_id = parse_id(raw)
     if user_id is None or await session.get(User, user_id) is None:
         raise ProfileError("Choose the default author from the list.")
     return user_id

@@ -126,3 +126,11 @@ def is_unavailable(error: BaseException) -> bool:
     # asyncpg reports a refused or dropped connection as an OSError beneath the DBAPI one.
     # (SQLAlchemy always wraps the driver's error: orig is None only in one made by hand.)
     return error.orig is not None and isinstance(error.orig.__cause__, OSError | ConnectionError)
+
+
+def outage_summary(error: BaseException) -> str:
+    """An outage on one line, for a log that must not fill with a traceback per request:
+    the driver's own error where there is one."""
+    cause = getattr(error, "orig", None) or error.__cause__ or error
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {first}"[:300] if first else type(cause).__name__

@@ -62,6 +62,11 @@ _TAGS = set(nh3.ALLOWED_TAGS) | {"input", "section"}
 # Only task-list checkboxes may be inputs, and they can never be ticked by a reader.
 _TAG_ATTRIBUTE_VALUES = {"input": {"type": {"checkbox"}, "disabled": {"", "disabled"}}}
 
+# Image addresses a post may make every browser that shows it fetch (see _loads_nothing_of_ours).
+# A library file is one flat name: no `/media/../admin` that a browser would resolve.
+_LIBRARY_FILE = re.compile(r"/media/(?!\.\.?(?:$|[?#]))[\w.-]+")
+_ELSEWHERE = ("http://", "https://", "//")
+
 _FORMATTER = HtmlFormatter(nowrap=True)
 _WORD = re.compile(r"\S+")
 
@@ -311,7 +316,21 @@ def _sanitise(raw: str) -> str:
         attributes=_ATTRIBUTES,
         tag_attribute_values=_TAG_ATTRIBUTE_VALUES,
         url_schemes={"http", "https", "mailto"},
+        attribute_filter=_loads_nothing_of_ours,
     )
+
+
+def _loads_nothing_of_ours(tag: str, attribute: str, value: str) -> str | None:
+    """An image's address that the browser fetches by itself, without a click: kept when
+    it is the media library's or on another site. Any other address on this site (`x`,
+    `../admin/...`) would be fetched with the reader's cookies the moment an editor or a
+    reader opens the post, a request its author chose for them: it is dropped."""
+    if tag == "img" and attribute == "src":
+        address = value.strip()
+        if _LIBRARY_FILE.fullmatch(address) or address.lower().startswith(_ELSEWHERE):
+            return value
+        return None
+    return value
 
 
 def _toc(tokens: list[Token]) -> list[dict[str, Any]]:

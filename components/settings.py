@@ -6,8 +6,10 @@ ConfigError with a one-line message that names it.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ from components.throttle import Limits
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production")
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# token_urlsafe(48) estimates at about 350 bits; a 32-character hex key at about 120.
+MIN_SECRET_BITS = 100
+MIN_SECRET_SYMBOLS = 10
 FORM_FIELD_BYTES = 5_000_000
 # All workers together keep at most about this many PostgreSQL connections unless told
 # otherwise: the limit of the smallest managed PostgreSQL plans, less room for a console
@@ -199,13 +204,26 @@ def _pool(get: Callable[[str, Any, Callable[[str, Any], Any]], Any], workers: in
     )
 
 
+def weak_secret(key: str) -> str | None:
+    """Why `key` is too weak to sign production cookies, or None. Strength is estimated
+    from the key itself (its length times the Shannon entropy of its characters), so a
+    long key of few characters ("k" * 48, "abab…") is refused like a short one."""
+    if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+        return f"must be at least {MIN_PRODUCTION_SECRET_LENGTH} characters"
+    counts = Counter(key)
+    bits = max(0.0, -sum(n * math.log2(n / len(key)) for n in counts.values()))
+    if len(counts) < MIN_SECRET_SYMBOLS or bits < MIN_SECRET_BITS:
+        return f"too easy to guess (about {bits:.0f} bits; at least {MIN_SECRET_BITS} needed)"
+    return None
+
+
 def _secret_key(raw: Any, production: bool, instance: Path) -> str:
     if raw:
         key = str(raw)
-        if production and len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+        if production and (problem := weak_secret(key)) is not None:
             raise ConfigError(
-                f"SECRET_KEY: must be at least {MIN_PRODUCTION_SECRET_LENGTH} characters "
-                "in production"
+                f"SECRET_KEY: {problem} in production (make one with: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return key
     if production:

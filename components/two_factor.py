@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 import secrets
 import time
@@ -22,6 +24,19 @@ VALID_WINDOW = 1
 
 def new_secret() -> str:
     return pyotp.random_base32()
+
+
+def new_enrolment() -> str:
+    """A nonce for a set-up in progress: what the session keeps instead of the secret."""
+    return secrets.token_urlsafe(16)
+
+
+def enrolment_secret(key: str, user_id: int, nonce: str) -> str:
+    """The secret a set-up shows, made from the app's key, the user and the set-up's
+    nonce. The session cookie is signed but readable: holding only the nonce, it tells
+    someone who copies it nothing they could make codes with."""
+    digest = hmac.new(key.encode(), f"totp-enrol:{user_id}:{nonce}".encode(), "sha256").digest()
+    return base64.b32encode(digest[:20]).decode()  # 160 bits, as RFC 4226 recommends
 
 
 def provisioning_uri(secret: str, *, email: str, issuer: str) -> str:

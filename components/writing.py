@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -369,15 +369,23 @@ async def for_admin(
     return (await session.scalars(select_posts)).all()
 
 
-async def tag_suggestions(session: AsyncSession, prefix: str, limit: int = 8) -> Sequence[str]:
-    """Existing tag names starting with `prefix` (case-insensitive), most used first."""
+async def tag_suggestions(
+    session: AsyncSession, user: User, prefix: str, limit: int = 8
+) -> Sequence[str]:
+    """Tag names starting with `prefix` (case-insensitive), most used first: those on
+    posts readers see or `user` may edit, so that no one learns of tags that live only
+    on another writer's drafts."""
     prefix = prefix.strip().lower()
     if not prefix:
         return []
+    # An admin edits every post, so sees every tag in use.
+    seen = true() if user.is_admin else or_(is_visible(utcnow()), Post.author_id == user.id)
     query = (
         select(Tag.name)
-        .outerjoin(post_tags, post_tags.c.tag_id == Tag.id)
+        .join(post_tags, post_tags.c.tag_id == Tag.id)
+        .join(Post, Post.id == post_tags.c.post_id)
         .where(func.lower(Tag.name).like(f"{_escape_like(prefix)}%", escape="\\"))
+        .where(seen)
         .group_by(Tag.id, Tag.name)
         .order_by(func.count(post_tags.c.post_id).desc(), Tag.name)
         .limit(limit)

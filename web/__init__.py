@@ -18,6 +18,7 @@ from web import (
     errors,
     filters,
     headers,
+    inputs,
     limits,
     logs,
     proxy,
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     compression.init_app(app)
     errors.init_app(app)
     limits.init_app(app)  # before csrf: an oversized request is refused unread
+    inputs.init_app(app)  # then what no database can store, before any view reads it
     site.init_app(app)  # then another host's request is sent to the site's own
     csrf.init_app(app)
     auth.init_app(app)

@@ -77,11 +77,14 @@ def client_ip() -> str:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Where to go after signing in: only ever a path on this site."""
+    """Where to go after signing in: only ever a path on this site, in printable ASCII (a
+    control character would make the Location header one no server can send)."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return default
+    if not target.isascii() or not target.isprintable() or "\\" in target:
+        return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(c in target for c in "\r\n\\"):
+    if parts.scheme or parts.netloc:
         return default
     return target
 

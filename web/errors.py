@@ -6,7 +6,8 @@ from quart import Quart, Response, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from components import posts
-from components.db import is_unavailable
+from components.db import is_unavailable, outage_summary
+from web import inputs
 from web.database import get_db
 from web.responses import moved, render
 from web.urls import post_url
@@ -43,7 +44,7 @@ async def page_for(error: HTTPException) -> Response:
         # and an unexpected exception comes here as a 500. The API answers both in JSON.
         return await api.error_response(error)
     status = error.code or 500
-    if status == 404 and request.method in {"GET", "HEAD"}:
+    if status == 404 and request.method in {"GET", "HEAD"} and inputs.storable(request.path):
         # Old slugs, Jekyll permalinks and Hugo aliases keep working for good.
         found = await posts.moved_to(get_db(), request.path)
         if found is not None:
@@ -90,7 +91,8 @@ async def _routed_without_slash(path: str) -> str | None:
 async def _unexpected_error(error: Exception) -> Response:
     if is_unavailable(error):
         # Overload or an outage, not a bug: the client may try again, and nothing was kept.
-        current_app.logger.error("database unavailable", exc_info=error)
+        # One line each, no traceback: an outage of seconds would log thousands of them.
+        current_app.logger.error("database unavailable: %s", outage_summary(error))
         response = await page_for(ServiceUnavailable())
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -29,7 +29,7 @@ from components.clock import Moment
 from components.site import Site
 from web.database import get_db
 from web.pages.clock import clock_of
-from web.pages.door import SCOPE_MOMENT, extras
+from web.pages.door import SCOPE_CLOCK_ERROR, SCOPE_MOMENT, extras
 
 SITE = "quire.site"
 # Endpoints that answer whatever the host and need no settings: files and health probes
@@ -86,6 +86,8 @@ async def _load() -> WerkzeugResponse | None:
     if request.endpoint in UNCHECKED:
         return None
     scope = extras(request.scope)
+    if (error := scope.pop(SCOPE_CLOCK_ERROR, None)) is not None:
+        raise error
     moment: Moment | None = scope.get(SCOPE_MOMENT)
     if moment is None:
         moment = await clock_of(current_app.extensions).now()

@@ -20,8 +20,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from quart import Quart, Response, current_app, request, stream_with_context
 
-from components.comments.events import Change
 from components.comments.hub import Hub, Render, Unavailable, catch_up
+from components.text import parse_id
 from web.database import ENGINE, SESSIONMAKER, release
 
 HUB = "quire.stream_hub"
@@ -72,9 +72,10 @@ def requested_after() -> int | None:
     """Where a stream takes up: the browser's Last-Event-ID, else the page's `after`;
     None when neither is given (the stream starts from now)."""
     for raw in (request.headers.get("Last-Event-ID", ""), request.args.get("after", "")):
-        raw = raw.strip()
-        if raw.isdigit() and len(raw) < 19:
-            return int(raw)
+        if raw.strip() == "0":
+            return 0
+        if (number := parse_id(raw)) is not None:
+            return number
     return None
 
 
@@ -95,23 +96,36 @@ async def open_stream(*, post_id: int | None, after: int | None, render: Render)
     await release()
     subscription = await hub.subscribe(post_id)
     keepalive = current_app.config["STREAM_KEEPALIVE"]
+    try:
+        # Before the 200: a stream that cannot catch up (the pool exhausted by a crowd
+        # reconnecting at once) is refused whole, 503 and try again, never cut after its
+        # first byte.
+        sent, missed = await catch_up(hub, post_id, after)
+        first: list[bytes] = []
+        for change in missed:
+            if change.id > sent:
+                first.append(message(change.id, await render(change)))
+                sent = change.id
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
 
     @stream_with_context
     async def events() -> AsyncIterator[bytes]:
+        nonlocal sent
         try:
-            sent, missed = await catch_up(hub, post_id, after)
             # Only once the stream knows where it starts: a client that has read this much
             # gets every event written after, even from a stream that starts from now.
             yield f"retry: {RETRY_MS}\n\n".encode()
-            batch: list[Change] | None = missed
-            while batch is not None:
+            for caught_up in first:
+                yield caught_up
+            while (batch := await subscription.next(keepalive)) is not None:
+                if batch == []:
+                    yield b": ping\n\n"  # keeps proxies and the browser from giving up
                 for change in batch:
                     if change.id > sent:
                         yield message(change.id, await render(change))
                         sent = change.id
-                batch = await subscription.next(keepalive)
-                if batch == []:
-                    yield b": ping\n\n"  # keeps proxies and the browser from giving up
         finally:
             hub.unsubscribe(subscription)
 

@@ -2,7 +2,8 @@
 address, a library image's with its responsive sizes, a post's social card image, and
 any of them made absolute on the site's origin.
 
-Kept apart from the blueprints so that none of them imports another to link to a post.
+Also the rule for ids in addresses. Kept apart from the blueprints so that none of them
+imports another to link to a post.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from quart import Quart, current_app, url_for
 from sqlalchemy import inspect
+from werkzeug.routing import IntegerConverter
 
 from components import social
 from components.markdown import Picture
@@ -19,13 +21,29 @@ from components.media import library as media_library
 from components.media.names import file_name
 from components.models import Media, Post, PostKind
 from components.social import CardImage
+from components.text import MAX_ID
 from web import site
 from web.database import get_db
 
 TAKEN = "quire.taken_addresses"
 
 
+class RowId(IntegerConverter):
+    """`<int:...>` in every route. Past ten digits it matches nothing (404). A number past
+    any row's id becomes 0, which no row has, so the view answers 404 as for any id not
+    there, rather than handing the database an integer it refuses (a 500). Refusing it
+    here instead would make werkzeug answer 405 to a POST whose GET twin matched."""
+
+    regex = r"\d{1,10}"
+
+    def to_python(self, value: str) -> int:
+        number: int = super().to_python(value)
+        return number if number <= MAX_ID else 0
+
+
 def init_app(app: Quart) -> None:
+    # Before any blueprint: a rule takes its converters when it is added.
+    app.url_map.converters["int"] = RowId
     app.add_template_global(post_url)
     app.add_template_global(media_url)
     app.add_template_global(picture)

@@ -30,6 +30,10 @@ from web.pages.store import PAGES, Entry, Key, Pages
 # In an ASGI request's scope: the clock as the front door read it, and the key of the kept
 # page the answer was made from (web/pages/respond.py), for the door to learn.
 SCOPE_MOMENT = "quire.moment"
+# What the door's read of the clock raised (the database out of reach, say): Quart raises
+# it again before any view, so that its error pages answer (a 503 with Retry-After), in the
+# access log, rather than the server's bare 500.
+SCOPE_CLOCK_ERROR = "quire.clock_error"
 SCOPE_KEPT = "quire.kept"
 ASGIApp = Any  # Quart's asgi_app, or a middleware around it
 # Made afresh for each answer (or by the server, or the access log): never learned.
@@ -96,7 +100,12 @@ class FrontDoor:
         )
         door = self.doors.get(address)
         if door is not None:
-            moment = await clock_of(self.app.extensions).now()
+            try:
+                moment = await clock_of(self.app.extensions).now()
+            except Exception as error:  # Quart's error handling takes it
+                extras(scope)[SCOPE_CLOCK_ERROR] = error
+                await self.inner(scope, receive, send)
+                return
             entry = pages.get(moment, door.key)
             if entry is not None:
                 await self._answer(door, entry, moment, headers, pages, send)

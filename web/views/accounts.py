@@ -299,9 +299,12 @@ async def start_two_factor() -> Response:
     """Show a new secret as a QR code; it is kept only once a code from it is confirmed."""
     user = await auth.current_user()
     assert user is not None
-    secret = two_factor.new_secret()
-    session[_ENROL] = secret
-    return await _account_page(enrol=_enrolment(user, secret))
+    session[_ENROL] = nonce = two_factor.new_enrolment()
+    return await _account_page(enrol=_enrolment(user, _enrolment_secret(user, nonce)))
+
+
+def _enrolment_secret(user: User, nonce: str) -> str:
+    return two_factor.enrolment_secret(current_app.config["SECRET_KEY"], user.id, nonce)
 
 
 def _enrolment(user: User, secret: str) -> dict[str, str]:
@@ -314,9 +317,10 @@ def _enrolment(user: User, secret: str) -> dict[str, str]:
 async def confirm_two_factor() -> Response:
     user = await auth.current_user()
     assert user is not None
-    secret = session.get(_ENROL)
-    if not secret:
+    nonce = session.get(_ENROL)
+    if not isinstance(nonce, str) or not nonce:
         return await _account_page(409, errors={"two_factor": "Start again: no set-up is open."})
+    secret = _enrolment_secret(user, nonce)
     if not two_factor.check_code(secret, (await request.form).get("code", "")):
         return await _account_page(
             422,
@@ -347,10 +351,14 @@ async def disable_two_factor() -> Response:
 @bp.post("/account/two-factor/recovery-codes")
 @auth.login_required
 async def new_recovery_codes() -> Response:
+    """New codes take the password too: with them, a borrowed unlocked browser could
+    sign in as its owner anywhere."""
     user = await auth.current_user()
     assert user is not None
     if not user.totp_secret:
         abort(409)
+    if not await accounts.check_password(user, (await request.form).get("password", "")):
+        return await _account_page(422, errors={"two_factor": "The password is not right."})
     codes = await two_factor.new_recovery_codes(get_db(), user)
     return await _account_page(
         recovery_codes=codes, notice="New recovery codes; the old ones no longer work."

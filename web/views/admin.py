@@ -15,8 +15,9 @@ from werkzeug.datastructures import MultiDict
 from components import markdown, revisions, writing
 from components.models import Post, PostKind, User
 from components.posts import post_status_label
+from components.text import parse_id
 from components.writing import Action, Conflict, Draft, Filter, Invalid
-from web import auth, site
+from web import auth, notices, site
 from web.database import get_db
 from web.htmx import VARY, wants_fragment
 from web.responses import fragment, render, see_other
@@ -67,7 +68,7 @@ async def posts() -> Response:
         shown=status,
         q=query,
         user=user,
-        notice=request.args.get("notice"),
+        notice=notices.notice(),
     )
 
 
@@ -83,7 +84,7 @@ async def publish(post_id: int) -> Response:
     await writing.set_status(get_db(), post, Action.PUBLISH)
     if wants_fragment():
         return await _row(post)
-    return see_other(url_for("admin.posts", notice=f"Published “{post.title}”."))
+    return see_other(notices.url_with_notice("admin.posts", f"Published “{post.title}”."))
 
 
 @bp.post("/posts/<int:post_id>/unpublish")
@@ -94,7 +95,7 @@ async def unpublish(post_id: int) -> Response:
     await writing.set_status(get_db(), post, Action.DRAFT)
     if wants_fragment():
         return await _row(post)
-    return see_other(url_for("admin.posts", notice=f"“{post.title}” is a draft again."))
+    return see_other(notices.url_with_notice("admin.posts", f"“{post.title}” is a draft again."))
 
 
 @bp.get("/posts/<int:post_id>/delete")
@@ -116,7 +117,7 @@ async def delete(post_id: int) -> Response:
         response = Response("", 200)
         response.vary.update(VARY)
         return response
-    return see_other(url_for("admin.posts", notice=f"Deleted “{title}”."))
+    return see_other(notices.url_with_notice("admin.posts", f"Deleted “{title}”."))
 
 
 # --- the editor ----------------------------------------------------------------
@@ -127,7 +128,6 @@ def _draft_from(form: MultiDict[str, str]) -> Draft:
         action = Action(form.get("action", "draft"))
     except ValueError:
         action = Action.DRAFT
-    version = form.get("version", "")
     return Draft(
         title=form.get("title", ""),
         slug=form.get("slug", ""),
@@ -138,7 +138,7 @@ def _draft_from(form: MultiDict[str, str]) -> Draft:
         share_enabled=form.get("share_enabled") == "on",
         action=action,
         publish_at=form.get("publish_at", ""),
-        version=int(version) if version.isdigit() else None,
+        version=parse_id(form.get("version")),
         editor=form.get("editor", "")[:64] or Draft().editor,
         kind=PostKind.PAGE if form.get("kind") == PostKind.PAGE.value else PostKind.POST,
     )
@@ -218,9 +218,8 @@ async def edit_post(post_id: int) -> Response:
 
 async def _post_for(form: MultiDict[str, str], draft: Draft) -> tuple[User, Post | None]:
     """The post a save is for: by id, or the one this editor already made."""
-    post_id = form.get("post_id", "")
-    if post_id.isdigit():
-        return await _own_post(int(post_id))
+    if (post_id := parse_id(form.get("post_id"))) is not None:
+        return await _own_post(post_id)
     user = await _user()
     post = await writing.started_by(get_db(), draft.editor)
     if post is not None and not writing.can_edit(user, post):
@@ -344,7 +343,7 @@ async def suggest_tags() -> Response:
     """Existing tags that complete the last one being typed, as `<datalist>` options."""
     typed = request.args.get("tags", "")[:1000]
     done, _, last = typed.rpartition(",")
-    names = await writing.tag_suggestions(get_db(), last)
+    names = await writing.tag_suggestions(get_db(), await _user(), last)
     prefix = f"{done}, " if done.strip() else ""
     return await fragment(
         "partials/tag_suggestions.html", options=[prefix + name for name in names]

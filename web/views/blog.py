@@ -9,6 +9,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, abort, current_app, request, url_for
 
 from components import authors, posts
+from components.text import parse_id
 from web import site
 from web.database import get_db
 from web.pages.respond import cached
@@ -37,9 +38,8 @@ WORDPRESS_IDS = frozenset({"p", "page_id"})
 async def _wordpress_address() -> Response:
     """A 301 from an imported post's or page's WordPress address, else 404."""
     for key in sorted(WORDPRESS_IDS & request.args.keys()):
-        number = request.args[key]
-        if number.isdigit() and len(number) < 20:
-            found = await posts.moved_to(get_db(), f"/?{key}={int(number)}")
+        if (number := parse_id(request.args[key])) is not None:
+            found = await posts.moved_to(get_db(), f"/?{key}={number}")
             if found is not None:
                 return moved(post_url(found))
     abort(404)

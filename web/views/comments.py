@@ -18,6 +18,7 @@ from components.comments import intake, reading
 from components.comments.events import Change
 from components.comments.intake import Submission
 from components.models import Comment, CommentEventKind, CommentStatus, Post, User
+from components.text import parse_id
 from web import auth, csrf, streams
 from web.database import get_db
 from web.htmx import wants_fragment
@@ -47,12 +48,13 @@ async def _post_at(year: int, month: int, day: int, slug: str) -> Post:
 
 
 def _submission(form: MultiDict[str, str]) -> Submission:
-    parent = form.get("parent_id", "")
+    parent = form.get("parent_id", "").strip()
     return Submission(
         name=form.get("name", "")[:1000],
         website=form.get("website", "")[:1000],
         body=form.get("body", "")[:50_000],
-        parent_id=int(parent) if parent.isdigit() else None,
+        # One that cannot be an id is answered like a reply to a comment no longer there.
+        parent_id=(parse_id(parent) or 0) if parent else None,
         trap=form.get("topic", ""),
         stamp=form.get("stamp", "")[:500],
     )
@@ -162,13 +164,13 @@ async def reply_form(year: int, month: int, day: int, slug: str, comment_id: int
     """The form to answer one comment, opened under it; without JavaScript, the post's own
     form becomes the reply form."""
     post = await _post_at(year, month, day, slug)
+    parent = await reading.visible(get_db(), comment_id)
+    if parent is None or parent.post_id != post.id or parent.parent_id is not None:
+        abort(404)
     if not wants_fragment():
         return see_other(f"{post_url(post, reply_to=comment_id)}#comment-form")
     if not post.comments_enabled:
         abort(403, "Comments are closed on this post.")
-    parent = await reading.visible(get_db(), comment_id)
-    if parent is None or parent.post_id != post.id or parent.parent_id is not None:
-        abort(404)
     return await fragment(
         "partials/comment_form.html",
         post=post,

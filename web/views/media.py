@@ -19,7 +19,6 @@ from quart import (
     jsonify,
     request,
     send_file,
-    url_for,
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -28,7 +27,7 @@ from components.media.files import folder_in, materialise
 from components.media.names import content_type_of, file_name
 from components.media.refusals import MediaError
 from components.models import Media, User
-from web import auth, errors
+from web import auth, errors, notices
 from web.database import get_db
 from web.responses import render, see_other
 from web.urls import media_url
@@ -89,7 +88,7 @@ async def _library(
         q=query,
         user=user,
         error=error,
-        notice=notice or request.args.get("notice"),
+        notice=notice or notices.notice(),
         max_mb=_max_mb(),
         **context,
     )
@@ -156,7 +155,7 @@ async def upload() -> Response:
         response = jsonify({"url": url, "markdown": f"![{alt}]({url})", "id": stored.id})
         response.status_code = 201
         return response
-    return see_other(url_for("media.library", notice=f"Uploaded {stored.filename}."))
+    return see_other(notices.url_with_notice("media.library", f"Uploaded {stored.filename}."))
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -184,4 +183,4 @@ async def delete(media_id: int) -> Response:
         await media_library.delete(get_db(), item, folder())
     except MediaError as error:
         return await _library(user, status=error.status, error=str(error))
-    return see_other(url_for("media.library", notice=f"Deleted {item.filename}."))
+    return see_other(notices.url_with_notice("media.library", f"Deleted {item.filename}."))

@@ -6,13 +6,13 @@ again from the start when it loses a race for the database (web/database.py).
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, render_template, request, url_for
+from quart import Blueprint, Response, abort, render_template, request
 
 from components.comments import events, moderation
 from components.comments.events import Change
 from components.comments.moderation import Verdict
 from components.models import Comment, CommentStatus, User
-from web import auth, streams
+from web import auth, notices, streams
 from web.database import get_db
 from web.htmx import wants_fragment
 from web.responses import fragment, render, see_other
@@ -48,7 +48,7 @@ async def _moderated(comment_id: int) -> tuple[User, Comment]:
 
 def _back(notice: str) -> Response:
     """Without JavaScript: back to the queue the form was sent from."""
-    return see_other(url_for("moderation.queue", status=_shown(), notice=notice))
+    return see_other(notices.url_with_notice("moderation.queue", notice, status=_shown()))
 
 
 @bp.get("/")
@@ -69,7 +69,7 @@ async def queue() -> Response:
         counts=await moderation.counts(db, user),
         shown=shown,
         user=user,
-        notice=request.args.get("notice"),
+        notice=notices.notice(),
         last_event=await events.latest(db),
     )
 

@@ -18,7 +18,7 @@ from quart import Blueprint, Response, abort, request, url_for
 from components import accounts, people
 from components.accounts import AccountError
 from components.models import Role, User
-from web import auth
+from web import auth, notices
 from web.database import get_db
 from web.htmx import wants_fragment
 from web.responses import fragment, render, see_other
@@ -31,7 +31,7 @@ YOURSELF = "This is your own account: another admin can change its role or disab
 async def _page(status: int = 200, **context: Any) -> Response:
     context.setdefault("errors", {})
     context.setdefault("form", {})
-    context.setdefault("notice", request.args.get("notice"))
+    context.setdefault("notice", notices.notice())
     context.setdefault("link", None)
     response = await render(
         "people.html",
@@ -78,7 +78,7 @@ async def _row(user: User, status: int = 200, **context: Any) -> Response:
 async def _done(user: User, notice: str) -> Response:
     if wants_fragment():
         return await _row(user)
-    return see_other(url_for("people.index", notice=notice))
+    return see_other(notices.url_with_notice("people.index", notice))
 
 
 async def _refused(user: User, error: str) -> Response:
