@@ -1,8 +1,10 @@
 """Markdown to safe HTML, done once when a post is saved.
 
 CommonMark plus tables, strikethrough, footnotes, task lists and heading anchors;
-fenced code is highlighted by Pygments into CSS classes; the result is sanitised
-with nh3 so that raw HTML in an author's Markdown cannot run script.
+fenced code is highlighted by Pygments into CSS classes, line by line, with titles,
+highlighted lines, line numbers, diffs and shell sessions (components/code_blocks.py);
+the result is sanitised with nh3 so that raw HTML in an author's Markdown cannot run
+script.
 
 `$...$` and `$$...$$` become MathML on the server. nh3 does not keep MathML, so each
 formula is held back as a placeholder while nh3 cleans the rest, then put in place.
@@ -34,20 +36,31 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
+from components import code_blocks
+from components.callouts import callouts_plugin
+
+# Raised whenever the same Markdown renders to different HTML: every post stored with an
+# older one is rendered again (components/rerender.py). 1: before code blocks had lines,
+# titles and labels, callouts and heading links.
+VERSION = 2
 WORDS_PER_MINUTE = 230
 EXCERPT_WORDS = 40
 
 _ATTRIBUTES: dict[str, set[str]] = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
-    "a": {"href", "hreflang", "id", "class"},
+    # aria-label: a heading's anchor link says which section it links to.
+    "a": {"href", "hreflang", "id", "class", "aria-label"},
     "code": {"class"},
-    "pre": {"class", "data-lang"},
-    "span": {"class"},
+    "pre": {"class", "data-lang", "tabindex"},
+    # data-n: a code line's number, drawn by CSS so that copying the code leaves it out.
+    "span": {"class", "data-n"},
+    "ins": {"class", "data-n"},
+    "del": {"class", "data-n"},
+    "figure": {"class"},
+    "details": {"class", "open"},
+    "summary": {"class"},
+    "p": {"class"},
     "div": {"class"},
     "input": {"checked", "class"},
     "li": {"id", "class"},
@@ -60,14 +73,17 @@ _ATTRIBUTES: dict[str, set[str]] = {
 }
 _TAGS = set(nh3.ALLOWED_TAGS) | {"input", "section"}
 # Only task-list checkboxes may be inputs, and they can never be ticked by a reader.
-_TAG_ATTRIBUTE_VALUES = {"input": {"type": {"checkbox"}, "disabled": {"", "disabled"}}}
+_TAG_ATTRIBUTE_VALUES = {
+    "input": {"type": {"checkbox"}, "disabled": {"", "disabled"}},
+    # A callout's box (components/callouts.py), and no other role an author might write.
+    "div": {"role": {"note"}},
+}
 
 # Image addresses a post may make every browser that shows it fetch (see _loads_nothing_of_ours).
 # A library file is one flat name: no `/media/../admin` that a browser would resolve.
 _LIBRARY_FILE = re.compile(r"/media/(?!\.\.?(?:$|[?#]))[\w.-]+")
 _ELSEWHERE = ("http://", "https://", "//")
 
-_FORMATTER = HtmlFormatter(nowrap=True)
 _WORD = re.compile(r"\S+")
 
 # Private-use characters bracket each math placeholder. They are removed from the author's
@@ -184,24 +200,46 @@ class _MathSlots:
         return "" if index is None or int(index) >= len(self.mathml) else self.mathml[int(index)]
 
 
-def _highlight(code: str, lang: str, _attrs: str) -> str:
-    name = lang.strip().lower()
-    try:
-        lexer = get_lexer_by_name(name) if name else None
-    except ClassNotFound:
-        lexer = None
-    body = html.escape(code) if lexer is None else highlight(code, lexer, _FORMATTER)
-    lang_attr = f' data-lang="{html.escape(name)}"' if name else ""
-    return f'<pre class="highlight"{lang_attr}><code>{body}</code></pre>\n'
+def _render_fence(
+    _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, _env: EnvType
+) -> str:
+    token = tokens[idx]
+    return code_blocks.render(token.content, token.info)
+
+
+def _render_heading_close(
+    _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, _env: EnvType
+) -> str:
+    """A heading with an id (h2 to h4, as the anchors plugin gives them: the ids kramdown
+    gives, so old links keep working) ends with a link to itself, to copy."""
+    close = f"</{tokens[idx].tag}>\n"
+    anchor = tokens[idx - 2].attrGet("id") if idx >= 2 else None
+    if not anchor:
+        return close
+    text = _heading_text(tokens[idx - 1])
+    return (
+        f'<a class="heading-anchor" href="#{html.escape(str(anchor))}" '
+        f'aria-label="Link to “{html.escape(text)}”">#</a>{close}'
+    )
+
+
+def _heading_text(inline: Token) -> str:
+    content = "".join(
+        child.content
+        for child in inline.children or []
+        if child.content and child.type != "html_inline"
+    )
+    return " ".join(content.translate(_NO_MARKERS).split())
 
 
 @cache
 def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"highlight": _highlight})
+    md = MarkdownIt("commonmark")
     md.enable(["table", "strikethrough"])
     md.use(footnote_plugin)
     md.use(tasklists_plugin)
     md.use(anchors_plugin, min_level=2, max_level=4)
+    md.use(callouts_plugin)
     # No space inside the dollars and no digit just outside them (Pandoc's rule), so
     # "costs $5 and $10" stays text. No labels, and no blank lines inside $$ so a stray
     # "$$" cannot swallow the paragraphs after it.
@@ -213,6 +251,8 @@ def _parser() -> MarkdownIt:
         allow_blank_lines=False,
         double_inline=True,
     )
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("heading_close", _render_heading_close)
     md.add_render_rule("math_inline", _render_math_inline)
     md.add_render_rule("math_inline_double", _render_math_inline_double)
     md.add_render_rule("math_block", _render_math_block)
@@ -250,7 +290,13 @@ def _math(token: Token, display: str, env: EnvType) -> str:
     return slots.hold(mathml)
 
 
+# Environments latex2mathml does not know, and the one it draws the same way: `aligned`
+# (amsmath's align inside an equation) left its `&` in as text.
+_SAME_ENVIRONMENT = re.compile(r"\\(begin|end)\{(aligned|split|alignat\*?|alignedat)\}(\{\d+\})?")
+
+
 def _mathml(latex: str, display: str) -> str:
+    latex = _SAME_ENVIRONMENT.sub(lambda m: f"\\{m[1]}{{align*}}", latex)
     root = convert_to_element(latex, display=display)
     for element in root.iter():
         _clean_mathml_element(element)
@@ -340,11 +386,7 @@ def _toc(tokens: list[Token]) -> list[dict[str, Any]]:
         if opening.type != "heading_open" or opening.tag not in {"h2", "h3"}:
             continue
         anchor = opening.attrs.get("id")
-        text = " ".join(
-            "".join(child.content for child in inline.children or [] if child.content)
-            .translate(_NO_MARKERS)
-            .split()
-        )
+        text = _heading_text(inline)
         if anchor and text:
             entries.append({"level": int(opening.tag[1]), "id": str(anchor), "text": text})
     return entries

@@ -115,7 +115,8 @@ class _Scan:
         arguments = _arguments(rest)
         if name == "highlight":
             language = (arguments or {}).get(0, "")
-            return self._highlight(tag, _HUGO_END_HIGHLIGHT, language)
+            options = _code_options((arguments or {}).get(1, "").split(","))
+            return self._highlight(tag, _HUGO_END_HIGHLIGHT, language, options)
         converter = _SHORTCODES.get(name)
         text = converter(arguments) if converter and arguments is not None else None
         return self._keep(tag) if text is None else self._replace(tag.start(), tag.end(), text)
@@ -125,18 +126,25 @@ class _Scan:
         if name == "raw" and not rest:
             return self._raw(tag)
         if name == "highlight":
-            return self._highlight(tag, _LIQUID_END_HIGHLIGHT, (rest.split() or [""])[0])
+            language, *flags = rest.split() or [""]
+            options = _code_options(
+                re.findall(r"\w+(?:=(?:\"[^\"]*\"|'[^']*'|\S+))?", " ".join(flags))
+            )
+            return self._highlight(tag, _LIQUID_END_HIGHLIGHT, language, options)
         converter = _LIQUID_TAGS.get(name)
         text = converter(rest) if converter else None
         return self._keep(tag) if text is None else self._replace(tag.start(), tag.end(), text)
 
-    def _highlight(self, tag: re.Match[str], end_pattern: re.Pattern[str], language: str) -> int:
+    def _highlight(
+        self, tag: re.Match[str], end_pattern: re.Pattern[str], language: str, options: str = ""
+    ) -> int:
         end = self._closing(end_pattern, tag.end())
         if end is None:
             self._warn(tag.start(), "unclosed " + tag[0])
             return tag.end()
         code = _ESCAPES.sub(_unescape, self.body[tag.end() : end.start()])
-        fence = _fence(language if _LANGUAGE.fullmatch(language) else "", code)
+        language = language if _LANGUAGE.fullmatch(language) else ""
+        fence = _fence(f"{language} {options}" if language and options else language, code)
         # A fence must have its lines to itself, or it is no fence.
         if _line_start(self.body, self.done, tag.start()) is None:
             fence = "\n" + fence
@@ -305,6 +313,27 @@ def _address(path: str) -> str | None:
         stem = dated[1]
     slug = slugify(stem)
     return (f"/{slug}" + (f"#{anchor}" if hashed else "")) if slug else None
+
+
+_LIQUID_OPTION = re.compile(r"\w+(?:=(?:\"[^\"]*\"|'[^']*'|\S+))?")
+# Line numbers and highlighted lines, as Hugo's highlight and Jekyll's (Rouge's) take them.
+_CODE_OPTIONS = {"linenos": "linenos", "hl_lines": "hl_lines", "linenostart": "linenostart",
+                 "mark_lines": "hl_lines"}  # fmt: skip
+
+
+def _code_options(pairs: list[str]) -> str:
+    """`{linenos=table, hl_lines="2 4-5"}` for a fence's info string (code_blocks reads
+    it), from `linenos=table`, `hl_lines=2 4-5` or a bare `linenos`."""
+    kept = []
+    for pair in pairs:
+        key, has_value, value = pair.strip().partition("=")
+        name = _CODE_OPTIONS.get(key.strip().lower())
+        if name is None:
+            continue
+        value = value.strip().strip("\"'") if has_value else "true"
+        if re.fullmatch(r"[\w -]{1,100}", value):
+            kept.append(f'{name}="{value}"')
+    return "{" + ", ".join(kept) + "}" if kept else ""
 
 
 def _fence(language: str, code: str) -> str:

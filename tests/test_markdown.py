@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components.markdown import render
 
 
@@ -10,7 +12,8 @@ def test_commonmark_with_tables_footnotes_tasks_and_anchors() -> None:
         "## A heading\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\n"
         "Text[^n].\n\n[^n]: A note.\n"
     ).html
-    assert '<h2 id="a-heading">A heading</h2>' in html
+    assert '<h2 id="a-heading">A heading<a class="heading-anchor" href="#a-heading"' in html
+    assert 'aria-label="Link to “A heading”"' in html
     assert "<table>" in html and "<td>1</td>" in html
     assert 'type="checkbox"' in html and "checked" in html and "disabled" in html
     assert 'class="footnotes"' in html and 'href="#fn1"' in html
@@ -18,7 +21,7 @@ def test_commonmark_with_tables_footnotes_tasks_and_anchors() -> None:
 
 def test_code_is_highlighted_on_the_server() -> None:
     html = render("```python\ndef f():\n    return 1 < 2\n```\n").html
-    assert '<pre class="highlight" data-lang="python"><code>' in html
+    assert '<pre class="highlight" data-lang="python" tabindex="0"><code>' in html
     assert '<span class="k">def</span>' in html
     assert "&lt;" in html
 
@@ -137,7 +140,7 @@ def test_money_dollars_stay_text() -> None:
 def test_math_in_code_stays_literal() -> None:
     html = render("`$x^2$` and\n\n```\n$$\n\\int x\n$$\n```\n\n    $y$\n").html
     assert "<code>$x^2$</code>" in html
-    assert "$$\n\\int x\n$$" in html
+    assert '<span class="line">$$</span>\n<span class="line">\\int x</span>' in html
     assert "$y$" in html
     assert "<math" not in html
 
@@ -147,3 +150,23 @@ def test_excerpt_shows_the_latex_source_of_inline_math() -> None:
     assert rendered.excerpt == "The area is \\pi r^2 in total. After."
     heading = render("## Area $x^2$\n").toc
     assert heading[0]["text"] == "Area x^2"
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        r"\begin{aligned} a &= b \\ c &= d \end{aligned}",
+        r"\begin{align*} a &= b \\ c &= d \end{align*}",
+        r"\begin{split} a &= b \\ &= c \end{split}",
+        r"\begin{alignedat}{2} a &= b \end{alignedat}",
+        r"f(x) = \begin{cases} 1 & x > 0 \\ 0 & \text{otherwise} \end{cases}",
+        r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix} \begin{bmatrix} a \end{bmatrix}",
+        r"\operatorname{sgn}(x) \in \mathbb{R}",
+    ],
+)
+def test_the_latex_technical_writers_use_renders_without_stray_ampersands(
+    environment: str,
+) -> None:
+    html = render(f"$$\n{environment}\n$$\n").html
+    assert "<math" in html and "math-error" not in html
+    assert "&amp;" not in html

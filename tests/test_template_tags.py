@@ -112,14 +112,16 @@ def test_a_hugo_highlight_becomes_a_fenced_block_with_its_code_verbatim() -> Non
         "{{< /highlight >}}\n"
         "After.\n"
     )
+    # Line numbers and highlighted lines come along, for the code block to show them.
     assert converted(body) == (
-        'Before.\n```go\nfunc main() {\n\tfmt.Println("{{ .Title }} {% if %}")\n}\n```\nAfter.\n'
+        'Before.\n```go {linenos="table", hl_lines="2"}\nfunc main() {\n'
+        '\tfmt.Println("{{ .Title }} {% if %}")\n}\n```\nAfter.\n'
     )
 
 
 def test_a_jekyll_highlight_becomes_a_fenced_block() -> None:
     body = "{% highlight ruby linenos %}\ndef foo\n  puts 'foo'\nend\n{% endhighlight %}\n"
-    assert converted(body) == "```ruby\ndef foo\n  puts 'foo'\nend\n```\n"
+    assert converted(body) == "```ruby {linenos=\"true\"}\ndef foo\n  puts 'foo'\nend\n```\n"
 
 
 def test_the_fence_is_longer_than_any_backtick_run_in_the_code() -> None:

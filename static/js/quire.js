@@ -99,3 +99,55 @@ document.addEventListener("input", (event) => {
 document.addEventListener("htmx:before:request", (event) => {
   if (event.target.id === "autosave") delete event.target.closest("form").dataset.typingSince;
 });
+
+// Code blocks (components/code_blocks.py) get a copy button: it copies the code, and of
+// a shell session only the commands, without their prompts or the output.
+function addCopyButtons(root) {
+  for (const figure of root.querySelectorAll?.("figure.code:not([data-copyable])") || []) {
+    figure.dataset.copyable = "";
+    let caption = figure.querySelector("figcaption");
+    if (!caption) {
+      caption = document.createElement("figcaption");
+      figure.prepend(caption);
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy-code";
+    button.textContent = "Copy";
+    const status = document.createElement("span");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    caption.append(button, status);
+  }
+}
+
+function codeToCopy(code) {
+  const lines = [...code.querySelectorAll(".line")];
+  const session = code.querySelector(".gp") !== null;
+  return lines
+    .filter((line) => !(session && line.classList.contains("out")))
+    .map((line) => {
+      const copy = line.cloneNode(true);
+      copy.querySelectorAll(".gp").forEach((prompt) => prompt.remove());
+      return copy.textContent;
+    })
+    .join("\n");
+}
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest?.("button.copy-code");
+  if (!button) return;
+  const figure = button.closest("figure.code");
+  const status = button.nextElementSibling;
+  try {
+    await navigator.clipboard.writeText(codeToCopy(figure.querySelector("pre code")));
+    button.textContent = "Copied";
+    status.textContent = "Code copied.";
+  } catch {
+    status.textContent = "Could not copy: select the code instead.";
+  }
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
+});
+
+document.addEventListener("DOMContentLoaded", () => addCopyButtons(document));
+document.addEventListener("htmx:after:swap", () => addCopyButtons(document));

@@ -1,0 +1,106 @@
+"""Code blocks and callouts in a real Chromium: the copy button copies the code, and of a
+shell session only the commands; numbers never come along; nothing sticks out at a
+phone's width; axe finds nothing in either colour scheme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.models import PostStatus
+from tests.conftest import post_address, write_post
+
+from .test_browser_reading import axe_violations, fits, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+BODY = """Install it:
+
+```console
+$ pip install flask
+Collecting flask
+  Downloading flask-3.1.0-py3-none-any.whl (20000 kB)
+$ flask --app hello run --debug
+ * Running on http://127.0.0.1:5000
+```
+
+```python title="hello.py" linenums="1" hl_lines="4"
+from flask import Flask
+
+app = Flask(__name__)
+@app.get("/")
+def hello() -> str:
+    return "Hello, World! This line is long enough to need scrolling on a phone's screen."
+```
+
+```diff-python
+ def hello():
+-    return "Hello"
++    return "Hello, World!"
+```
+
+> [!WARNING]
+> Never run the debugger in production.
+
+??? tip "Folded"
+    Open me.
+"""
+
+ADDRESS: dict[str, str] = {}
+
+
+async def a_post_with_code(session: Any) -> None:
+    post = await write_post(
+        session, title="Flask in a minute", body=BODY, status=PostStatus.PUBLISHED
+    )
+    ADDRESS["post"] = post_address(post)
+
+
+async def copied(page: Any, figure: int) -> str:
+    await page.locator("figure.code").nth(figure).get_by_role("button", name="Copy").click()
+    await (
+        page.locator("figure.code")
+        .nth(figure)
+        .get_by_role("status")
+        .filter(has_text="Code copied.")
+        .wait_for()
+    )
+    return str(await page.evaluate("navigator.clipboard.readText()"))
+
+
+async def test_the_copy_button_copies_commands_and_code_without_numbers(
+    live_server: Any, browser: Any
+) -> None:
+    live_server.seed(a_post_with_code)
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + ADDRESS["post"])
+        await wait_until(page, "document.querySelectorAll('button.copy-code').length === 3")
+        assert await copied(page, 0) == "pip install flask\nflask --app hello run --debug"
+        code = await copied(page, 1)
+        assert code.startswith("from flask import Flask\n\napp = Flask(__name__)\n")
+        assert not any(line[:1].isdigit() for line in code.splitlines())
+        # The long line scrolls inside its block; the page itself does not.
+        await fits(page)
+        # Folded callouts open without script.
+        await page.get_by_text("Folded").click()
+        assert await page.get_by_text("Open me.").is_visible()
+    finally:
+        await context.close()
+
+
+async def test_code_and_callouts_read_in_both_schemes(live_server: Any, browser: Any) -> None:
+    live_server.seed(a_post_with_code)
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + ADDRESS["post"])
+        assert await page.locator("figure.code").count() == 3
+        assert await page.locator(".callout-warning .callout-title").inner_text() == "Warning"
+        assert await axe_violations(page) == []
+    finally:
+        await context.close()
