@@ -207,6 +207,8 @@ def _rows(count: int, pool: Pool, now: datetime) -> Iterator[tuple[dict[str, Any
             "excerpt": _excerpt(pieces),
             "reading_minutes": max(1, math.ceil(words / markdown.WORDS_PER_MINUTE)),
             "toc": toc,
+            # Pieces rendered by this Quire: nothing for `quire render` to do again.
+            "render_version": markdown.VERSION,
             "front_matter": {},
             "tag_names": " ".join(pool.tags[tag_id - 1] for tag_id in tag_ids),
             "status": PostStatus.PUBLISHED,

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli import base, checks, ghost, people, portability, serve, wordpress
+from cli import base, checks, ghost, people, portability, render, serve, wordpress
 from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
 from components.comments import moderation
@@ -37,14 +37,36 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the migrations the database does not have yet."""
+    """Apply the migrations the database does not have yet, then render again the posts
+    an older Quire rendered (see `quire render`)."""
 
     async def work(engine: AsyncEngine) -> str:
         todo = await migrations.pending(engine)
-        if not todo:
-            return "database is up to date"
-        await migrations.upgrade(engine)
-        return f"applied {len(todo)} migration(s): {', '.join(todo)}"
+        if todo:
+            await migrations.upgrade(engine)
+        done = (
+            f"applied {len(todo)} migration(s): {', '.join(todo)}"
+            if todo
+            else "database is up to date"
+        )
+        # A new Quire may render Markdown differently: old posts get its HTML now.
+        return f"{done}; {await render.render_stale(engine)}"
+
+    base.with_engine(work)
+
+
+@main.command("render")
+def render_posts() -> None:
+    """Render old posts again with this Quire.
+
+    Every post an older Quire rendered (before an upgrade that renders Markdown
+    differently: code blocks, callouts) gets this one's HTML. A few posts per
+    transaction, never blocking the site; stopped, it picks up where it was when run
+    again. `quire db upgrade` does it too."""
+
+    async def work(engine: AsyncEngine) -> str:
+        await base.up_to_date(engine)
+        return await render.render_stale(engine)
 
     base.with_engine(work)
 

@@ -148,6 +148,7 @@ def set_content(post: Post, rendered: markdown.Rendered, tags: list[Tag]) -> Non
     post.excerpt = rendered.excerpt
     post.reading_minutes = rendered.reading_minutes
     post.toc = rendered.toc
+    post.render_version = markdown.VERSION
     post.tags = tags
     post.tag_names = " ".join(tag.name for tag in tags)
 

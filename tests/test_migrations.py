@@ -49,6 +49,7 @@ async def test_migrated_schema_matches_the_models(backend: str, tmp_path: Path) 
             "0012",
             "0013",
             "0014",
+            "0015",
         ]
         await migrations.upgrade(engine)
         assert await migrations.pending(engine) == []
@@ -79,8 +80,8 @@ def test_cli_upgrades_then_loads_demo_once(tmp_path: Path) -> None:
 
     first = runner.invoke(main, ["db", "upgrade"], env=env)
     assert first.exit_code == 0, first.output
-    applied = "0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009, 0010, 0011, 0012, 0013, 0014"
-    assert f"applied 14 migration(s): {applied}" in first.output
+    applied = ", ".join(f"{number:04}" for number in range(1, 16))
+    assert f"applied 15 migration(s): {applied}" in first.output
     again = runner.invoke(main, ["db", "upgrade"], env=env)
     assert "database is up to date" in again.output
 

@@ -67,6 +67,9 @@ class Post(Base):
     reading_minutes: Mapped[int] = mapped_column(Integer, default=1)
     # The table of contents: [{"level": 2, "id": "anchor", "text": "Heading"}, ...].
     toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Which rendering made body_html (components/markdown.VERSION): older ones are
+    # rendered again by `quire render` (and `quire db upgrade`).
+    render_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Front matter keys an imported file had that Quire does not use (`layout`, `image`,
     # ...), in their order, so that an export writes them back: nothing is lost in transit.
     front_matter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,46 @@
+"""`quire render` (and the end of `quire db upgrade`): every post that an older Quire
+rendered, rendered again (components/rerender.py), a batch per transaction, with a
+progress bar. Stopped at any point, it picks up where it was when run again."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from cli import portability, runs
+from components import rerender
+from components.db import make_sessionmaker
+
+
+async def render_stale(engine: AsyncEngine) -> str:
+    """Render the stale posts; what was done, in one line."""
+    async with make_sessionmaker(engine)() as session:
+        total = await rerender.stale_count(session)
+    if not total:
+        return "every post is rendered as this version of Quire renders it"
+    written = 0
+    problems: list[str] = []
+    async with portability.web_links() as web:
+        links = rerender.Links(url=web.media_url, picture=web.picture)
+        with portability.progress(total, "Rendering") as show:
+            after = 0
+            while True:
+
+                async def batch(session: AsyncSession, start: int = after) -> tuple[int, int]:
+                    return await rerender.render_batch(session, links, after=start)
+
+                done = await runs.in_transaction(
+                    engine, batch, dry_run=False, what=f"posts after id {after}"
+                )
+                if isinstance(done, str):  # the batch could not be written: said, and stop
+                    problems.append(done)
+                    break
+                last, count = done
+                for _ in range(count):
+                    show("rendered")
+                written += count
+                if last == after:
+                    break
+                after = last
+    if problems:
+        raise SystemExit(f"quire: rendered {written} of {total} post(s); then {problems[0]}")
+    return f"rendered {written} post(s) again ({total - written} saved meanwhile by their writers)"

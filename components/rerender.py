@@ -1,0 +1,79 @@
+"""Posts rendered again when Quire renders Markdown differently (markdown.VERSION).
+
+HTML is made once, when a post is saved; a new Quire that renders code blocks or callouts
+better would leave every older post as it was. `quire render` (and `quire db upgrade`)
+goes through the posts an older rendering made, in id order, a few per transaction, so
+it can be stopped and run again and never holds the database for long. Each post is
+written with an UPDATE that leaves its version alone (an open editor is not told of a
+conflict that is none) and only if that version is still the one read: a post saved
+meanwhile was rendered by its save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components import clock, markdown
+from components.markdown import Picture
+from components.media.library import pictures
+from components.models import Media, Post
+
+BATCH = 20
+
+
+@dataclass(frozen=True)
+class Links:
+    """The addresses the web layer gives library images (components/ knows none)."""
+
+    url: Callable[[Media], str]
+    picture: Callable[[Media], Picture | None]
+
+
+def _stale() -> ColumnElement[bool]:
+    return Post.render_version < markdown.VERSION
+
+
+async def stale_count(session: AsyncSession) -> int:
+    """How many posts an older rendering made."""
+    return await session.scalar(select(func.count()).select_from(Post).where(_stale())) or 0
+
+
+async def render_batch(
+    session: AsyncSession, links: Links, *, after: int = 0, limit: int = BATCH
+) -> tuple[int, int]:
+    """Render again up to `limit` stale posts with ids above `after`; (the last id seen,
+    how many were written). Flushed, not committed."""
+    rows = (
+        await session.execute(
+            select(Post.id, Post.body, Post.version)
+            .where(_stale(), Post.id > after)
+            .order_by(Post.id)
+            .limit(limit)
+        )
+    ).all()
+    written = 0
+    for post_id, body, version in rows:
+        shown = await pictures(session, body, url=links.url, picture=links.picture)
+        rendered = await asyncio.to_thread(markdown.render, body, shown)
+        result = await session.execute(
+            update(Post)
+            .where(Post.id == post_id, Post.version == version)
+            .values(
+                body_html=rendered.html,
+                excerpt=rendered.excerpt,
+                reading_minutes=rendered.reading_minutes,
+                toc=rendered.toc,
+                render_version=markdown.VERSION,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        written += getattr(result, "rowcount", 0) or 0
+    if written:
+        # Readers' kept pages hold the old HTML: the clock moves, so they are made anew.
+        await clock.touch(session)
+    return (rows[-1][0] if rows else after), written
