@@ -113,7 +113,7 @@ async def page(client: Any, url: str, **kwargs: Any) -> str:
 
 def pending_badge(html: str) -> tuple[str, bool]:
     """The number in `#pending-count` and whether it is hidden."""
-    match = re.search(r'<span id="pending-count" class="count"( hidden)?>(\d+)<', html)
+    match = re.search(r'<span id="pending-count" class="badge"( hidden)?>(\d+)<', html)
     assert match is not None, "no #pending-count in the page"
     return match[2], match[1] is not None
 
