@@ -252,6 +252,9 @@ async def save(
         session, draft, post=post, time_zone=author.time_zone, autosave=autosave, taken=taken or {}
     )
     if autosave and post is not None and post.status is not PostStatus.DRAFT:
+        if is_live(post, draft):
+            # An autosave that fires after a save or Publish: nothing is waiting.
+            return post
         await revisions.record(
             session,
             post_id=post.id,
@@ -391,6 +394,15 @@ async def tag_suggestions(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+def is_live(post: Post, draft: Draft) -> bool:
+    """Is what the editor holds what readers of `post` see (its text, title, description)?"""
+    return (
+        draft.body == post.body
+        and draft.title.strip() == post.title
+        and draft.description.strip() == post.description
+    )
 
 
 def can_edit(user: User, post: Post) -> bool:

@@ -4,14 +4,16 @@ phone's width; axe finds nothing in either colour scheme."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from components.models import PostStatus
-from tests.conftest import post_address, write_post
+from tests.conftest import DEADLINE_SECONDS, post_address, write_post
 
 from .test_browser_reading import axe_violations, fits, wait_until
+from .test_browser_writing import a_writer, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -104,3 +106,29 @@ async def test_code_and_callouts_read_in_both_schemes(live_server: Any, browser:
         assert await axe_violations(page) == []
     finally:
         await context.close()
+
+
+async def test_ctrl_s_saves_as_the_post_stands(live_server: Any, page: Any) -> None:
+    """A draft is saved as a draft; once published, Ctrl+S updates it and never takes it
+    back to a draft, though the button it presses was chosen before Publish."""
+    live_server.seed(a_writer)
+    await sign_in(page, live_server.url)
+    await page.goto(live_server.url + "/admin/posts/new")
+    await wait_until(page, "window.htmx !== undefined")
+    await page.fill("#editor-title", "Keys")
+    await page.fill("#editor-body", "Saved by a key.")
+    await page.locator("#editor-body").press("Control+s")
+    await page.locator("#editor-status").filter(has_text=": draft.").wait_for()
+    await page.get_by_role("button", name="Publish now").click()
+    await page.locator("#editor-status").filter(has_text=": published.").wait_for()
+    address = await page.locator("#editor-status a", has_text="View post").get_attribute("href")
+    await page.fill("#editor-body", "Saved by a key, and changed.")
+    await page.locator("#editor-body").press("Meta+s")
+    # Still published, now with the new words: the post page shows them.
+    async with asyncio.timeout(DEADLINE_SECONDS):  # only ends a hung test
+        for _ in iter(int, 1):
+            shown = await (await page.request.get(live_server.url + address)).text()
+            if "and changed." in shown:
+                break
+            await asyncio.sleep(0.1)
+    await page.locator("#editor-status").filter(has_text=": published.").wait_for()

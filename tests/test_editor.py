@@ -561,3 +561,21 @@ async def test_a_save_that_another_save_overtakes_mid_write_is_a_conflict(
     db.expire_all()
     stored = await db.get(Post, post_id)
     assert stored is not None and stored.body == "theirs"
+
+
+async def test_an_autosave_after_publishing_says_everything_is_live(client, db, writer) -> None:
+    """Publish now, then the autosave that was still pending fires with the same text:
+    nothing waits in the revisions, and the status says so."""
+    post = await _saved_post(client, db, action="publish", body="Live text")
+    before = await count(db, Revision)
+    late = await post_form(
+        client,
+        "/admin/posts/autosave",
+        form(post_id=post.id, version=post.version, editor="tab-one", body="Live text"),
+        headers=HTMX,
+    )
+    status = await late.get_data(as_text=True)
+    assert late.status_code == 200
+    assert "Everything here is live: published." in status
+    assert "not yet live" not in status
+    assert await count(db, Revision) == before

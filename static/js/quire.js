@@ -151,3 +151,15 @@ document.addEventListener("click", async (event) => {
 
 document.addEventListener("DOMContentLoaded", () => addCopyButtons(document));
 document.addEventListener("htmx:after:swap", () => addCopyButtons(document));
+
+// Ctrl+S (Cmd+S) in the editor saves as the post stands: a draft stays a draft, a
+// scheduled post keeps its date, a published one is updated.
+document.addEventListener("keydown", (event) => {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey || event.key.toLowerCase() !== "s") return;
+  const form = event.target.closest?.("form#editor") || document.querySelector("form#editor");
+  if (!form) return;
+  event.preventDefault();
+  const action = form.querySelector("#editor-state")?.dataset.saveAction || "draft";
+  const button = form.querySelector(`button[name="action"][value="${action}"]`);
+  form.requestSubmit(button || undefined);
+});

@@ -13,7 +13,7 @@ from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from components import markdown, revisions, writing
-from components.models import Post, PostKind, User
+from components.models import Post, PostKind, PostStatus, User
 from components.posts import post_status_label
 from components.text import parse_id
 from components.writing import Action, Conflict, Draft, Filter, Invalid
@@ -283,6 +283,7 @@ async def _saved(
         autosave=autosave,
         revisions=await revisions.of_post(get_db(), post.id),
         status_label=post_status_label(post),
+        live=autosave and post.status is not PostStatus.DRAFT and writing.is_live(post, draft),
     )
     if created:
         response.headers["HX-Replace-Url"] = url_for("admin.edit_post", post_id=post.id)
