@@ -31,6 +31,8 @@ async def test_post_link_swaps_content_without_reload_and_back_restores(live_ser
     assert await heading.inner_text() == newest.title
     assert await page.title() == f"{newest.title} · Quire"
     assert await page.evaluate("window.quireMarker") == "still here", "the page was reloaded"
+    # Focus is on the new page's heading, where a screen reader goes on from, not <body>.
+    assert await page.evaluate("document.activeElement.matches('main h1')")
 
     await page.go_back()
     await page.wait_for_url(live_server.url + "/")

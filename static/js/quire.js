@@ -163,3 +163,13 @@ document.addEventListener("keydown", (event) => {
   const button = form.querySelector(`button[name="action"][value="${action}"]`);
   form.requestSubmit(button || undefined);
 });
+
+// After a boosted navigation (the whole body swapped) focus would fall to <body>: it
+// goes to the new page's main heading instead, where a screen reader reads on from.
+document.addEventListener("htmx:after:swap", (event) => {
+  if (event.detail?.ctx?.target !== document.body) return;
+  const heading = document.querySelector("main h1");
+  if (!heading) return;
+  if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+  heading.focus({ preventScroll: true });
+});
