@@ -576,6 +576,20 @@ async def sql(app: Quart, client: Any) -> AsyncIterator[StatementLog]:
 # --- a real server and a real browser ---------------------------------------
 
 
+async def server_end(port: int, client_port: int) -> str:
+    """What `ss` says of the server's end of the connection from `client_port` to `port`:
+    its unread bytes, and its owner's pid (none while it waits to be accepted)."""
+    connection = f"( sport = :{port} and dport = :{client_port} )"
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        ["ss", "-tnpH", "state", "established", connection],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
-import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from components.comments.stamps import stamp_age
 from components.models import PostStatus, utcnow
 from web.pages.store import PAGES, Entry, Pages
 
-from .conftest import DEADLINE_SECONDS, TEST_SECRET, post_address, served
+from .conftest import DEADLINE_SECONDS, TEST_SECRET, post_address, served, server_end
 from .test_comments import make_post
 from .test_pages import publish
 
@@ -198,13 +197,7 @@ async def worker_of(response: httpx.Response) -> int:
     """The pid of the worker that answered `response`: the owner of the server's end of
     its connection, still open (kept alive)."""
     client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
-    connection = f"( sport = :{response.url.port} and dport = :{client_port} )"
-    listed = await asyncio.to_thread(
-        subprocess.run,
-        ["ss", "-tnpH", "state", "established", connection],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    [pid] = {int(pid) for pid in re.findall(r"pid=(\d+)", listed.stdout)}
+    assert response.url.port is not None
+    listed = await server_end(response.url.port, client_port)
+    [pid] = {int(pid) for pid in re.findall(r"pid=(\d+)", listed)}
     return pid

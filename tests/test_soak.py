@@ -17,7 +17,6 @@ import random
 import re
 import signal
 import ssl
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from tests.conftest import (
     fresh_database,
     post_address,
     reset_database,
+    server_end,
     session_on,
     start_quire,
     stop_quire,
@@ -229,19 +229,12 @@ async def request_begun(port: int, client_port: int) -> None:
     """Wait until a worker has accepted the connection from `client_port` and read all
     that was sent on it: its request has begun. `ss` shows the server's end of the
     connection, its owner (none while it waits to be accepted) and its unread bytes."""
-    connection = f"( sport = :{port} and dport = :{client_port} )"
     deadline = time.monotonic() + DEADLINE_SECONDS
     while True:
-        listed = await asyncio.to_thread(
-            subprocess.run,
-            ["ss", "-tnpH", "state", "established", connection],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        if any(line.split()[0] == "0" and "pid=" in line for line in listed.stdout.splitlines()):
+        listed = await server_end(port, client_port)
+        if any(line.split()[0] == "0" and "pid=" in line for line in listed.splitlines()):
             return
-        assert time.monotonic() < deadline, f"no worker read the request: {listed.stdout}"
+        assert time.monotonic() < deadline, f"no worker read the request: {listed}"
         await asyncio.sleep(0.05)
 
 
