@@ -50,6 +50,7 @@ async def test_migrated_schema_matches_the_models(backend: str, tmp_path: Path) 
             "0013",
             "0014",
             "0015",
+            "0016",
         ]
         await migrations.upgrade(engine)
         assert await migrations.pending(engine) == []
@@ -80,8 +81,8 @@ def test_cli_upgrades_then_loads_demo_once(tmp_path: Path) -> None:
 
     first = runner.invoke(main, ["db", "upgrade"], env=env)
     assert first.exit_code == 0, first.output
-    applied = ", ".join(f"{number:04}" for number in range(1, 16))
-    assert f"applied 15 migration(s): {applied}" in first.output
+    applied = ", ".join(f"{number:04}" for number in range(1, 17))
+    assert f"applied 16 migration(s): {applied}" in first.output
     again = runner.invoke(main, ["db", "upgrade"], env=env)
     assert "database is up to date" in again.output
 
@@ -133,3 +134,36 @@ async def test_reading_migration_fills_existing_posts_and_indexes_them(tmp_path:
         assert found == 1 and by_tag == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_migrated_sqlite_blog_keeps_its_search_index_current(tmp_path: Path) -> None:
+    """The full-text triggers are there after every migration, as create_all makes them:
+    a table copy (0013's) once dropped them, and new posts went unindexed."""
+    migrated = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
+    modelled = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'modelled.db'}")
+    triggers = text("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+    try:
+        await migrations.upgrade(migrated)
+        async with modelled.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+            wanted = (await connection.scalars(triggers)).all()
+        async with migrated.begin() as connection:
+            assert (await connection.scalars(triggers)).all() == wanted
+            assert len(wanted) == 3
+            await connection.execute(
+                text(
+                    "INSERT INTO posts (id, slug, title, description, body, body_html, excerpt,"
+                    " reading_minutes, status, published_at, created_at, updated_at,"
+                    " comments_enabled, share_enabled, version, last_editor, kind)"
+                    " VALUES (1, 'new', 'New post', '', 'okapis', '', '', 1, 'published',"
+                    " '2024-01-01 00:00:00', '2024-01-01 00:00:00', '2024-01-01 00:00:00',"
+                    " 0, 1, 1, '', 'post')"
+                )
+            )
+            found = await connection.scalar(
+                text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'okapi'")
+            )
+        assert found == 1
+    finally:
+        await migrated.dispose()
+        await modelled.dispose()
