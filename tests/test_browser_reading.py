@@ -152,7 +152,7 @@ async def test_live_search_shows_results_and_back_returns(live_server, page) -> 
     post_url = page.url
     await wait_until(page, "window.htmx !== undefined")
 
-    box = page.get_by_role("searchbox", name="Search posts")
+    box = page.get_by_role("combobox", name="Search posts")
     await box.press_sequentially("zebr", delay=30)
     live = page.locator("#search-live .hit-title")
     await live.first.wait_for()
@@ -210,7 +210,7 @@ async def test_every_page_works_without_javascript(live_server, browser) -> None
         await page.wait_for_url(re.compile(r"/tags$"))
         assert await page.get_by_text("8 posts").count() == 1
 
-        await page.get_by_role("searchbox", name="Search posts").fill("zebra")
+        await page.get_by_role("combobox", name="Search posts").fill("zebra")
         await page.get_by_role("button", name="Search").first.click()
         await page.wait_for_url(re.compile(r"/search\?q=zebra$"))
         await page.get_by_role("link", name="Searchable zebra guide").click()

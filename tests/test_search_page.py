@@ -53,10 +53,13 @@ async def test_live_search_returns_the_results_fragment(client, db) -> None:
     response = await client.get("/search?q=live", headers=LIVE)
     body = await response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<html" not in body and body.lstrip().startswith('<section class="search-results"')
+    assert "<html" not in body and body.lstrip().startswith('<ul id="search-live-list"')
     assert "Live results here" in body
     empty = await client.get("/search?q=", headers=LIVE)
-    assert (await empty.get_data(as_text=True)).strip() == ""
+    # Nothing typed: no results, and an empty status line.
+    assert (await empty.get_data(as_text=True)).strip() == (
+        '<hx-partial hx-target="#search-live-status" hx-swap="innerHTML"></hx-partial>'
+    )
 
 
 async def test_live_results_take_the_last_word_as_typed_and_the_page_whole_words(
@@ -79,7 +82,7 @@ async def test_live_results_are_a_few_titles_and_a_link_to_them_all(client, db) 
     for number in range(7):
         await publish(db, f"Widget {number}", body="Widgets all the way down.", days_ago=number + 1)
     live = await (await client.get("/search?q=widg", headers=LIVE)).get_data(as_text=True)
-    titles = re.findall(r'<h2 class="hit-title"><a href="[^"]+">([^<]+)</a>', live)
+    titles = re.findall(r'<a class="hit-title" href="[^"]+" tabindex="-1">([^<]+)</a>', live)
     assert titles == [f"Widget {number}" for number in range(web_search.LIVE_RESULTS)]
     assert "hit-snippet" not in live and "<mark>" not in live
     assert 'class="pager"' not in live
@@ -168,3 +171,23 @@ async def test_no_query_ever_fails(client, db, query) -> None:
             assert "holds a NUL character" in await response.get_data(as_text=True)
             continue
         assert response.status_code == 200, query
+
+
+async def test_live_results_are_a_listbox_the_box_controls_with_a_count_to_hear(client, db) -> None:
+    for number in range(2):
+        await publish(db, f"Widget {number}", body="Widgets.", days_ago=number + 1)
+    page = await (await client.get("/")).get_data(as_text=True)
+    box = page[page.index('<input id="site-search-q"') :]
+    box = box[: box.index(">")]
+    assert 'role="combobox"' in box and 'aria-controls="search-live"' in box
+    assert 'aria-expanded="false"' in box and 'aria-autocomplete="list"' in box
+    assert '<p id="search-live-status" class="visually-hidden" role="status"></p>' in page
+    live = await (await client.get("/search?q=widg", headers=LIVE)).get_data(as_text=True)
+    assert '<ul id="search-live-list" class="live-hits" role="listbox"' in live
+    assert re.findall(r'<li id="(search-live-\d)" class="hit" role="option"', live) == [
+        "search-live-1",
+        "search-live-2",
+    ]
+    assert '<hx-partial hx-target="#search-live-status" hx-swap="innerHTML">2 posts found' in live
+    none = await (await client.get("/search?q=zzzz", headers=LIVE)).get_data(as_text=True)
+    assert 'role="listbox"' not in none and "0 posts found" in none

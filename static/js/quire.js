@@ -173,3 +173,61 @@ document.addEventListener("htmx:after:swap", (event) => {
   if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
   heading.focus({ preventScroll: true });
 });
+
+// The header's live search is a combobox (WAI-ARIA's pattern): the results are a listbox
+// it controls; arrow keys move through them, Enter opens the one chosen, Escape closes.
+const searchBox = () => document.getElementById("site-search-q");
+
+function liveOptions() {
+  return [...document.querySelectorAll("#search-live [role=option]")];
+}
+
+function choose(box, option) {
+  for (const each of liveOptions()) each.setAttribute("aria-selected", String(each === option));
+  if (option) {
+    box.setAttribute("aria-activedescendant", option.id);
+    option.scrollIntoView({ block: "nearest" });
+  } else {
+    box.removeAttribute("aria-activedescendant");
+  }
+}
+
+function closeLive(box) {
+  document.getElementById("search-live").replaceChildren();
+  box.setAttribute("aria-expanded", "false");
+  choose(box, null);
+}
+
+document.addEventListener("htmx:after:swap", (event) => {
+  const box = searchBox();
+  if (!box || event.detail?.ctx?.target?.id !== "search-live") return;
+  box.setAttribute("aria-expanded", String(liveOptions().length > 0));
+  choose(box, null);
+});
+
+document.addEventListener("keydown", (event) => {
+  const box = searchBox();
+  if (!box || event.target !== box) return;
+  const options = liveOptions();
+  const current = options.findIndex((option) => option.getAttribute("aria-selected") === "true");
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    if (options.length === 0) return;
+    event.preventDefault();
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    const next = current < 0 ? (step > 0 ? 0 : options.length - 1)
+      : (current + step + options.length) % options.length;
+    choose(box, options[next]);
+  } else if (event.key === "Enter" && current >= 0) {
+    event.preventDefault();
+    options[current].querySelector("a").click();
+    closeLive(box);
+  } else if (event.key === "Escape" && box.getAttribute("aria-expanded") === "true") {
+    event.preventDefault();
+    closeLive(box);
+  }
+});
+
+document.addEventListener("click", (event) => {
+  const box = searchBox();
+  if (box && !event.target.closest?.(".site-search")) closeLive(box);
+});

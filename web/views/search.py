@@ -48,7 +48,7 @@ async def results() -> Response:
             snippets=not live,
         )
     return await render(
-        "search.html", "partials/search_results.html", q=query, found=found, live=live
+        "search.html", "partials/search_live.html", q=query, found=found
     )
 
 
