@@ -47,9 +47,7 @@ async def results() -> Response:
             typing=live,
             snippets=not live,
         )
-    return await render(
-        "search.html", "partials/search_live.html", q=query, found=found
-    )
+    return await render("search.html", "partials/search_live.html", q=query, found=found)
 
 
 def _turns() -> asyncio.Semaphore:
