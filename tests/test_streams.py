@@ -311,7 +311,7 @@ async def test_a_writer_sees_comments_arrive_on_their_posts_only(
         arrived = await reader.next_event()
         assert '<hx-partial hx-target="#queue-rows" hx-swap="upsert sort:desc">' in arrived.data
         assert f'<tr id="comment-row-{held.id}">' in arrived.data and "For Ada" in arrived.data
-        assert '<span id="pending-count" class="count">1<' in arrived.data
+        assert '<span id="pending-count" class="badge">1<' in arrived.data
 
         await moderation.judge(db, held, Verdict.APPROVE)
         await db.commit()
@@ -319,7 +319,7 @@ async def test_a_writer_sees_comments_arrive_on_their_posts_only(
         # No longer pending: shown as it is now where it was, not added to the list.
         assert f'<hx-partial hx-target="#comment-row-{held.id}" hx-swap="outerHTML">' in judged.data
         assert "queue-rows" not in judged.data
-        assert '<span id="pending-count" class="count" hidden>0<' in judged.data
+        assert '<span id="pending-count" class="badge" hidden>0<' in judged.data
 
         await moderation.remove(db, held)
         await db.commit()

@@ -105,11 +105,7 @@ document.addEventListener("htmx:before:request", (event) => {
 function addCopyButtons(root) {
   for (const figure of root.querySelectorAll?.("figure.code:not([data-copyable])") || []) {
     figure.dataset.copyable = "";
-    let caption = figure.querySelector("figcaption");
-    if (!caption) {
-      caption = document.createElement("figcaption");
-      figure.prepend(caption);
-    }
+    // Placed over the block's corner (CSS), so that adding it moves nothing on the page.
     const button = document.createElement("button");
     button.type = "button";
     button.className = "copy-code";
@@ -117,7 +113,7 @@ function addCopyButtons(root) {
     const status = document.createElement("span");
     status.className = "visually-hidden";
     status.setAttribute("role", "status");
-    caption.append(button, status);
+    figure.append(button, status);
   }
 }
 
