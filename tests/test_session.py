@@ -80,17 +80,23 @@ async def test_on_sqlite_a_workers_writers_take_turns_and_readers_do_not_wait(
     seen: list[str] = []
     writing = asyncio.Event()
     read = asyncio.Event()
+    both_inside = asyncio.Event()
 
     @app.post("/test/write/<name>")
     async def write(name: str) -> str:
         seen.append(f"start {name}")
+        if sum(event.startswith("start") for event in seen) == 2:
+            both_inside.set()
         get_db().add(Tag(name=name, slug=name))
         await get_db().flush()
         writing.set()
-        # Inside until the reader has been answered; were reads queued behind writes,
-        # the deadline (only for that) would end the wait, and the order below would say so.
+        # Inside until the reader has been answered and, on PostgreSQL, until the other
+        # writer is inside too (on a busy machine it may not have started by the time the
+        # reader is answered). Were either queued, the deadline (only for that) would end
+        # the wait, and the order below would say so.
+        waits = [read.wait()] if is_sqlite(database_url) else [read.wait(), both_inside.wait()]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(read.wait(), DEADLINE)
+            await asyncio.wait_for(asyncio.gather(*waits), DEADLINE)
         seen.append(f"end {name}")
         return "ok"
 
