@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from components import migrations, site
 from components.comments.intake import Moderation
 from components.db import is_sqlite, make_engine, make_sessionmaker
+from components.diagrams import runner
 from components.settings import (
     CLOCK_CONNECTIONS,
     PROJECT_ROOT,
@@ -76,11 +77,15 @@ async def problems(environ: Mapping[str, str], *, deploy: bool) -> list[Problem]
 
 
 def _assets() -> list[Problem]:
-    return [
+    found = [
         Problem(Level.ERROR, f"static/{name}", "missing: run `npm ci` (htmx comes from npm)")
         for name in REQUIRED
         if not (PROJECT_ROOT / "static" / name).is_file()
     ]
+    if (missing := runner.renderer_missing()) is not None:
+        # Posts still save; their diagrams show as code until this is put right.
+        found.append(Problem(Level.WARNING, "diagrams", f"{missing}: diagrams show as code"))
+    return found
 
 
 def _deployment(settings: dict[str, Any], environ: Mapping[str, str]) -> list[Problem]:

@@ -19,6 +19,7 @@ async def render_stale(engine: AsyncEngine) -> str:
         return "every post is rendered as this version of Quire renders it"
     written = 0
     problems: list[str] = []
+    refusals: list[str] = []
     async with portability.web_links() as web:
         links = rerender.Links(url=web.media_url, picture=web.picture)
         with portability.progress(total, "Rendering") as show:
@@ -26,7 +27,9 @@ async def render_stale(engine: AsyncEngine) -> str:
             while True:
 
                 async def batch(session: AsyncSession, start: int = after) -> tuple[int, int]:
-                    return await rerender.render_batch(session, links, after=start)
+                    return await rerender.render_batch(
+                        session, links, after=start, refusals=refusals
+                    )
 
                 done = await runs.in_transaction(
                     engine, batch, dry_run=False, what=f"posts after id {after}"
@@ -43,4 +46,9 @@ async def render_stale(engine: AsyncEngine) -> str:
                 after = last
     if problems:
         raise SystemExit(f"quire: rendered {written} of {total} post(s); then {problems[0]}")
-    return f"rendered {written} post(s) again ({total - written} saved meanwhile by their writers)"
+    done = f"rendered {written} post(s) again"
+    if refusals:
+        # Each keeps its older HTML, and is tried again by the next `quire render`.
+        listed = "\n".join(f"  {refusal}" for refusal in dict.fromkeys(refusals))
+        return f"{done}; {len(refusals)} could not be, and keep their older HTML:\n{listed}"
+    return f"{done} ({total - written} saved meanwhile by their writers)"

@@ -94,7 +94,13 @@ least read. A few commands turn it back into something you can follow.
 
 `git log --oneline --graph` shows the branches and merges before any detail.
 When one file is the subject, `git log --follow -p -- path/to/file` tells its
-whole story, renames included.
+whole story, renames included. A release with one side branch reads like this:
+
+```mermaid title="Between two releases"
+flowchart LR
+  v12([v1.2]) --> fix[Fix date parsing] --> v13([v1.3])
+  v12 --> feature[Add export] --> merge{Merge} --> v13
+```
 
 ## Ask who and why
 

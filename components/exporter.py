@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from components import kept_matter, site_backup
 from components.comments import backup
@@ -70,6 +70,8 @@ def render_file(post: Source) -> str:
         matter["description"] = post.description
     if post.tags:
         matter["tags"] = list(post.tags)
+    if post.series:
+        matter["series"] = post.series
     matter["comments"] = post.comments
     matter["share"] = post.share
     if post.draft:
@@ -155,7 +157,10 @@ async def _posts(session: AsyncSession) -> AsyncIterator[list[Post]]:
                 .order_by(Post.id)
                 .limit(_BATCH)
                 .options(
-                    selectinload(Post.tags), undefer(Post.source_head), undefer(Post.source_print)
+                    selectinload(Post.tags),
+                    joinedload(Post.series),
+                    undefer(Post.source_head),
+                    undefer(Post.source_print),
                 )
             )
         ).all()
@@ -262,6 +267,7 @@ def _exported(
         body=moved(post.body),
         description=post.description,
         tags=tuple(tag.name for tag in post.tags),
+        series=post.series.name if post.series else "",
         draft=post.status is PostStatus.DRAFT,
         date=post.published_at,
         comments=post.comments_enabled,

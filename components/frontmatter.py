@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from components import page_files
+from components import page_files, series
 from components.text import slugify
 from components.yaml_limits import MAX_FRONT_MATTER_NODES, BoundedLoader
 
@@ -70,6 +70,8 @@ class Source:
     modified: datetime | None = None
     # The file up to its body, as written: delimiters, front matter, blank lines.
     head: str | None = field(default=None, compare=False)
+    # The series the post is a part of: `series: Name`, or Hugo's `series: [Name]`.
+    series: str = ""
 
     @property
     def image(self) -> str | None:
@@ -102,6 +104,7 @@ _KNOWN = frozenset(
         "permalink",
         "aliases",
         "redirect_from",
+        "series",
     }
 )
 # A Hugo bundle's own file, in one language or several (index.md, index.fr.md).
@@ -310,6 +313,20 @@ def _to_source(
         # `layout: page` says what the kind says; an export writes it back.
         extra = {k: v for k, v in extra.items() if not (k == "layout" and v == "page")}
 
+    series_names = _names(known.get("series"), "series", line, split=False)
+    if len(series_names) > 1:
+        warnings.append(
+            f"line {line.get('series', '?')}: a post is a part of one series; "
+            f"kept {series_names[0]!r} of {len(series_names)}"
+        )
+    part_of = series_names[0][: series.MAX_NAME] if series_names else ""
+    if part_of and not slugify(part_of):
+        warnings.append(
+            f"line {line.get('series', '?')}: series {part_of!r} has no Latin letter or "
+            "digit for its address, not kept"
+        )
+        part_of = ""
+
     modified = None
     for key in MODIFIED_KEYS:
         found = next(((k, v) for k, v in values.items() if k.lower() == key), None)
@@ -338,6 +355,7 @@ def _to_source(
         warnings=tuple(warnings),
         page=page,
         modified=modified,
+        series=part_of,
     )
 
 

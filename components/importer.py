@@ -23,7 +23,7 @@ import yaml
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from components import kept_matter, template_tags, yaml_limits
 from components.frontmatter import Source
@@ -33,6 +33,7 @@ from components.media.names import MAX_ALT_TEXT_LENGTH
 from components.media.refusals import MediaError
 from components.models import Media, Post, PostKind, PostStatus, Redirect, User, utcnow
 from components.posts import post_status_label, status_label
+from components.render_pool import RenderRefused
 from components.saving import Content, write
 from components.text import slugify
 
@@ -410,6 +411,7 @@ def _refuse_nul(source: Source) -> None:
         "description": source.description,
         "text": source.body,
         "tags": " ".join(source.tags),
+        "series": source.series,
     }
     for name, value in fields.items():
         if "\0" in value:
@@ -435,6 +437,7 @@ def _same(post: Post, content: Content) -> bool:
         and (content.source_head is None or post.source_head == content.source_head)
         and post_status_label(post) == status_label(content.status, content.published_at)
         and {tag.slug for tag in post.tags} == {slugify(name) for name in content.tags}
+        and (post.series.slug if post.series else "") == slugify(content.series or "")
     )
 
 
@@ -462,7 +465,7 @@ async def import_source(
     existing = await session.scalar(
         select(Post)
         .where(Post.slug == source.slug)
-        .options(selectinload(Post.tags), undefer(Post.source_head))
+        .options(selectinload(Post.tags), joinedload(Post.series), undefer(Post.source_head))
         .execution_options(populate_existing=True)
     )
     if existing is not None and existing.kind is not kind:
@@ -485,6 +488,7 @@ async def import_source(
         description=source.description,
         body=_rewrite(source.body, urls),
         tags=source.tags,
+        series=source.series,
         status=status,
         published_at=published_at,
         comments_enabled=options.comments_default if source.comments is None else source.comments,
@@ -523,13 +527,16 @@ async def import_source(
     )
     if content.source_head is not None:
         content = replace(content, source_print=kept_matter.fingerprint_of(content))
-    await write(
-        session,
-        existing,
-        content,
-        author=options.author,
-        pictures=shown,
-        address=options.links.post_path,
-        former_addresses=new_redirects,
-    )
+    try:
+        await write(
+            session,
+            existing,
+            content,
+            author=options.author,
+            pictures=shown,
+            address=options.links.post_path,
+            former_addresses=new_redirects,
+        )
+    except RenderRefused as refused:
+        raise Refused(f"not imported: {refused}") from None
     return imported

@@ -25,6 +25,7 @@ from typing import Any
 
 import tomlkit
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedSeq
 
 from components.frontmatter import Source, SourceError, read
 from components.models import Post
@@ -48,6 +49,7 @@ def fingerprint(post: Post, tag_slugs: Iterable[str]) -> str:
         post.share_enabled,
         post.front_matter or {},
         post.kind.value,
+        post.series.slug if post.series else "",
     )
 
 
@@ -65,6 +67,7 @@ def fingerprint_of(content: Content) -> str:
         content.share_enabled,
         content.front_matter or {},
         content.kind.value,
+        slugify(content.series or ""),
     )
 
 
@@ -80,6 +83,7 @@ def _print(
     share: bool,
     front_matter: dict[str, Any],
     kind: str,
+    part_of: str,
 ) -> str:
     facts = [
         title,
@@ -94,6 +98,9 @@ def _print(
         front_matter,
         kind,
     ]
+    if part_of:
+        # Only when there is one: the prints of posts in no series stay as they were.
+        facts.append(part_of)
     text = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -130,6 +137,18 @@ def _drop(document: MutableMapping[str, Any], *names: str) -> None:
             del document[key]
 
 
+def _like(old: Any, name: str) -> Any:
+    """`name` as the value `old` was: a name, or a list of one (`[a]` kept as `[a]`)."""
+    if not isinstance(old, list):
+        return name
+    if isinstance(old, CommentedSeq):
+        listed = CommentedSeq([name])
+        if old.fa.flow_style():
+            listed.fa.set_flow_style()
+        return listed
+    return [name]
+
+
 def _date_value(moment: datetime, toml: bool) -> Any:
     if toml:
         return moment
@@ -152,6 +171,12 @@ def _patch(document: MutableMapping[str, Any], was: Source, now: Source, toml: b
     if tag_slugs(was.tags) != tag_slugs(now.tags):
         _drop(document, "categories")
         _set(document, "tags", list(now.tags))
+    if slugify(was.series) != slugify(now.series):
+        if not now.series:
+            _drop(document, "series")
+        else:
+            # Hugo's taxonomy is a list; a file that wrote one gets one back, in its style.
+            _set(document, "series", _like(document.get(_key(document, "series")), now.series))
     if was.date != now.date and now.date is not None:
         _set(document, "date", _date_value(now.date, toml))
     if was.draft != now.draft:
@@ -217,6 +242,7 @@ def _reads_as(text: str, path: PurePosixPath, wanted: Source) -> bool:
             wanted.share,
         )
         and tag_slugs(got.tags) == tag_slugs(wanted.tags)
+        and slugify(got.series) == slugify(wanted.series)
         and got.body == wanted.body
         and got.extra == wanted.extra
         and set(got.redirects) == set(wanted.redirects)

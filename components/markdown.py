@@ -6,6 +6,9 @@ highlighted lines, line numbers, diffs and shell sessions (components/code_block
 the result is sanitised with nh3 so that raw HTML in an author's Markdown cannot run
 script.
 
+```mermaid, ```dot and ```graphviz fences become inline SVG (components/diagrams/),
+held back from nh3 like the MathML below, since the SVG is made safe by its own allowlist.
+
 `$...$` and `$$...$$` become MathML on the server. nh3 does not keep MathML, so each
 formula is held back as a placeholder while nh3 cleans the rest, then put in place.
 The MathML comes from latex2mathml's element tree, checked against an allowlist and
@@ -37,14 +40,18 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from components import code_blocks
+from components import code_blocks, diagrams
 from components.callouts import callouts_plugin
+from components.diagrams import runner, svg
 
 # Raised whenever the same Markdown renders to different HTML: every post stored with an
 # older one is rendered again (components/rerender.py). 1: before code blocks had lines,
-# titles and labels, callouts and heading links.
-VERSION = 2
+# titles and labels, callouts and heading links. 2: before diagrams were drawn and h5 and
+# h6 had links.
+VERSION = 3
 WORDS_PER_MINUTE = 230
+# Tokens deep: a list item is two (the list and the item), a quote one.
+MAX_NESTING = 100
 EXCERPT_WORDS = 40
 
 _ATTRIBUTES: dict[str, set[str]] = {
@@ -91,6 +98,7 @@ _WORD = re.compile(r"\S+")
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _NO_MARKERS = str.maketrans("", "", _OPEN + _CLOSE)
 _MATH_ENV = "quire_math"
+_PROBLEMS = "quire_problems"
 
 # Presentation MathML only: nothing that links, scripts or embeds other markup
 # (no maction, semantics, annotation-xml).
@@ -169,6 +177,10 @@ _MATHML_VALUE = re.compile(r"[\w#.,%+\- ]*", re.ASCII)
 _MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 
 
+class TooDeep(ValueError):
+    """Lists or quotes nested past what the parser follows; str() says so for the writer."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     html: str
@@ -176,6 +188,9 @@ class Rendered:
     reading_minutes: int
     # The h2 and h3 headings, in order: {"level": 2, "id": "anchor", "text": "Heading"}.
     toc: list[dict[str, Any]] = field(default_factory=list)
+    # What the writer should know and the reader never sees (a diagram that would not
+    # draw shows as code): for the editor's preview.
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -201,16 +216,57 @@ class _MathSlots:
 
 
 def _render_fence(
-    _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, _env: EnvType
+    _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, env: EnvType
 ) -> str:
     token = tokens[idx]
+    if "diagram" in token.meta:
+        return _diagram(token, env)
+    return code_blocks.render(token.content, token.info)
+
+
+def _draw_diagrams(tokens: list[Token]) -> None:
+    """Draw every diagram fence at once (one renderer process), the result kept on its token."""
+    fences = []
+    for token in tokens:
+        if token.type == "fence" and (kind := diagrams.kind_of(_language(token))):
+            fences.append((token, kind))
+    if not fences:
+        return
+    drawn = runner.draw([(kind, token.content) for token, kind in fences])
+    for index, ((token, kind), result) in enumerate(zip(fences, drawn, strict=True)):
+        token.meta["diagram"] = (index, kind, result)
+
+
+def _language(token: Token) -> str:
+    return code_blocks.parse_info(token.info).language
+
+
+def _diagram(token: Token, env: EnvType) -> str:
+    """The drawn SVG in its figure; or, when it would not draw, the source as code, and
+    the renderer's message for the preview."""
+    index, kind, result = token.meta["diagram"]
+    problem = result.error
+    if result.svg is not None:
+        prefix = diagrams.prefix_for(kind, token.content, index)
+        try:
+            clean = svg.clean(result.svg, prefix)
+        except svg.UnsafeSvg as unsafe:
+            problem = str(unsafe)
+        else:
+            title = code_blocks.parse_info(token.info).title
+            figure = diagrams.figure(
+                clean, kind=kind, source=token.content, prefix=prefix, title=title
+            )
+            slots: _MathSlots = env[_MATH_ENV]
+            return slots.hold(figure)
+    env[_PROBLEMS].append(f"Diagram {index + 1} ({_language(token)}): {problem}")
     return code_blocks.render(token.content, token.info)
 
 
 def _render_heading_close(
     _self: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, _env: EnvType
 ) -> str:
-    """A heading with an id (h2 to h4, as the anchors plugin gives them: the ids kramdown
+    """A heading with an id (h2 to h6, as the anchors plugin gives them: the ids kramdown
     gives, so old links keep working) ends with a link to itself, to copy."""
     close = f"</{tokens[idx].tag}>\n"
     anchor = tokens[idx - 2].attrGet("id") if idx >= 2 else None
@@ -234,11 +290,13 @@ def _heading_text(inline: Token) -> str:
 
 @cache
 def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark")
+    # markdown-it drops everything after a block nested past maxNesting (20 in CommonMark's
+    # preset: lists ten deep). Past this higher limit render() refuses the text instead.
+    md = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING})
     md.enable(["table", "strikethrough"])
     md.use(footnote_plugin)
     md.use(tasklists_plugin)
-    md.use(anchors_plugin, min_level=2, max_level=4)
+    md.use(anchors_plugin, min_level=2, max_level=6)
     md.use(callouts_plugin)
     # No space inside the dollars and no digit just outside them (Pandoc's rule), so
     # "costs $5 and $10" stays text. No labels, and no blank lines inside $$ so a stray
@@ -341,8 +399,16 @@ def render(body: str, pictures: Mapping[str, Picture] | None = None) -> Rendered
     body = body.translate(_NO_MARKERS)
     md = _parser()
     tokens = md.parse(body)
+    if any(token.level >= MAX_NESTING - 1 for token in tokens):
+        raise TooDeep(
+            "This text nests lists or quotes more deeply than Quire follows "
+            f"({MAX_NESTING} levels, a list counting two); readers would not see what "
+            "follows the deepest one."
+        )
+    _draw_diagrams(tokens)
     slots = _MathSlots()
-    raw = md.renderer.render(tokens, md.options, {_MATH_ENV: slots})
+    problems: list[str] = []
+    raw = md.renderer.render(tokens, md.options, {_MATH_ENV: slots, _PROBLEMS: problems})
     safe = slots.fill(_sanitise(raw))
     if pictures:
         safe = _with_sizes(safe, pictures)
@@ -352,6 +418,7 @@ def render(body: str, pictures: Mapping[str, Picture] | None = None) -> Rendered
         excerpt=_excerpt(tokens),
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
         toc=_toc(tokens),
+        problems=problems,
     )
 
 
@@ -415,6 +482,15 @@ def _excerpt(tokens: list[Token]) -> str:
         if len(words) > EXCERPT_WORDS:
             return " ".join(words[:EXCERPT_WORDS]) + "…"
     return " ".join(words)
+
+
+# The links render() ends headings with: the page's comfort, a feed reader's clutter.
+_HEADING_ANCHOR = re.compile(r'<a class="heading-anchor"[^<>]*>#</a>')
+
+
+def for_feed(rendered_html: str) -> str:
+    """A post's HTML as a feed carries it: without the "#" after each heading."""
+    return _HEADING_ANCHOR.sub("", rendered_html)
 
 
 _IMG = re.compile(r"<img\b[^>]*>")

@@ -152,9 +152,10 @@ async def page(
     before: Cursor | None = None,
     tag: Tag | None = None,
     where: ColumnElement[bool] | None = None,
+    oldest_first: bool = False,
 ) -> PostPage:
-    """A page of visible posts, newest first, optionally of one tag or matching `where`
-    (an author's): two statements."""
+    """A page of visible posts, newest first (or oldest first, as a series reads, without
+    `before`), optionally of one tag or matching `where` (an author's): two statements."""
     # A card shows little of a post: leave the bodies in the database.
     card = load_only(
         Post.title,
@@ -170,6 +171,9 @@ async def page(
     query = _newest_first(select(Post, _approved_comments())).options(
         card, selectinload(Post.tags), _byline()
     )
+    if oldest_first:
+        assert before is None, "an oldest-first list is one page"
+        query = query.order_by(None).order_by(Post.published_at, Post.id)
     if before is not None:
         query = query.where(_older_than(before.published_at, before.id))
     if tag is not None:
@@ -199,11 +203,12 @@ class Reading:
 
 
 async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
-    """The visible post with this slug and its neighbours in time: four statements."""
+    """The visible post with this slug (with its series) and its neighbours in time: four
+    statements."""
     query = (
         select(Post, _approved_comments(), _last_comment_event())
         .where(Post.slug == slug, is_listed(utcnow()))
-        .options(selectinload(Post.tags), _byline())
+        .options(selectinload(Post.tags), _byline(), joinedload(Post.series))
     )
     row = (await session.execute(query)).first()
     if row is None:

@@ -11,17 +11,17 @@ meanwhile was rendered by its save.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import clock, markdown
+from components import clock, markdown, render_pool
 from components.markdown import Picture
 from components.media.library import pictures
 from components.models import Media, Post
+from components.render_pool import RenderRefused
 
 BATCH = 20
 
@@ -44,10 +44,18 @@ async def stale_count(session: AsyncSession) -> int:
 
 
 async def render_batch(
-    session: AsyncSession, links: Links, *, after: int = 0, limit: int = BATCH
+    session: AsyncSession,
+    links: Links,
+    *,
+    after: int = 0,
+    limit: int = BATCH,
+    refusals: list[str] | None = None,
 ) -> tuple[int, int]:
     """Render again up to `limit` stale posts with ids above `after`; (the last id seen,
-    how many were written). Flushed, not committed."""
+    how many were written). Flushed, not committed. A post the renderer refuses (too
+    slow, too big) keeps its HTML; why is added to `refusals`."""
+    if refusals is None:
+        refusals = []
     rows = (
         await session.execute(
             select(Post.id, Post.body, Post.version)
@@ -59,7 +67,12 @@ async def render_batch(
     written = 0
     for post_id, body, version in rows:
         shown = await pictures(session, body, url=links.url, picture=links.picture)
-        rendered = await asyncio.to_thread(markdown.render, body, shown)
+        try:
+            rendered = await render_pool.render(body, shown)
+        except RenderRefused as refused:
+            # Left as it was, stale: it shows its older HTML until its writer shortens it.
+            refusals.append(f"post {post_id}: {refused}")
+            continue
         result = await session.execute(
             update(Post)
             .where(Post.id == post_id, Post.version == version)

@@ -8,7 +8,6 @@ with the caller.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import markdown, revisions
+from components import markdown, render_pool, revisions, series
 from components.models import (
     Post,
     PostKind,
@@ -51,6 +50,8 @@ class Content:
     front_matter: dict[str, Any] | None = None
     # When the text last changed, when that is not now (an imported file's `lastmod`).
     updated_at: datetime | None = None
+    # The series the post is a part of ("" for none); None leaves it as it is.
+    series: str | None = None
     # An imported file's front matter as written (components/kept_matter); None keeps it.
     source_head: str | None = None
     source_print: str | None = None
@@ -76,9 +77,11 @@ async def write(
     at the old one with a 301; `former_addresses` answer for it too. The text is kept as
     a revision of kind `revision` by `author` (None: no revision, as for the demo's
     sample posts). `editor` names the open editor that saves (see Post.last_editor).
-    A post saved meanwhile by someone else raises StaleDataError from the flush.
+    A post saved meanwhile by someone else raises StaleDataError from the flush; a text
+    that cannot be rendered within the renderer's limits raises RenderRefused, before
+    anything is changed.
     """
-    rendered = await asyncio.to_thread(markdown.render, content.body, pictures)
+    rendered = await render_pool.render(content.body, pictures)
     tags = await tags_named(session, content.tags)
     was_at = address(post) if address and post is not None and is_public(post) else None
     if post is None:
@@ -89,6 +92,8 @@ async def write(
     post.description = content.description
     post.body = content.body
     set_content(post, rendered, tags)
+    if content.series is not None:
+        post.series = await series.named(session, content.series)
     post.comments_enabled = content.comments_enabled
     post.share_enabled = content.share_enabled
     post.status = content.status

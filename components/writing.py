@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from components import markdown, revisions
+from components import markdown, revisions, series
 from components.models import (
     Post,
     PostKind,
@@ -31,6 +31,7 @@ from components.models import (
     utcnow,
 )
 from components.posts import is_visible
+from components.render_pool import RenderRefused
 from components.saving import Content, write
 from components.text import slugify
 
@@ -54,6 +55,7 @@ class Draft:
     slug: str = ""
     description: str = ""
     tags: str = ""
+    series: str = ""
     body: str = ""
     comments_enabled: bool = False
     share_enabled: bool = True
@@ -81,6 +83,7 @@ class Draft:
             slug=post.slug,
             description=post.description,
             tags=", ".join(tag.name for tag in post.tags),
+            series=post.series.name if post.series else "",
             body=post.body,
             comments_enabled=post.comments_enabled,
             share_enabled=post.share_enabled,
@@ -156,6 +159,8 @@ async def _check(
         errors["tags"] = f"At most {MAX_TAGS} tags."
     elif any(not slugify(name) for name in draft.tag_list):
         errors["tags"] = "Each tag needs at least one letter or digit."
+    if (problem := series.problem_with(draft.series)) is not None:
+        errors["series"] = problem
 
     slug = slugify(draft.slug or title)
     if draft.slug.strip() and not slug:
@@ -213,7 +218,7 @@ async def for_editing(session: AsyncSession, post_id: int) -> Post | None:
     return await session.scalar(
         select(Post)
         .where(Post.id == post_id)
-        .options(selectinload(Post.tags), selectinload(Post.author))
+        .options(selectinload(Post.tags), selectinload(Post.author), joinedload(Post.series))
         .execution_options(populate_existing=True)
     )
 
@@ -272,6 +277,7 @@ async def save(
         description=draft.description.strip(),
         body=draft.body,
         tags=draft.tag_list,
+        series=draft.series,
         status=checked.status,
         published_at=checked.published_at,
         comments_enabled=draft.comments_enabled,
@@ -291,6 +297,8 @@ async def save(
             address=address,
             editor=draft.editor,
         )
+    except RenderRefused as refused:
+        raise Invalid({"body": f"Not saved: {refused}"}) from None
     except StaleDataError:
         # Another save landed between reading the post and writing it.
         assert post_id is not None, "a new post has no version to be stale"

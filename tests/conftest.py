@@ -434,6 +434,7 @@ async def write_post(
     author: User | None = None,
     comments_enabled: bool = False,
     share_enabled: bool = True,
+    series: str | None = None,
 ) -> Post:
     """A new post, written as the demo writes its samples (no revision kept): its slug
     made from its title unless given, and dated now when it is not a draft. Flushed."""
@@ -449,6 +450,7 @@ async def write_post(
         published_at=published_at,
         comments_enabled=comments_enabled,
         share_enabled=share_enabled,
+        series=series,
     )
     return await write(db, None, content, author=author, revision=None)
 

@@ -132,3 +132,76 @@ async def test_ctrl_s_saves_as_the_post_stands(live_server: Any, page: Any) -> N
                 break
             await asyncio.sleep(0.1)
     await page.locator("#editor-status").filter(has_text=": published.").wait_for()
+
+
+DIAGRAMS = """A flow and a graph:
+
+```mermaid title="Request flow"
+flowchart LR
+  browser[Browser] --> door{Kept?}
+  door -->|yes| page[Kept page]
+  door -->|no| app[Quart app]
+```
+
+```dot
+digraph { rankdir=LR; writer -> post -> reader [label="reads"]; }
+```
+"""
+
+
+async def a_post_with_diagrams(session: Any) -> None:
+    post = await write_post(
+        session, title="Drawn at save", body=DIAGRAMS, status=PostStatus.PUBLISHED
+    )
+    ADDRESS["diagrams"] = post_address(post)
+
+
+# A node's label in each drawing, resolved to a colour, beside the page's own colours.
+TEXT_COLOURS = """(labels) => {
+  const main = getComputedStyle(document.querySelector('main'));
+  const texts = [...document.querySelectorAll('figure.diagram text')];
+  const fills = labels.map((label) =>
+    getComputedStyle(texts.find((text) => text.textContent === label)).fill);
+  return {page: main.color, background: getComputedStyle(document.body).backgroundColor, fills};
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_diagrams_are_drawn_without_script_in_the_pages_colours(
+    live_server: Any, browser: Any, scheme: str
+) -> None:
+    live_server.seed(a_post_with_diagrams)
+    context = await browser.new_context(
+        java_script_enabled=False, color_scheme=scheme, viewport={"width": 320, "height": 800}
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + ADDRESS["diagrams"])
+        drawings = page.locator("figure.diagram svg")
+        assert await drawings.count() == 2
+        for index in range(2):
+            box = await drawings.nth(index).bounding_box()
+            assert box is not None and 50 < box["width"] <= 320
+        colours = await page.evaluate(TEXT_COLOURS, ["Browser", "writer"])
+        assert colours["fills"] == [colours["page"], colours["page"]]
+        assert colours["page"] != colours["background"]
+        await fits(page)
+        # The source is the drawing's name, and a reader can open it without script.
+        name = await drawings.first.get_attribute("aria-labelledby")
+        assert "door -->|yes|" in (await page.locator(f"#{name}").text_content() or "")
+        await page.get_by_text("Mermaid source").click()
+        assert await page.locator(f"#{name}").is_visible()
+    finally:
+        await context.close()
+
+
+async def test_diagrams_pass_axe_in_both_schemes(live_server: Any, browser: Any) -> None:
+    live_server.seed(a_post_with_diagrams)
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + ADDRESS["diagrams"])
+        assert await page.locator("figure.diagram svg").count() == 2
+        assert await axe_violations(page) == []
+    finally:
+        await context.close()

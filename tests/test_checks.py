@@ -13,6 +13,7 @@ from cli import checks
 from cli.commands import main
 from components import site
 from components.db import make_engine, make_sessionmaker
+from components.diagrams import runner
 
 STRONG_SECRET = secrets.token_urlsafe(48)
 
@@ -167,3 +168,15 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "QUIRE_INSTANCE_PATH": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'quire.db'}",
     }
+
+
+def test_diagrams_without_their_renderer_are_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "NODE_MODULES", tmp_path)
+    status, lines = run(tmp_path)
+    assert status == 0
+    assert (
+        "warning  diagrams: the npm package beautiful-mermaid is not installed (run npm ci): "
+        "diagrams show as code"
+    ) in lines

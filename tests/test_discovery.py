@@ -38,6 +38,9 @@ async def test_atom_feed_is_valid_and_carries_full_content(client, db) -> None:
     assert first.link == f"http://localhost{post_address(newest)}"
     assert first.id == first.link
     assert '<h2 id="part"' in first.content[0].value
+    # The page's "#" link after each heading is left out of the feed.
+    assert "heading-anchor" not in first.content[0].value
+    assert ">#<" not in first.content[0].value
     assert first.summary == "D"
     assert parsed.entries[1].tags[0].term == "python"
     assert "<em>post</em>" in parsed.entries[1].content[0].value

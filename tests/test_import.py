@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cli import portability, runs
-from components import importer, revisions
+from components import importer, render_pool, revisions
 from components import site as site_settings
 from components.models import Media, Post, Revision
 
@@ -456,3 +456,23 @@ def test_a_file_without_comments_takes_the_sites_default(blog: Blog, tmp_path: P
     (folder / "2024-02-01-later.md").write_text("---\ntitle: later\n---\nText.\n")
     assert blog.quire("import", str(folder)).exit_code == 0
     assert blog.contents()["posts"]["later"].comments is False
+
+
+# About a second of highlighting on an idle machine; the limit below is a tenth of one.
+SLOW_TO_RENDER = "```python\n" + "def f(x):\n    return [y * 2 for y in x]\n" * 20_000 + "```\n"
+
+
+def test_an_import_the_renderer_refuses_is_named_and_the_rest_imported(
+    blog: Blog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "slow.md").write_text(f"---\ntitle: Slow\n---\n{SLOW_TO_RENDER}")
+    (site / "quick.md").write_text("---\ntitle: Quick\n---\nQuick.\n")
+    monkeypatch.setattr(render_pool, "RENDER_SECONDS", 0.1)
+    result = blog.quire("import", str(site))
+    assert result.exit_code == 1, result.output
+    assert f"{site}/slow.md: not imported: This text took longer than 0.1 seconds" in (
+        result.stderr
+    )
+    assert set(blog.contents()["posts"]) == {"quick"}

@@ -135,3 +135,16 @@ def test_a_nul_character_in_an_export_is_refused_on_both_databases(
     assert "its title holds a NUL character" in result.output
     assert posts[0]["slug"] not in blog.contents()["posts"]
     assert len(blog.contents()["posts"]) == len(posts) - 1
+
+
+def test_a_nul_character_in_a_series_name_is_refused(
+    backend: str, postgres_schema: None, tmp_path: Path
+) -> None:
+    site = tmp_path / "site" / "_posts"
+    site.mkdir(parents=True)
+    (site / "2024-01-01-escaped.md").write_text('---\ntitle: Escaped\nseries: "a\\0b"\n---\nx\n')
+    blog = Blog.empty(backend_url(backend, tmp_path), tmp_path)
+    result = blog.quire("import", str(tmp_path / "site"))
+    assert result.exit_code == 1
+    assert "its series holds a NUL character" in result.output
+    assert blog.contents()["posts"] == {}

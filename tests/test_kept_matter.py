@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from components.models import Post
+from components.models import Post, Series
 
 from .conftest import backend_url, run_async, session_on
 from .portability import Blog
@@ -168,3 +168,64 @@ def test_an_edited_post_changes_only_the_keys_that_changed(blog: Blog, tmp_path:
     assert again.quire("import", str(tmp_path / "out")).exit_code == 0
     assert again.contents()["posts"]["jekyll-quoted"].title == "Deploying Flask, again"
     assert again.contents()["posts"]["hugo-toml"].title == "TOML, edited"
+
+
+SERIES_FILES = {
+    "_posts/2024-03-01-part-one.md": """---
+layout: post
+title: "Part one"
+series: Flask from scratch
+tags: [flask]
+---
+First part.
+""",
+    "content/posts/part-two.md": """---
+title: Part two
+date: 2024-03-02
+series: ["Flask from scratch"]
+---
+Second part.
+""",
+}
+
+
+def test_a_series_comes_in_and_goes_out_as_it_was_written(blog: Blog, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for relative, text in SERIES_FILES.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
+    assert blog.quire("import", str(site)).exit_code == 0
+    posts = blog.posts()
+    assert posts["part-one"].series_id == posts["part-two"].series_id is not None
+    files = exported_files(blog, tmp_path / "out")
+    assert sorted(files.values()) == sorted(SERIES_FILES.values())
+
+    # Moved to another series: that key alone changes, in the form the file used.
+    async def move() -> None:
+        async with session_on(blog.url) as session:
+            other = Series(name="Deploying", slug="deploying")
+            session.add(other)
+            await session.flush()
+            await session.execute(
+                update(Post).where(Post.series_id.is_not(None)).values(series_id=other.id)
+            )
+            await session.commit()
+
+    run_async(move())
+    moved = exported_files(blog, tmp_path / "moved")
+    one = next(text for text in moved.values() if "First part." in text)
+    two = next(text for text in moved.values() if "Second part." in text)
+    assert changed_lines(SERIES_FILES["_posts/2024-03-01-part-one.md"], one) == [
+        "-series: Flask from scratch",
+        "+series: Deploying",
+    ]
+    assert changed_lines(SERIES_FILES["content/posts/part-two.md"], two) == [
+        '-series: ["Flask from scratch"]',
+        "+series: [Deploying]",
+    ]
+    # Read back, the files keep both posts in the series they were moved to.
+    assert blog.quire("import", str(tmp_path / "moved")).exit_code == 0
+    again = blog.quire("import", str(tmp_path / "moved"))
+    assert "0 created, 0 updated, 2 unchanged" in again.stdout
+    posts = blog.posts()
+    assert posts["part-one"].series_id == posts["part-two"].series_id is not None

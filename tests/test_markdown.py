@@ -19,6 +19,17 @@ def test_commonmark_with_tables_footnotes_tasks_and_anchors() -> None:
     assert 'class="footnotes"' in html and 'href="#fn1"' in html
 
 
+def test_every_heading_from_h2_down_links_to_itself_and_h1_does_not() -> None:
+    html = render("# One\n\n## Two\n\n### Three\n\n#### Four\n\n##### Five\n\n###### Six\n").html
+    assert "<h1>One</h1>" in html
+    for level, word in enumerate(["Two", "Three", "Four", "Five", "Six"], start=2):
+        anchor = word.lower()
+        assert (
+            f'<h{level} id="{anchor}">{word}<a class="heading-anchor" href="#{anchor}" '
+            f'aria-label="Link to “{word}”" rel="noopener noreferrer">#</a></h{level}>'
+        ) in html
+
+
 def test_code_is_highlighted_on_the_server() -> None:
     html = render("```python\ndef f():\n    return 1 < 2\n```\n").html
     assert '<pre class="highlight" data-lang="python" tabindex="0"><code>' in html

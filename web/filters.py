@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from quart import Quart, url_for
 
+from components import markdown
 from components.models import Post
 from web import site
 from web.urls import post_url
@@ -18,6 +19,7 @@ def init_app(app: Quart) -> None:
     app.add_template_filter(iso)
     app.add_template_filter(human_date)
     app.add_template_filter(link_label)
+    app.add_template_filter(markdown.for_feed)
     app.add_template_global(post_json_ld)
     app.add_template_global(site_json_ld)
 

@@ -24,6 +24,7 @@ from components.models.posts import (
     Redirect,
     Revision,
     RevisionKind,
+    Series,
     Tag,
     post_tags,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Revision",
     "RevisionKind",
     "Role",
+    "Series",
     "SiteSettings",
     "SiteState",
     "Tag",

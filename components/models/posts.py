@@ -46,6 +46,16 @@ class Tag(Base):
     )
 
 
+class Series(Base):
+    """Posts that are the parts of one story, in the order they were published."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+
+
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
@@ -96,12 +106,16 @@ class Post(Base):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id", ondelete="SET NULL"), index=True
+    )
     # Moved on by every save: a save made from an older version is a conflict, not an overwrite.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The editor (one open editing page) that saved last: its own queued saves never conflict.
     last_editor: Mapped[str] = mapped_column(String(64), default="", index=True)
 
     author: Mapped[User | None] = relationship(lazy="raise")
+    series: Mapped[Series | None] = relationship(lazy="raise")
     tags: Mapped[list[Tag]] = relationship(
         secondary=post_tags, back_populates="posts", lazy="raise", order_by=Tag.name
     )

@@ -6,15 +6,15 @@ again from the start when it loses a race for the database (web/database.py).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from components import markdown, revisions, writing
+from components import markdown, render_pool, revisions, series, writing
 from components.models import Post, PostKind, PostStatus, User
 from components.posts import post_status_label
+from components.render_pool import RenderRefused
 from components.text import parse_id
 from components.writing import Action, Conflict, Draft, Filter, Invalid
 from web import auth, notices, site
@@ -133,6 +133,7 @@ def _draft_from(form: MultiDict[str, str]) -> Draft:
         slug=form.get("slug", ""),
         description=form.get("description", ""),
         tags=form.get("tags", ""),
+        series=form.get("series", ""),
         body=form.get("body", "").replace("\r\n", "\n"),
         comments_enabled=form.get("comments_enabled") == "on",
         share_enabled=form.get("share_enabled") == "on",
@@ -145,8 +146,15 @@ def _draft_from(form: MultiDict[str, str]) -> Draft:
 
 
 async def _preview(body: str) -> dict[str, Any]:
-    rendered = await asyncio.to_thread(markdown.render, body, await pictures_in(body))
-    return {"html": rendered.html, "missing_alt": markdown.images_without_alt(rendered.html)}
+    try:
+        rendered = await render_pool.render(body, await pictures_in(body))
+    except RenderRefused as refused:
+        return {"html": "", "missing_alt": [], "problems": [], "refused": str(refused)}
+    return {
+        "html": rendered.html,
+        "missing_alt": markdown.images_without_alt(rendered.html),
+        "problems": rendered.problems,
+    }
 
 
 async def _editor(
@@ -169,6 +177,7 @@ async def _editor(
         "conflict": conflict,
         "conflict_diff": revisions.diff(conflict.body, draft.body) if conflict else None,
         "preview": await _preview(draft.body),
+        "series_names": await series.names_in_use(db) if draft.kind is PostKind.POST else [],
         "revisions": await revisions.of_post(db, post.id) if post else [],
         "autosaved": await revisions.unsaved_autosave(db, post) if post else None,
     }

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, abort, current_app, request, url_for
 
-from components import authors, posts
+from components import authors, posts, series
+from components.models import Post
 from components.text import parse_id
 from web import site
 from web.database import get_db
@@ -105,6 +106,20 @@ async def tag(slug: str) -> Response:
         before=before,
         more_url=more,
     )
+
+
+@bp.get("/series/<slug>", endpoint="series")
+@cached
+async def series_page(slug: str) -> Response:
+    """Every published part of a series, oldest first: the order to read them in."""
+    db = get_db()
+    found = await series.public(db, slug)
+    if found is None:
+        abort(404)
+    parts = await posts.page(
+        db, limit=series.MAX_LISTED_PARTS, where=Post.series_id == found.id, oldest_first=True
+    )
+    return await render("series.html", "partials/series_list.html", series=found, page=parts)
 
 
 @bp.get("/authors/<slug>")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from quart import Blueprint, Response, abort, current_app, render_template
 
-from components import authors, posts
+from components import authors, posts, series
 from components.authors import Byline
 from components.models import Post, Tag
 from web import site
@@ -56,6 +56,19 @@ async def tag_feed(slug: str) -> Response:
         abort(404)
     entries = await posts.for_feed(db, limit=current_app.config["FEED_ENTRIES"], tag=tag)
     return await _feed(f"#{tag.name} · {site.current().title}", list(entries), tag)
+
+
+@bp.get("/series/<slug>/feed.xml")
+@cached
+async def series_feed(slug: str) -> Response:
+    """The newest parts of one series, as Atom: a reader follows it for the parts to come."""
+    db = get_db()
+    found = await series.public(db, slug)
+    if found is None:
+        abort(404)
+    limit = current_app.config["FEED_ENTRIES"]
+    entries = await posts.for_feed(db, limit=limit, where=Post.series_id == found.id)
+    return await _feed(f"{found.name} · {site.current().title}", list(entries))
 
 
 @bp.get("/authors/<slug>/feed.xml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from quart import Response, current_app
 
-from components import posts
+from components import posts, series
 from components.comments import reading
 from components.comments.intake import Submission
 from web import auth
@@ -30,6 +30,7 @@ async def render_post(
     post = found.post
     shown = post.comments_enabled or current_app.config["CLOSED_COMMENTS"] == "show"
     threads = await reading.threads(db, post.id) if found.comment_count and shown else []
+    parts = await series.parts(db, post.series) if post.series is not None else None
     parent = None
     if reply_to is not None and post.comments_enabled:
         parent = next((t.comment for t in threads if t.comment.id == reply_to), None)
@@ -41,6 +42,7 @@ async def render_post(
         comment_count=found.comment_count,
         last_event=found.last_event,
         older=found.older,
+        parts=parts,
         newer=found.newer,
         threads=threads,
         show_comments=shown,
