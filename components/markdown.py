@@ -99,6 +99,9 @@ _OPEN, _CLOSE = "\ue000", "\ue001"
 _NO_MARKERS = str.maketrans("", "", _OPEN + _CLOSE)
 _MATH_ENV = "quire_math"
 _PROBLEMS = "quire_problems"
+_DIAGRAM_BYTES = "quire_diagram_bytes"
+# The drawings of one post together: beyond this they would weigh on every reader.
+MAX_DIAGRAM_BYTES = 4_000_000
 
 # Presentation MathML only: nothing that links, scripts or embeds other markup
 # (no maction, semantics, annotation-xml).
@@ -203,11 +206,13 @@ class _MathSlots:
 
     def hold(self, mathml: str) -> str:
         self.mathml.append(mathml)
-        return f"{_OPEN}{self.nonce}:{len(self.mathml) - 1}{_CLOSE}"
+        # The quotes keep a placeholder that nh3 leaves in an attribute value (as &quot;)
+        # from being filled there: only one in text is.
+        return f'{_OPEN}"{self.nonce}:{len(self.mathml) - 1}"{_CLOSE}'
 
     def fill(self, cleaned: str) -> str:
         """Put the MathML in place of its placeholders and drop any stray marker."""
-        slot = re.compile(f"{_OPEN}{self.nonce}:(\\d+){_CLOSE}|[{_OPEN}{_CLOSE}]")
+        slot = re.compile(f'{_OPEN}"{self.nonce}:(\\d+)"{_CLOSE}|[{_OPEN}{_CLOSE}]')
         return slot.sub(self._mathml_for, cleaned)
 
     def _mathml_for(self, match: re.Match[str]) -> str:
@@ -257,8 +262,14 @@ def _diagram(token: Token, env: EnvType) -> str:
             figure = diagrams.figure(
                 clean, kind=kind, source=token.content, prefix=prefix, title=title
             )
-            slots: _MathSlots = env[_MATH_ENV]
-            return slots.hold(figure)
+            env[_DIAGRAM_BYTES] = env.get(_DIAGRAM_BYTES, 0) + len(figure)
+            if env[_DIAGRAM_BYTES] <= MAX_DIAGRAM_BYTES:
+                slots: _MathSlots = env[_MATH_ENV]
+                return slots.hold(figure)
+            problem = (
+                f"the post's drawings together pass {MAX_DIAGRAM_BYTES // 1_000_000} MB; "
+                "this one is shown as code"
+            )
     env[_PROBLEMS].append(f"Diagram {index + 1} ({_language(token)}): {problem}")
     return code_blocks.render(token.content, token.info)
 

@@ -29,7 +29,7 @@ from components import markdown
 from components.diagrams import runner
 
 # Above the diagrams' own limit, which they share with the Markdown around them.
-RENDER_SECONDS = runner.DIAGRAM_SECONDS + 5.0
+RENDER_SECONDS = runner.BATCH_SECONDS + 5.0
 RENDER_MEMORY = 768 * 1024 * 1024
 # A worker is replaced after this many renders, so that no slow growth adds up.
 _TASKS_PER_WORKER = 500

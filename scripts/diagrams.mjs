@@ -1,7 +1,8 @@
 // Draws a post's diagrams as SVG when it is saved (components/diagrams/runner.py).
 // Reads a JSON array of {"kind": "mermaid" | "dot", "source": "..."} on stdin and
 // writes one JSON line per diagram, in order, as each is done: {"svg": "..."} or
-// {"error": "..."}. Writing as it goes lets the caller keep the diagrams drawn before
+// {"error": "..."}. A drawing longer than the characters its one argument gives is an
+// error, not a line that size. Writing as it goes lets the caller keep the diagrams drawn before
 // one that never finishes, when it has to stop this process.
 //
 // The caller runs this under Node's permission model (read access to node_modules and
@@ -33,13 +34,19 @@ async function draw(kind, source) {
   throw new Error(`no renderer for ${kind}`);
 }
 
+const maxSvg = Number(process.argv[2] ?? 1_000_000);
+
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
 
 for (const { kind, source } of JSON.parse(input)) {
   let line;
   try {
-    line = { svg: await draw(kind, source) };
+    const svg = await draw(kind, source);
+    line =
+      svg.length > maxSvg
+        ? { error: `the drawing is too large to show (${svg.length.toLocaleString("en")} characters)` }
+        : { svg };
   } catch (error) {
     line = { error: String(error?.message ?? error).slice(0, 500) };
   }

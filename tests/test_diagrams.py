@@ -6,11 +6,17 @@ preview; the SVG keeps nothing that runs, loads or escapes its figure."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from components import markdown
 from components.diagrams import runner, svg
+from components.settings import PROJECT_ROOT as ROOT
+from tests.conftest import DEADLINE_SECONDS
 
 FLOW = "flowchart LR\n  a[Start <b>here</b>] --> b{Ready?}\n  b -->|yes| c[Ship]\n"
 GRAPH = 'digraph { rankdir=LR; a -> b [label="calls"]; }'
@@ -100,6 +106,7 @@ def test_a_diagram_that_never_finishes_costs_only_itself(
     edges = " ".join(f"a{i} -- {{{targets}}};" for i in range(30))
     slow = f"graph {{ mclimit=10000; searchsize=100000; {edges} }}"
     monkeypatch.setattr(runner, "DIAGRAM_SECONDS", 10.0)
+    monkeypatch.setattr(runner, "BATCH_SECONDS", 60.0)
     monkeypatch.setattr(runner, "_drawn", type(runner._drawn)())
     body = f"```dot\n{GRAPH}\n```\n\n```dot\n{slow}\n```\n\n```mermaid\n{FLOW}```\n"
     rendered = markdown.render(body)
@@ -208,3 +215,88 @@ def test_the_sanitiser_keeps_the_drawing_and_nothing_else() -> None:
 def test_what_is_not_plain_svg_is_refused(bad: str) -> None:
     with pytest.raises(svg.UnsafeSvg):
         svg.clean(bad, "p")
+
+
+# --- what the review of the drawings found ----------------------------------------------
+
+
+def test_a_placeholder_in_an_attribute_is_never_filled() -> None:
+    """nh3 keeps an attribute's text: a figure or formula put there would break the tag."""
+    body = '<div title="\n\n```dot\ndigraph{a}\n```\n\n$x$\n\n<div x ">hello</div>\n'
+    rendered = markdown.render(body)
+    assert "<figure" not in rendered.html.split("hello")[0].split("title=")[-1]
+    assert "\ue000" not in rendered.html and "\ue001" not in rendered.html
+
+
+def test_a_small_source_that_draws_a_huge_svg_is_not_shown_nor_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Graphviz's \G repeats the graph's long name in every label: 1.5 KB of source, 10 MB
+    # of SVG.
+    name = "A" * 1000
+    labels = "\\G" * 100
+    nodes = " ".join(f"n{i}" for i in range(100))
+    source = f'digraph "{name}" {{ node[label="{labels}" shape=plaintext]; {nodes} }}'
+    monkeypatch.setattr(runner, "_drawn", type(runner._drawn)())
+    monkeypatch.setattr(runner, "_cached_bytes", 0)
+    rendered = markdown.render(f"```dot\n{source}\n```\n")
+    assert figures(rendered.html) == []
+    assert "too large to show" in rendered.problems[0]
+    assert runner._cached_bytes < 100_000
+
+
+def test_a_post_of_many_large_drawings_shows_the_rest_as_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(markdown, "MAX_DIAGRAM_BYTES", 20_000)
+    fences = "\n".join(
+        f"```dot\ndigraph {{ a{n} -> b{n} -> c{n} -> d{n} }}\n```\n" for n in range(12)
+    )
+    rendered = markdown.render(fences)
+    shown = figures(rendered.html)
+    assert 0 < len(shown) < 12
+    assert sum(len(figure) for figure in shown) <= 20_000
+    assert "together pass" in rendered.problems[-1]
+
+
+def test_the_same_diagram_twice_is_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[list[tuple[str, str]]] = []
+    real = runner._run
+
+    def counted(diagrams: list[tuple[str, str]]) -> list[runner.Drawn]:
+        asked.append(list(diagrams))
+        return real(diagrams)
+
+    monkeypatch.setattr(runner, "_run", counted)
+    monkeypatch.setattr(runner, "_drawn", type(runner._drawn)())
+    drawn = runner.draw([("dot", GRAPH), ("dot", GRAPH)])
+    assert asked == [[("dot", GRAPH)]]
+    assert drawn[0] == drawn[1] and drawn[0].svg
+
+
+def test_node_ends_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """A render worker stopped at its limit takes Node with it (no drawing goes on alone)."""
+    script = tmp_path / "orphan.py"
+    script.write_text(
+        "import os, subprocess, sys\n"
+        "from components.diagrams import runner\n"
+        "node = subprocess.Popen(['node', '-e', 'setInterval(() => {}, 1000)'],"
+        " preexec_fn=runner._limit_node)\n"
+        "print(node.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    pid = int(done.stdout)
+    deadline = time.monotonic() + DEADLINE_SECONDS  # only ends a hung test
+    while Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
+        assert time.monotonic() < deadline, "Node outlived its parent"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "Z"

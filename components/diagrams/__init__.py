@@ -20,7 +20,7 @@ def kind_of(language: str) -> str | None:
 
 def prefix_for(kind: str, source: str, index: int) -> str:
     """Ids for the index-th diagram of a post: the same each time the post is rendered."""
-    digest = hashlib.blake2s(f"{kind}\n{source}".encode(), digest_size=4).hexdigest()
+    digest = hashlib.blake2s(f"{kind}\n{source}".encode(), digest_size=8).hexdigest()
     return f"dg{index}-{digest}"
 
 

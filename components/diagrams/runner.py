@@ -14,14 +14,18 @@ Node buildpack ran `npm ci`; neither needs a browser.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import math
 import os
 import queue
 import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +39,12 @@ MAX_SOURCE = 50_000
 SCRIPT = PROJECT_ROOT / "scripts" / "diagrams.mjs"
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 _CACHE_SIZE = 256
+_CACHE_BYTES = 16_000_000
+# What one drawing may weigh as the renderer writes it (scripts/diagrams.mjs refuses more).
+MAX_SVG = 1_000_000
+# All of one Node process's drawings together, start included: below the render's own
+# limit (components/render_pool.py), so that Node is always stopped by us first.
+BATCH_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -48,34 +58,46 @@ class Drawn:
 # Drawn diagrams by (kind, source), so that the editor's preview, which renders the
 # whole text again after each pause in typing, starts Node only for a changed diagram.
 _drawn: OrderedDict[tuple[str, str], Drawn] = OrderedDict()
+_cached_bytes = 0
 
 
 def draw(diagrams: Sequence[tuple[str, str]]) -> list[Drawn]:
-    """Each (kind, source) drawn, in order; kinds are "mermaid" and "dot"."""
-    results: dict[int, Drawn] = {}
-    wanted: list[int] = []
-    for index, (kind, source) in enumerate(diagrams):
-        if len(source) > MAX_SOURCE:
-            results[index] = Drawn(error=f"longer than {MAX_SOURCE:,} characters")
-        elif (kind, source) in _drawn:
-            _drawn.move_to_end((kind, source))
-            results[index] = _drawn[(kind, source)]
+    """Each (kind, source) drawn, in order; kinds are "mermaid" and "dot". The same
+    diagram twice in a post is drawn once."""
+    results: dict[tuple[str, str], Drawn] = {}
+    wanted: list[tuple[str, str]] = []
+    for key in dict.fromkeys(diagrams):
+        if len(key[1]) > MAX_SOURCE:
+            results[key] = Drawn(error=f"longer than {MAX_SOURCE:,} characters")
+        elif key in _drawn:
+            _drawn.move_to_end(key)
+            results[key] = _drawn[key]
         else:
-            wanted.append(index)
+            wanted.append(key)
     while wanted:
-        done = _run([diagrams[index] for index in wanted])
-        for index, drawn in zip(wanted, done, strict=False):
-            results[index] = drawn
+        done = _run(wanted)
+        for key, drawn in zip(wanted, done, strict=False):
+            results[key] = drawn
             if drawn.error is None or not drawn.error.startswith(_NOT_CACHED):
-                _remember(diagrams[index], drawn)
+                _remember(key, drawn)
         wanted = wanted[len(done) :]
-    return [results[index] for index in range(len(diagrams))]
+    return [results[key] for key in diagrams]
 
 
 def _remember(key: tuple[str, str], drawn: Drawn) -> None:
+    """Kept for the next render, within _CACHE_BYTES of drawings, the oldest used dropped."""
+    global _cached_bytes
+    if key in _drawn:
+        return
     _drawn[key] = drawn
-    while len(_drawn) > _CACHE_SIZE:
-        _drawn.popitem(last=False)
+    _cached_bytes += _size(key, drawn)
+    while _drawn and (_cached_bytes > _CACHE_BYTES or len(_drawn) > _CACHE_SIZE):
+        old_key, old = _drawn.popitem(last=False)
+        _cached_bytes -= _size(old_key, old)
+
+
+def _size(key: tuple[str, str], drawn: Drawn) -> int:
+    return len(key[1]) + len(drawn.svg or drawn.error or "")
 
 
 # Errors of the moment rather than of the source: drawn again next time.
@@ -99,17 +121,17 @@ def _run(diagrams: list[tuple[str, str]]) -> list[Drawn]:
             stderr=errors,
             cwd=SCRIPT.parent,
             env={"PATH": os.environ.get("PATH", ""), "NODE_ENV": "production"},
-            preexec_fn=_limit_memory,
+            preexec_fn=_limit_node,
             text=True,
         )
         try:
-            done, timed_out = _answers(process, request, len(diagrams))
+            done, late = _answers(process, request, len(diagrams))
         finally:
             process.kill()
             process.wait()
         if len(done) < len(diagrams):
-            if timed_out:
-                message = f"took longer than {DIAGRAM_SECONDS:g} seconds to draw"
+            if late:
+                message = f"took longer than {late} to draw"
             else:
                 errors.seek(0)
                 message = "the diagram renderer stopped: " + _last_line(
@@ -119,9 +141,12 @@ def _run(diagrams: list[tuple[str, str]]) -> list[Drawn]:
     return done
 
 
-def _answers(process: subprocess.Popen[str], request: str, wanted: int) -> tuple[list[Drawn], bool]:
+def _answers(
+    process: subprocess.Popen[str], request: str, wanted: int
+) -> tuple[list[Drawn], str | None]:
     """The drawings Node writes, one line each, until all are in, it stops, or one takes
-    longer than DIAGRAM_SECONDS (the first counting Node's start); and whether one did."""
+    longer than DIAGRAM_SECONDS (the first counting Node's start) or all together longer
+    than BATCH_SECONDS; and, when one is late, what it took longer than."""
     assert process.stdin is not None and process.stdout is not None
     lines: queue.Queue[str | None] = queue.Queue()
     output = process.stdout
@@ -138,16 +163,23 @@ def _answers(process: subprocess.Popen[str], request: str, wanted: int) -> tuple
     except BrokenPipeError:
         pass  # it stopped before reading: its message is in stderr
     done: list[Drawn] = []
+    ends = time.monotonic() + BATCH_SECONDS
     while len(done) < wanted:
+        batch_left = ends - time.monotonic()
+        late = (
+            f"{DIAGRAM_SECONDS:g} seconds"
+            if batch_left >= DIAGRAM_SECONDS
+            else f"the {BATCH_SECONDS:g} seconds a post's diagrams have together"
+        )
         try:
-            line = lines.get(timeout=DIAGRAM_SECONDS)
+            line = lines.get(timeout=max(0.0, min(DIAGRAM_SECONDS, batch_left)))
         except queue.Empty:
-            return done, True
+            return done, late
         if line is None:
-            return done, False
+            return done, None
         if line.strip():
             done.append(_parsed(line))
-    return done, False
+    return done, None
 
 
 def _parsed(line: str) -> Drawn:
@@ -178,6 +210,7 @@ def _command(node: str) -> list[str]:
         f"--allow-fs-read={SCRIPT.parent}{os.sep}",
         f"--max-old-space-size={DIAGRAM_MEMORY // (2 * 1024 * 1024)}",
         str(SCRIPT),
+        str(MAX_SVG),
     ]
 
 
@@ -192,8 +225,18 @@ def _node_major(node: str) -> int:
         return 0
 
 
-def _limit_memory() -> None:
+def _limit_node() -> None:
+    """In the child, before Node starts: its memory, its CPU time (the kernel's own stop,
+    should nothing else stop it), and its end when the process that started it ends (the
+    render worker, stopped at its own limit, takes Node with it)."""
     resource.setrlimit(resource.RLIMIT_DATA, (DIAGRAM_MEMORY, DIAGRAM_MEMORY))
+    cpu = math.ceil(BATCH_SECONDS) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
 
 
 def renderer_missing() -> str | None:

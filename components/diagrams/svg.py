@@ -21,8 +21,9 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 
-MAX_BYTES = 2_000_000
+MAX_BYTES = 1_000_000
 MAX_ELEMENTS = 20_000
+MAX_DEPTH = 100
 
 _SVG_NS = "{http://www.w3.org/2000/svg}"
 # Elements kept with their content; `a` is unwrapped (its children kept, its link not).
@@ -155,6 +156,8 @@ def clean(svg: str, prefix: str) -> str:
     elements = list(root.iter())
     if len(elements) > MAX_ELEMENTS:
         raise UnsafeSvg("the drawing has too many parts to show")
+    if _depth(root) > MAX_DEPTH:
+        raise UnsafeSvg(f"the drawing nests its parts more than {MAX_DEPTH} deep")
     # Only the ids something points at (a marker, a gradient): the rest are only weight.
     wanted = {
         name for e in elements for value in e.attrib.values() for name in _LOCAL_URL.findall(value)
@@ -169,9 +172,18 @@ def clean(svg: str, prefix: str) -> str:
     return "".join(out)
 
 
+def _depth(root: Element) -> int:
+    deepest, below = 0, [(root, 1)]
+    while below:
+        element, depth = below.pop()
+        deepest = max(deepest, depth)
+        below.extend((child, depth + 1) for child in element)
+    return deepest
+
+
 def _is_graphviz(root: Element) -> bool:
     first = root.find(f"{_SVG_NS}g")
-    return first is not None and first.get("class") == "graph"
+    return first is not None and "graph" in first.get("class", "").split()
 
 
 def _write(
