@@ -89,7 +89,6 @@ def _worker_pool() -> ProcessPool:
             initializer=_limit_memory,
             context=multiprocessing.get_context("spawn"),
         )
-        atexit.register(stop)
     return _pool
 
 
@@ -104,3 +103,7 @@ def stop() -> None:
         _pool.stop()
         _pool.join(timeout=10)
         _pool = None
+
+
+# Registered once: at exit it stops whichever pool is running then.
+atexit.register(stop)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
@@ -44,7 +44,7 @@ def clean_name(name: str) -> str:
 
 def problem_with(name: str) -> str | None:
     """What is wrong with a series name as typed, or None (a blank name is no series)."""
-    clean = " ".join(name.split())
+    clean = " ".join(name.split())  # not cut to MAX_NAME: its length is what is checked
     if not clean:
         return None
     if len(clean) > MAX_NAME:
@@ -73,11 +73,16 @@ async def public(session: AsyncSession, slug: str) -> Series | None:
     return await session.scalar(select(Series).where(Series.slug == slug, listed_part))
 
 
+def is_part_of(series: Series) -> ColumnElement[bool]:
+    """The posts of `series`, for the lists and feeds of components/posts."""
+    return Post.series_id == series.id
+
+
 async def parts(session: AsyncSession, series: Series) -> Parts:
     """The listed parts of `series`, oldest first (titles and addresses): one statement."""
     found = await session.scalars(
         select(Post)
-        .where(Post.series_id == series.id, is_listed(utcnow()))
+        .where(is_part_of(series), is_listed(utcnow()))
         .order_by(Post.published_at, Post.id)
         .options(load_only(Post.title, Post.slug, Post.published_at, raiseload=True))
         .limit(MAX_LISTED_PARTS)

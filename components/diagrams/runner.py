@@ -53,6 +53,8 @@ class Drawn:
 
     svg: str | None = None
     error: str | None = None
+    # An error of the moment (too slow, no Node), not of the source: drawn again next time.
+    passing: bool = False
 
 
 # Drawn diagrams by (kind, source), so that the editor's preview, which renders the
@@ -78,7 +80,7 @@ def draw(diagrams: Sequence[tuple[str, str]]) -> list[Drawn]:
         done = _run(wanted)
         for key, drawn in zip(wanted, done, strict=False):
             results[key] = drawn
-            if drawn.error is None or not drawn.error.startswith(_NOT_CACHED):
+            if not drawn.passing:
                 _remember(key, drawn)
         wanted = wanted[len(done) :]
     return [results[key] for key in diagrams]
@@ -100,17 +102,14 @@ def _size(key: tuple[str, str], drawn: Drawn) -> int:
     return len(key[1]) + len(drawn.svg or drawn.error or "")
 
 
-# Errors of the moment rather than of the source: drawn again next time.
-_NOT_CACHED = ("took longer", "the diagram renderer", "diagrams need")
-
-
 def _run(diagrams: list[tuple[str, str]]) -> list[Drawn]:
     """Draw what one Node process manages: at least one result, at most one per diagram."""
     node = shutil.which("node")
     if node is None:
-        return [Drawn(error="diagrams need Node.js, which this server does not have")] * len(
-            diagrams
+        missing = Drawn(
+            error="diagrams need Node.js, which this server does not have", passing=True
         )
+        return [missing] * len(diagrams)
     request = json.dumps([{"kind": kind, "source": source} for kind, source in diagrams])
     with tempfile.TemporaryFile() as errors:
         # The command is ours; the writer's text reaches Node only on its stdin.
@@ -137,7 +136,7 @@ def _run(diagrams: list[tuple[str, str]]) -> list[Drawn]:
                 message = "the diagram renderer stopped: " + _last_line(
                     errors.read(64_000).decode(errors="replace")
                 )
-            done.append(Drawn(error=message))
+            done.append(Drawn(error=message, passing=True))
     return done
 
 

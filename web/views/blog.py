@@ -9,7 +9,6 @@ from __future__ import annotations
 from quart import Blueprint, Response, abort, current_app, request, url_for
 
 from components import authors, posts, series
-from components.models import Post
 from components.text import parse_id
 from web import site
 from web.database import get_db
@@ -117,7 +116,7 @@ async def series_page(slug: str) -> Response:
     if found is None:
         abort(404)
     parts = await posts.page(
-        db, limit=series.MAX_LISTED_PARTS, where=Post.series_id == found.id, oldest_first=True
+        db, limit=series.MAX_LISTED_PARTS, where=series.is_part_of(found), oldest_first=True
     )
     return await render("series.html", "partials/series_list.html", series=found, page=parts)
 

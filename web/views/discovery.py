@@ -67,7 +67,7 @@ async def series_feed(slug: str) -> Response:
     if found is None:
         abort(404)
     limit = current_app.config["FEED_ENTRIES"]
-    entries = await posts.for_feed(db, limit=limit, where=Post.series_id == found.id)
+    entries = await posts.for_feed(db, limit=limit, where=series.is_part_of(found))
     return await _feed(f"{found.name} · {site.current().title}", list(entries))
 
 
