@@ -1,6 +1,7 @@
 """Benchmark (not a test): what rendering costs a writer and an upgrade.
 
-    .venv/bin/python -m bench.rendering [--posts 10000] [--saves 20] [--database-url URL]
+    .venv/bin/python -m bench.rendering [--posts 10000] [--saves 20] [--jobs 1,2]
+                                        [--database-url URL]
 
 1. Saving a post of ten code blocks (Python, Go, a shell session, a diff...) and two
    diagrams (Mermaid and Graphviz), rendered as a save renders it, in the worker process
@@ -9,7 +10,7 @@
    in this process without the worker, to show what the worker adds.
 2. `quire render` of N posts an older Quire rendered, into a migrated database (SQLite in
    a temporary folder unless --database-url names a PostgreSQL database, which is
-   emptied first), seeded as `make bench` seeds it.
+   emptied first), seeded as `make bench` seeds it, once for each `--jobs` count.
 
 Nothing leaves 127.0.0.1.
 """
@@ -28,6 +29,7 @@ from sqlalchemy import text
 
 from bench.import_files import empty_postgres, quire
 from bench.seed import seed
+from cli.render import default_jobs
 from components import markdown, render_pool
 from components.db import make_engine
 
@@ -89,7 +91,7 @@ async def time_saves(saves: int) -> None:
     render_pool.stop()
 
 
-def time_rerender(posts: int, database_url: str | None) -> None:
+def time_rerender(posts: int, database_url: str | None, jobs: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="quire-bench-render-") as temporary:
         folder = Path(temporary)
         url = database_url or f"sqlite+aiosqlite:///{folder / 'render.db'}"
@@ -97,17 +99,26 @@ def time_rerender(posts: int, database_url: str | None) -> None:
             asyncio.run(empty_postgres(url))
         env = {**os.environ, "DATABASE_URL": url, "QUIRE_INSTANCE_PATH": str(folder)}
         quire(env, "db", "upgrade")
-        asyncio.run(_seed_stale(url, posts))
-        elapsed, summary = quire(env, "render")
+        asyncio.run(_seed(url, posts))
         backend = "PostgreSQL" if database_url else "SQLite"
         print(f"`quire render` of {posts:,} posts on {backend}")
-        print(f"  {elapsed:7.1f} s  {posts / elapsed:6.0f} posts/s   {summary}")
+        for count in jobs:
+            asyncio.run(_make_stale(url))
+            elapsed, summary = quire(env, "render", "--jobs", str(count))
+            print(f"  --jobs {count}  {elapsed:7.1f} s  {posts / elapsed:6.0f} posts/s   {summary}")
 
 
-async def _seed_stale(url: str, posts: int) -> None:
+async def _seed(url: str, posts: int) -> None:
     engine = make_engine(url)
     try:
         await seed(engine, posts)
+    finally:
+        await engine.dispose()
+
+
+async def _make_stale(url: str) -> None:
+    engine = make_engine(url)
+    try:
         async with engine.begin() as connection:
             await connection.execute(text("UPDATE posts SET render_version = 0"))
     finally:
@@ -119,9 +130,15 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--saves", type=int, default=20)
     parser.add_argument("--database-url", help="a PostgreSQL database to empty and use")
+    parser.add_argument(
+        "--jobs",
+        default=f"1,{default_jobs()}",
+        help="`quire render --jobs` values to time, comma-separated (default: 1 and one per core)",
+    )
     options = parser.parse_args()
     asyncio.run(time_saves(options.saves))
-    time_rerender(options.posts, options.database_url)
+    jobs = list(dict.fromkeys(int(count) for count in options.jobs.split(",")))
+    time_rerender(options.posts, options.database_url, jobs)
 
 
 if __name__ == "__main__":

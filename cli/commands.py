@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,8 +36,19 @@ def db() -> None:
     """Manage the database schema."""
 
 
+def _jobs_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--jobs",
+        type=click.IntRange(1, 64),
+        default=render.default_jobs,
+        show_default="one per core, at most 4",
+        help="Posts rendered at once, each in a process of its own.",
+    )(command)
+
+
 @db.command("upgrade")
-def db_upgrade() -> None:
+@_jobs_option
+def db_upgrade(jobs: int) -> None:
     """Apply the migrations the database does not have yet, then render again the posts
     an older Quire rendered (see `quire render`)."""
 
@@ -50,13 +62,14 @@ def db_upgrade() -> None:
             else "database is up to date"
         )
         # A new Quire may render Markdown differently: old posts get its HTML now.
-        return f"{done}; {await render.render_stale(engine)}"
+        return f"{done}; {await render.render_stale(engine, jobs)}"
 
     base.with_engine(work)
 
 
 @main.command("render")
-def render_posts() -> None:
+@_jobs_option
+def render_posts(jobs: int) -> None:
     """Render old posts again with this Quire.
 
     Every post an older Quire rendered (before an upgrade that renders Markdown
@@ -66,7 +79,7 @@ def render_posts() -> None:
 
     async def work(engine: AsyncEngine) -> str:
         await base.up_to_date(engine)
-        return await render.render_stale(engine)
+        return await render.render_stale(engine, jobs)
 
     base.with_engine(work)
 

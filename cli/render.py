@@ -4,19 +4,31 @@ progress bar. Stopped at any point, it picks up where it was when run again."""
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cli import portability, runs
-from components import rerender
+from components import render_pool, rerender
 from components.db import make_sessionmaker
 
+# Each render worker may take render_pool.RENDER_MEMORY: more than four would ask a small
+# machine for more memory than it has, for little gain.
+MAX_DEFAULT_JOBS = 4
 
-async def render_stale(engine: AsyncEngine) -> str:
-    """Render the stale posts; what was done, in one line."""
+
+def default_jobs() -> int:
+    """Render workers for a command that has the machine to itself: one per core, to 4."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_JOBS))
+
+
+async def render_stale(engine: AsyncEngine, jobs: int = 1) -> str:
+    """Render the stale posts, `jobs` at a time; what was done, in one line."""
     async with make_sessionmaker(engine)() as session:
         total = await rerender.stale_count(session)
     if not total:
         return "every post is rendered as this version of Quire renders it"
+    render_pool.use_workers(jobs)
     written = 0
     problems: list[str] = []
     refusals: list[str] = []

@@ -20,6 +20,7 @@ from components.models import (
     PostKind,
     PostStatus,
     Redirect,
+    Series,
     Tag,
     User,
     post_tags,
@@ -145,6 +146,11 @@ def _byline() -> LoaderOption:
     return joinedload(Post.author).load_only(User.name, User.slug, raiseload=True)
 
 
+def _series_name() -> LoaderOption:
+    """A post's series as a card or the API names it, in the post's own statement."""
+    return joinedload(Post.series).load_only(Series.name, Series.slug, raiseload=True)
+
+
 async def page(
     session: AsyncSession,
     *,
@@ -166,10 +172,11 @@ async def page(
         Post.published_at,
         Post.updated_at,
         Post.author_id,
+        Post.series_id,
         raiseload=True,
     )
     query = _newest_first(select(Post, _approved_comments())).options(
-        card, selectinload(Post.tags), _byline()
+        card, selectinload(Post.tags), _byline(), _series_name()
     )
     if oldest_first:
         assert before is None, "an oldest-first list is one page"
@@ -245,7 +252,7 @@ async def for_api(session: AsyncSession, slug: str) -> tuple[Post, int] | None:
     query = (
         select(Post, _approved_comments())
         .where(Post.slug == slug, is_listed(utcnow()))
-        .options(selectinload(Post.tags), _byline())
+        .options(selectinload(Post.tags), _byline(), _series_name())
     )
     row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])

@@ -9,7 +9,8 @@ either limit is refused with a message the writer can act on; nothing is stored.
 
 Each server process starts its pool on the first render, with one worker: the server's
 processes already use the cores, and one render at a time per process keeps the memory
-each may take to one budget.
+each may take to one budget. `quire render`, which has the machine to itself, asks for
+one worker per core (`use_workers`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ RENDER_MEMORY = 768 * 1024 * 1024
 _TASKS_PER_WORKER = 500
 
 _pool: ProcessPool | None = None
+_workers = 1
 
 
 class RenderRefused(ValueError):
@@ -78,13 +80,27 @@ async def render(
             future.cancel()
 
 
+def use_workers(count: int) -> None:
+    """Render in `count` processes at once from now on (at least one)."""
+    global _workers
+    count = max(1, count)
+    if count != _workers:
+        stop()  # the next render starts a pool of the new size
+        _workers = count
+
+
+def workers() -> int:
+    """How many renders may run at once."""
+    return _workers
+
+
 def _worker_pool() -> ProcessPool:
     global _pool
     if _pool is None or not _pool.active:
         # spawn, not fork: a fork of a server process would copy its event loop and
         # connections into the worker.
         _pool = ProcessPool(
-            max_workers=1,
+            max_workers=_workers,
             max_tasks=_TASKS_PER_WORKER,
             initializer=_limit_memory,
             context=multiprocessing.get_context("spawn"),

@@ -11,6 +11,7 @@ meanwhile was rendered by its save.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,15 +65,23 @@ async def render_batch(
             .limit(limit)
         )
     ).all()
+    shown = [
+        await pictures(session, body, url=links.url, picture=links.picture) for _, body, _ in rows
+    ]
+    # The batch's renders go to the pool together: with one worker per core (`quire
+    # render`) they run side by side; the writes below stay one at a time, in id order.
+    results = await asyncio.gather(
+        *(render_pool.render(row.body, found) for row, found in zip(rows, shown, strict=True)),
+        return_exceptions=True,
+    )
     written = 0
-    for post_id, body, version in rows:
-        shown = await pictures(session, body, url=links.url, picture=links.picture)
-        try:
-            rendered = await render_pool.render(body, shown)
-        except RenderRefused as refused:
+    for (post_id, _, version), rendered in zip(rows, results, strict=True):
+        if isinstance(rendered, RenderRefused):
             # Left as it was, stale: it shows its older HTML until its writer shortens it.
-            refusals.append(f"post {post_id}: {refused}")
+            refusals.append(f"post {post_id}: {rendered}")
             continue
+        if isinstance(rendered, BaseException):
+            raise rendered
         result = await session.execute(
             update(Post)
             .where(Post.id == post_id, Post.version == version)

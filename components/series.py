@@ -73,6 +73,15 @@ async def public(session: AsyncSession, slug: str) -> Series | None:
     return await session.scalar(select(Series).where(Series.slug == slug, listed_part))
 
 
+async def public_slugs(session: AsyncSession) -> Sequence[str]:
+    """The slugs of every public series, for the sitemap: one statement."""
+    listed = select(Post.series_id).where(is_listed(utcnow()), Post.series_id.is_not(None))
+    found = await session.scalars(
+        select(Series.slug).where(Series.id.in_(listed)).order_by(Series.slug)
+    )
+    return found.all()
+
+
 def is_part_of(series: Series) -> ColumnElement[bool]:
     """The posts of `series`, for the lists and feeds of components/posts."""
     return Post.series_id == series.id

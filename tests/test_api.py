@@ -25,6 +25,7 @@ from .test_pages import publish
 SUMMARY_KEYS = {
     "id",
     "author",
+    "series",
     "slug",
     "title",
     "description",
@@ -375,7 +376,7 @@ async def test_the_openapi_document_describes_the_api_alone(client) -> None:
                 assert schema["title"] == "ApiError"
                 assert schema["properties"]["error"] == {"$ref": "#/components/schemas/ErrorDetail"}
     parameters = {p["name"]: p for p in operations["/api/posts"]["parameters"]}
-    assert set(parameters) == {"before", "limit", "tag"}
+    assert set(parameters) == {"before", "limit", "tag", "series"}
     limit = parameters["limit"]["schema"]
     assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, 50)
     assert "default" not in limit, "an absent limit is not a null one"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components import clock, markdown, rerender
+from components import clock, markdown, render_pool, rerender
 from components.models import Post, PostStatus
 from tests.conftest import backend_url, run_async, session_on, write_post
 from tests.portability import Blog
@@ -21,8 +21,8 @@ BODY = '```python title="app.py"\nx = 1\n```\n'
 LINKS = rerender.Links(url=lambda item: f"/media/{item.id}", picture=lambda item: None)
 
 
-async def rendered_long_ago(session: AsyncSession, title: str) -> Post:
-    post = await write_post(session, title=title, body=BODY, status=PostStatus.PUBLISHED)
+async def rendered_long_ago(session: AsyncSession, title: str, body: str = BODY) -> Post:
+    post = await write_post(session, title=title, body=body, status=PostStatus.PUBLISHED)
     await session.flush()
     await session.execute(
         update(Post).where(Post.id == post.id).values(body_html=OLD_HTML, render_version=0)
@@ -108,3 +108,34 @@ def test_quire_render_and_db_upgrade_render_old_posts_again(
     upgraded = blog.quire("db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
     assert "database is up to date; rendered 1 post(s) again" in upgraded.output
+
+
+def test_quire_render_with_several_jobs_gives_each_post_its_own_html(
+    backend: str, postgres_schema: None, tmp_path: Path
+) -> None:
+    """Renders run side by side and come back in any order; each must land on its post."""
+    blog = Blog.empty(backend_url(backend, tmp_path), tmp_path)
+
+    async def seed() -> None:
+        async with session_on(blog.url) as session:
+            for number in range(45):  # two batches and a part
+                body = f'```python title="file{number}.py"\nx = {number}\n```\n'
+                await rendered_long_ago(session, f"Post {number}", body)
+
+    run_async(seed())
+    try:
+        done = blog.quire("render", "--jobs", "3")
+    finally:
+        render_pool.use_workers(1)  # the rest of the tests render as a server does
+    assert done.exit_code == 0, done.output
+    assert "rendered 45 post(s) again" in done.output
+    for post in blog.posts().values():
+        number = post.title.removeprefix("Post ")
+        assert f'<span class="code-title">file{number}.py</span>' in post.body_html, post.title
+
+
+def test_quire_render_refuses_a_job_count_out_of_range(tmp_path: Path) -> None:
+    blog = Blog.empty(backend_url("sqlite", tmp_path), tmp_path)
+    refused = blog.quire("render", "--jobs", "0")
+    assert refused.exit_code == 2
+    assert "Invalid value for '--jobs'" in refused.output

@@ -110,6 +110,50 @@ async def test_a_series_of_drafts_or_no_series_is_not_found(client: Any, db: Asy
         assert (await client.get(address)).status_code == 404, address
 
 
+async def test_the_sitemap_lists_public_series_only(client: Any, db: AsyncSession) -> None:
+    await a_series(db)
+    await write_post(db, title="Only a draft", body="x", series="Secret plans")
+    await db.commit()
+    sitemap = await (await client.get("/sitemap.xml")).get_data(as_text=True)
+    assert "<loc>http://localhost/series/flask-from-scratch</loc>" in sitemap
+    assert "secret-plans" not in sitemap
+
+
+async def test_the_api_names_each_posts_series_and_lists_a_series(
+    client: Any, db: AsyncSession
+) -> None:
+    first, _, _ = await a_series(db)
+    listed = (await (await client.get("/api/posts")).get_json())["posts"]
+    named = {post["title"]: post["series"] for post in listed}
+    assert named["Unrelated"] is None
+    assert named["Templates"] == {
+        "name": SERIES,
+        "slug": "flask-from-scratch",
+        "url": "http://localhost/series/flask-from-scratch",
+        "posts_url": "http://localhost/api/posts?series=flask-from-scratch",
+    }
+    detail = await (await client.get(f"/api/posts/{first.slug}")).get_json()
+    assert detail["series"]["slug"] == "flask-from-scratch"
+
+    parts = await client.get("/api/posts?series=flask-from-scratch&limit=2")
+    page = await parts.get_json()
+    assert [post["title"] for post in page["posts"]] == ["Blueprints", "Templates"]
+    assert "series=flask-from-scratch" in page["next_url"]
+    rest = await (await client.get(page["next_url"].removeprefix("http://localhost"))).get_json()
+    assert [post["title"] for post in rest["posts"]] == ["Hello, Flask"]
+
+
+@pytest.mark.parametrize("slug", ["no-such-series", "secret-plans"])
+async def test_the_api_refuses_a_series_that_is_not_public(
+    client: Any, db: AsyncSession, slug: str
+) -> None:
+    await write_post(db, title="Only a draft", body="x", series="Secret plans")
+    await db.commit()
+    response = await client.get(f"/api/posts?series={slug}")
+    assert response.status_code == 404
+    assert (await response.get_json())["error"]["message"] == f"There is no series '{slug}'."
+
+
 # --- the editor ------------------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """The public JSON API: read-only, for programs that want the posts without the pages.
 
-`GET /api/posts` (a page of posts, newest first), `GET /api/posts/<slug>` (one post in
-full), `GET /api/tags` (the tags in use) and `GET /api/openapi.json`, the OpenAPI 3.1
-document that quart-schema builds from the pydantic models in web/views/api_schemas.py.
+`GET /api/posts` (a page of posts, newest first, of a tag or a series if asked),
+`GET /api/posts/<slug>` (one post in full), `GET /api/tags` (the tags in use) and
+`GET /api/openapi.json`, the OpenAPI 3.1 document that quart-schema builds from the
+pydantic models in web/views/api_schemas.py.
 It shows the same posts the pages show, and nothing else: drafts and posts scheduled for
 later are absent from every answer. Answers are cached like the pages (web/pages/); errors
 are `{"error": {"status": ..., "message": ...}}` and never stored.
@@ -39,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Rule
 
-from components import posts
+from components import posts, series
 from components.models import Post, Tag, utcnow
 from web import site
 from web.database import get_db
@@ -55,6 +56,7 @@ from web.views.api_schemas import (
     PostDetail,
     PostList,
     PostSummary,
+    SeriesRef,
     TagCount,
     TagList,
     TagRef,
@@ -116,15 +118,24 @@ async def post_list(query_args: ListQuery) -> Response:
     """The published posts, newest first, a page at a time.
 
     Each page's `next` (or `next_url`) leads to the next one, by keyset: posts
-    published meanwhile never shift a page. An unknown tag is a 404.
+    published meanwhile never shift a page. An unknown tag or series is a 404.
     """
     db = get_db()
     tag = await _public_tag(db, query_args.tag) if query_args.tag else None
+    where = None
+    if query_args.series:
+        where = series.is_part_of(await _public_series(db, query_args.series))
     limit = query_args.limit or min(current_app.config["POSTS_PER_PAGE"], MAX_LIMIT)
-    found = await posts.page(db, limit=limit, before=query_args.before, tag=tag)
+    found = await posts.page(db, limit=limit, before=query_args.before, tag=tag, where=where)
     after = str(found.next) if found.next else None
     listed = [PostSummary(**_summary(post, found.comment_counts[post.id])) for post in found.posts]
-    more = _api_url("api.post_list", before=after, limit=query_args.limit, tag=query_args.tag)
+    more = _api_url(
+        "api.post_list",
+        before=after,
+        limit=query_args.limit,
+        tag=query_args.tag,
+        series=query_args.series,
+    )
     return await _json(PostList(posts=listed, next=after, next_url=more if after else None))
 
 
@@ -255,6 +266,24 @@ async def _public_tag(db: AsyncSession, slug: str) -> Tag:
     return tag
 
 
+async def _public_series(db: AsyncSession, slug: str) -> series.Series:
+    found = await series.public(db, slug)
+    if found is None:
+        abort(404, f"There is no series '{slug}'.")  # nor one of drafts only
+    return found
+
+
+def _series(post: Post) -> SeriesRef | None:
+    if post.series is None:
+        return None
+    return SeriesRef(
+        name=post.series.name,
+        slug=post.series.slug,
+        url=url_for("blog.series", slug=post.series.slug, _external=True),
+        posts_url=_api_url("api.post_list", series=post.series.slug),
+    )
+
+
 def _summary(post: Post, comment_count: int) -> dict[str, Any]:
     """The fields of a `PostSummary`, which a `PostDetail` has too."""
     assert post.published_at is not None, "visible posts have a publication time"
@@ -269,6 +298,7 @@ def _summary(post: Post, comment_count: int) -> dict[str, Any]:
         "updated_at": post.updated_at,
         "tags": [TagRef(name=tag.name, slug=tag.slug) for tag in post.tags],
         "author": _author(post),
+        "series": _series(post),
         "reading_minutes": post.reading_minutes,
         "comment_count": comment_count,
     }

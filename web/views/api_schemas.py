@@ -66,6 +66,14 @@ class ListQuery(NoQuery):
     ) = Field(
         None, description="Only posts with this tag (its slug).", json_schema_extra=_no_default
     )
+    series: (
+        Annotated[str, Field(pattern=TAG_PATTERN, max_length=MAX_SLUG_LENGTH)]
+        | SkipJsonSchema[None]
+    ) = Field(
+        None,
+        description="Only the parts of this series (its slug).",
+        json_schema_extra=_no_default,
+    )
 
 
 # --- what the API answers ----------------------------------------------------
@@ -90,6 +98,15 @@ class AuthorRef(_Answer):
     url: str = Field(description="The author's page: their bio, links and posts.")
 
 
+class SeriesRef(_Answer):
+    """The series a post is a part of."""
+
+    name: str
+    slug: str
+    url: str = Field(description="The series' page: every part, in reading order.")
+    posts_url: str = Field(description="The address of the series' posts in this API.")
+
+
 class PostSummary(_Answer):
     """A post as a list shows it."""
 
@@ -106,6 +123,7 @@ class PostSummary(_Answer):
         description="The post's author, else the site's default author; null on a site "
         "with neither."
     )
+    series: SeriesRef | None = Field(description="The series the post is a part of, if any.")
     reading_minutes: int
     comment_count: int = Field(description="Approved comments.")
 

@@ -92,9 +92,10 @@ async def sitemap() -> Response:
     db = get_db()
     listed, tags = await posts.for_sitemap(db)
     people = await authors.with_posts(db, site.default_author())
+    stories = await series.public_slugs(db)
     updated = await last_changed()
     body = await render_template(
-        "sitemap.xml", posts=listed, tags=tags, authors=people, updated=updated
+        "sitemap.xml", posts=listed, tags=tags, authors=people, series=stories, updated=updated
     )
     return await _send(body, "application/xml; charset=utf-8", updated)
 
