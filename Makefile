@@ -10,7 +10,7 @@ PORT ?= 5000
 # Root installs system packages itself; anyone else is asked through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format lock chromium wrk clean bench bench-import
+.PHONY: run test lint format lock chromium wrk clean bench bench-import bench-mail
 
 run: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/quire db upgrade
@@ -57,6 +57,10 @@ $(HTMX): package.json package-lock.json scripts/vendor.mjs
 FILES ?= 10000
 bench-import: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/python -m bench.import_files --files $(FILES)
+
+# A new post mailed to 10,000 subscribers through a local SMTP server (bench/mailing.py).
+bench-mail: $(VENV)/.dev-deps
+	$(BIN)/python -m bench.mailing
 
 # Not a test: Quire's pages under load against a "Hello, World!" ceiling, on SQLite and
 # PostgreSQL, at 20 and 100,000 posts (bench/pages.py; BENCH_ARGS="--posts 20" to narrow it).

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli import base, checks, ghost, people, portability, render, serve, wordpress
+from cli import base, checks, ghost, outbox, people, portability, render, serve, wordpress
 from components import accounts, demo, migrations, posts
 from components.accounts import AccountError
 from components.comments import moderation
@@ -356,3 +356,4 @@ def export_posts(folder: Path) -> None:
 
 
 main.add_command(people.user)
+main.add_command(outbox.outbox)

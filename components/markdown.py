@@ -47,8 +47,8 @@ from components.diagrams import runner, svg
 # Raised whenever the same Markdown renders to different HTML: every post stored with an
 # older one is rendered again (components/rerender.py). 1: before code blocks had lines,
 # titles and labels, callouts and heading links. 2: before diagrams were drawn and h5 and
-# h6 had links.
-VERSION = 3
+# h6 had links. 3: before formulas carried their LaTeX as `alttext`.
+VERSION = 4
 WORDS_PER_MINUTE = 230
 # Tokens deep: a list item is two (the list and the item), a quote one.
 MAX_NESTING = 100
@@ -364,11 +364,14 @@ def _math(token: Token, display: str, env: EnvType) -> str:
 _SAME_ENVIRONMENT = re.compile(r"\\(begin|end)\{(aligned|split|alignat\*?|alignedat)\}(\{\d+\})?")
 
 
-def _mathml(latex: str, display: str) -> str:
-    latex = _SAME_ENVIRONMENT.sub(lambda m: f"\\{m[1]}{{align*}}", latex)
+def _mathml(source: str, display: str) -> str:
+    latex = _SAME_ENVIRONMENT.sub(lambda m: f"\\{m[1]}{{align*}}", source)
     root = convert_to_element(latex, display=display)
     for element in root.iter():
         _clean_mathml_element(element)
+    # MathML's own text alternative: what a mail (components/newsletter) shows in place
+    # of the formula, for clients that read no MathML.
+    root.set("alttext", source.translate(_NO_MARKERS))
     return tostring(root, encoding="unicode", short_empty_elements=False)
 
 

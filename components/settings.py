@@ -19,6 +19,12 @@ from sqlalchemy.exc import ArgumentError
 
 from components.comments.intake import Moderation, Rules
 from components.db import SSL_MODES, Pool
+from components.newsletter.config import (
+    MailConfigError,
+    MailSettings,
+    parse_sender,
+    parse_smtp_url,
+)
 from components.site import Invalid, from_environment
 from components.throttle import Limits
 
@@ -116,6 +122,12 @@ def load_config(
         "MAX_FORM_MEMORY_SIZE": FORM_FIELD_BYTES,
         # Any request body: room for an upload or a long post, plus the rest of the form.
         "MAX_CONTENT_LENGTH": max(max_upload, FORM_FIELD_BYTES) + 1_000_000,
+        # Mail to subscribers (components/newsletter): None when it is off.
+        "MAIL": _mail(get),
+        # The outbox worker inside each server process, and how long it rests when there
+        # is nothing to send (tests switch it off and send by hand).
+        "OUTBOX_WORKER": get("QUIRE_OUTBOX_WORKER", True, _switch),
+        "OUTBOX_IDLE_MS": get("QUIRE_OUTBOX_IDLE_MS", 1000, _int_between(10, 60_000)),
         "SECRET_KEY": _secret_key(source.get("SECRET_KEY"), production, instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -148,6 +160,36 @@ def _int_between(low: int, high: int) -> Callable[[str, Any], int]:
         return value
 
     return parse
+
+
+def _switch(name: str, raw: Any) -> bool:
+    value = str(raw).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: must be on or off, not {raw!r}")
+
+
+def _mail(get: Callable[[str, Any, Callable[[str, Any], Any]], Any]) -> MailSettings | None:
+    def checked(parse: Callable[[str], Any]) -> Callable[[str, Any], Any]:
+        def run(name: str, raw: Any) -> Any:
+            try:
+                return parse(str(raw))
+            except MailConfigError as error:
+                raise ConfigError(f"{name}: {error}") from None
+
+        return run
+
+    smtp = get("QUIRE_SMTP_URL", None, checked(parse_smtp_url))
+    sender = get("QUIRE_MAIL_FROM", None, checked(parse_sender))
+    per_minute = get("QUIRE_MAIL_PER_MINUTE", 120, _int_between(1, 100_000))
+    if smtp is None and sender is None:
+        return None
+    if smtp is None or sender is None:
+        missing = "QUIRE_SMTP_URL" if smtp is None else "QUIRE_MAIL_FROM"
+        raise ConfigError(f"{missing}: required with the other mail setting, or unset both")
+    return MailSettings(smtp=smtp, sender=sender, per_minute=per_minute)
 
 
 def _site_fixed(source: Mapping[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,8 @@ class Site:
     base_url: str = ""
     footer: str = ""
     comments_default: bool = True
+    # A new post's mail to subscribers: "excerpt" (with a link to read on) or "whole".
+    newsletter: str = "excerpt"
     # Uploaded images, by their file names in the media library ("" for none); not
     # settable from the environment.
     logo: str = ""
@@ -69,6 +71,10 @@ class Site:
     @property
     def scheme(self) -> str:
         return urlsplit(self.base_url).scheme
+
+    @property
+    def newsletter_whole(self) -> bool:
+        return self.newsletter == "whole"
 
 
 def _text(limit: int, required: bool = False) -> Callable[[str], str]:
@@ -120,6 +126,16 @@ def parse_switch(raw: str) -> bool:
     raise Invalid(f"must be on or off, not {raw!r}")
 
 
+NEWSLETTER_CHOICES = {"excerpt": "The excerpt and a link", "whole": "The whole post"}
+
+
+def parse_newsletter(raw: str) -> str:
+    value = raw.strip().lower() or "excerpt"  # a form without the field keeps the default
+    if value not in NEWSLETTER_CHOICES:
+        raise Invalid(f"must be excerpt or whole, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -135,6 +151,7 @@ FIELDS = (
     Field("base_url", "Address (base URL)", "QUIRE_BASE_URL", parse_base_url),
     Field("footer", "Footer line", "QUIRE_SITE_FOOTER", _text(200)),
     Field("comments_default", "Comments on new posts", "QUIRE_COMMENTS_DEFAULT", parse_switch),
+    Field("newsletter", "New posts by email", "QUIRE_NEWSLETTER", parse_newsletter),
 )
 BY_NAME = {field.name: field for field in FIELDS}
 

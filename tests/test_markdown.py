@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.markdown import render
@@ -66,9 +68,16 @@ def test_excerpt_is_the_opening_prose_and_reading_time_counts_words() -> None:
     assert len(long.excerpt.split()) == 40
 
 
+def without_alttext(html: str) -> str:
+    return re.sub(r' alttext="[^"]*"', "", html)
+
+
 def test_inline_and_display_math_become_mathml_on_the_server() -> None:
     html = render("Area $x^2$ here.\n\n$$\n\\int_0^1 x\\,dx\n$$\n").html
-    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">' in html
+    assert (
+        '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline" alttext="x^2">' in html
+    ), "the LaTeX as the formula's text alternative (what a mail shows)"
+    assert 'alttext="\\int_0^1 x\\,dx"' in html
     assert "<msup><mi>x</mi><mn>2</mn></msup>" in html
     assert '<div class="math-display"><math' in html
     assert 'display="block"' in html and "<mo>∫</mo>" in html
@@ -103,6 +112,10 @@ def test_math_drops_links_styles_and_classes() -> None:
         "$\\href{javascript:alert(1)}{x}$ $\\style{background:url(x)}{y}$ $\\class{admin}{z}$ "
         '$\\color{red" onclick="alert(2)}{w}$ $\\color{red}{v}$'
     ).html
+    # The source stays, escaped, as the text alternative: inert in any attribute.
+    assert 'alttext="\\href{javascript:alert(1)}{x}"' in html
+    assert 'alttext="\\color{red&quot; onclick=&quot;alert(2)}{w}"' in html
+    html = without_alttext(html)
     assert "href" not in html and "javascript" not in html
     assert "style=" not in html and "class=" not in html and "onclick" not in html
     assert '<mstyle mathcolor="red">' in html
@@ -178,6 +191,6 @@ def test_excerpt_shows_the_latex_source_of_inline_math() -> None:
 def test_the_latex_technical_writers_use_renders_without_stray_ampersands(
     environment: str,
 ) -> None:
-    html = render(f"$$\n{environment}\n$$\n").html
+    html = without_alttext(render(f"$$\n{environment}\n$$\n").html)
     assert "<math" in html and "math-error" not in html
     assert "&amp;" not in html

@@ -21,6 +21,7 @@ from web import (
     inputs,
     limits,
     logs,
+    outbox,
     proxy,
     site,
     stamps,
@@ -38,10 +39,12 @@ from web.views import (
     health,
     media,
     moderation,
+    newsletter,
     people,
     profile,
     search,
     settings,
+    subscribers,
 )
 
 
@@ -73,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
         raise SystemExit(f"quire: {error}") from None
     database.init_app(app)
     streams.init_app(app)
+    outbox.init_app(app)
     headers.init_app(app)
     compression.init_app(app)
     errors.init_app(app)
@@ -96,6 +100,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(settings.bp)
     app.register_blueprint(people.bp)
     app.register_blueprint(profile.bp)
+    app.register_blueprint(newsletter.bp)
+    app.register_blueprint(subscribers.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers

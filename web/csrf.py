@@ -60,6 +60,17 @@ def open_to_readers(view: V) -> V:
     return view
 
 
+def open_to_link_holders(view: V) -> V:
+    """Mark a view that a signed link in a mail authorises (unsubscribe, confirm).
+
+    RFC 8058's one-click unsubscribe is a POST that the reader's mail provider sends,
+    with no cookie and no token; the link's own signature is what proves the reader.
+    The same-origin check still stands.
+    """
+    view.csrf_open_to_link_holders = True  # type: ignore[attr-defined]
+    return view
+
+
 def rotate() -> None:
     """A new token at sign-in and sign-out: one seen before then is worthless after."""
     session[_KEY] = secrets.token_urlsafe(32)
@@ -91,6 +102,8 @@ async def _check() -> None:
         abort(403, "This request came from another site, so it was refused.")
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "csrf_open_to_readers", False) and not _has_session():
+        return
+    if getattr(view, "csrf_open_to_link_holders", False):
         return
     sent = request.headers.get(HEADER)
     if sent is None:

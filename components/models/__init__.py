@@ -9,6 +9,13 @@ from components.models.authors import AuthorProfile
 from components.models.base import Base, UTCDateTime, stored_enum, utcnow
 from components.models.comments import Comment, CommentEvent, CommentEventKind, CommentStatus
 from components.models.media import Media, MediaVariant
+from components.models.outbox import (
+    Announcement,
+    Delivery,
+    DeliveryState,
+    Subscriber,
+    SubscriberState,
+)
 from components.models.people import (
     AuthSession,
     LoginFailure,
@@ -34,6 +41,7 @@ from components.models.site import SiteSettings, SiteState
 __all__ = [
     "SEARCH_DDL",
     "SEARCH_DROP_DDL",
+    "Announcement",
     "AuthSession",
     "AuthorProfile",
     "Base",
@@ -41,6 +49,8 @@ __all__ = [
     "CommentEvent",
     "CommentEventKind",
     "CommentStatus",
+    "Delivery",
+    "DeliveryState",
     "LoginFailure",
     "Media",
     "MediaVariant",
@@ -56,6 +66,8 @@ __all__ = [
     "Series",
     "SiteSettings",
     "SiteState",
+    "Subscriber",
+    "SubscriberState",
     "Tag",
     "UTCDateTime",
     "User",

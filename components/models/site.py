@@ -45,6 +45,9 @@ class SiteSettings(Base):
     logo_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
     favicon_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
 
+    # What a new post's mail to subscribers carries: "excerpt" or "whole".
+    newsletter: Mapped[str] = mapped_column(String(16), default="excerpt", server_default="excerpt")
+
     logo: Mapped[Media | None] = relationship(foreign_keys=[logo_id], lazy="raise")
     favicon: Mapped[Media | None] = relationship(foreign_keys=[favicon_id], lazy="raise")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -11,6 +11,8 @@
 - `moderation`: the comment queue and its live stream.
 - `settings`: the site's settings, for admins.
 - `people`: the Users page, for admins.
+- `newsletter`: new posts by email, for readers (subscribe, confirm, unsubscribe).
+- `subscribers`: the Subscribers page, for admins (the list, CSV, removing one).
 - `profile`: a writer's public profile (name, author address, bio, links, avatar).
 - `api`: the read-only JSON API; `api_schemas` holds its pydantic models.
 - `health`: `/healthz` for the platform's probes.

@@ -46,6 +46,8 @@ async def _page(
         "settings.html",
         "partials/settings_form.html",
         fields=site_settings.FIELDS,
+        newsletter_choices=site_settings.NEWSLETTER_CHOICES,
+        mail_on=current_app.config["MAIL"] is not None,
         people=await authors.bylines(db),
         values=shown,
         fixed=fixed,
