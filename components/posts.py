@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, load_only, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from components.models import (
+    SHOWN_KINDS,
     Comment,
     CommentEvent,
     CommentStatus,
@@ -103,7 +104,25 @@ class PostPage:
 def _approved_comments() -> ColumnElement[int]:
     return (
         select(func.count(Comment.id))
-        .where(Comment.post_id == Post.id, Comment.status == CommentStatus.APPROVED)
+        .where(
+            Comment.post_id == Post.id,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.kind.in_(SHOWN_KINDS),
+        )
+        .correlate(Post)
+        .scalar_subquery()
+    )
+
+
+def _approved_reactions() -> ColumnElement[int]:
+    """Likes and reposts that came by Webmention and were approved."""
+    return (
+        select(func.count(Comment.id))
+        .where(
+            Comment.post_id == Post.id,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.kind.not_in(SHOWN_KINDS),
+        )
         .correlate(Post)
         .scalar_subquery()
     )
@@ -207,20 +226,22 @@ class Reading:
     newer: Post | None
     # The newest comment event of the post: where its live stream takes up (web/streams).
     last_event: int = 0
+    # Approved likes and reposts (by Webmention), listed apart from the comments.
+    reaction_count: int = 0
 
 
 async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
     """The visible post with this slug (with its series) and its neighbours in time: four
     statements."""
     query = (
-        select(Post, _approved_comments(), _last_comment_event())
+        select(Post, _approved_comments(), _last_comment_event(), _approved_reactions())
         .where(Post.slug == slug, is_listed(utcnow()))
         .options(selectinload(Post.tags), _byline(), joinedload(Post.series))
     )
     row = (await session.execute(query)).first()
     if row is None:
         return None
-    post, comments, last_event = row
+    post, comments, last_event, reaction_count = row
     assert post.published_at is not None, "visible posts have a publication time"
     brief = load_only(Post.title, Post.slug, Post.published_at)
     older = await session.scalar(
@@ -236,7 +257,7 @@ async def find_visible(session: AsyncSession, slug: str) -> Reading | None:
         .options(brief)
         .limit(1)
     )
-    return Reading(post, comments, older, newer, last_event or 0)
+    return Reading(post, comments, older, newer, last_event or 0, reaction_count or 0)
 
 
 async def find_page(session: AsyncSession, slug: str) -> Post | None:

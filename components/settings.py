@@ -128,11 +128,16 @@ def load_config(
         # is nothing to send (tests switch it off and send by hand).
         "OUTBOX_WORKER": get("QUIRE_OUTBOX_WORKER", True, _switch),
         "OUTBOX_IDLE_MS": get("QUIRE_OUTBOX_IDLE_MS", 1000, _int_between(10, 60_000)),
+        # Fetch other sites' pages from private and loopback addresses too: for tests
+        # between instances on 127.0.0.1 only; refused in production (components/fetch.py).
+        "FETCH_PRIVATE": get("QUIRE_FETCH_PRIVATE", False, _switch),
         "SECRET_KEY": _secret_key(source.get("SECRET_KEY"), production, instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
     }
+    if production and config["FETCH_PRIVATE"]:
+        raise ConfigError("QUIRE_FETCH_PRIVATE: only for tests, never in production")
     # Anything else a caller passes (tests' TESTING, say) goes through untouched.
     for key, value in (overrides or {}).items():
         config.setdefault(key, value)

@@ -115,7 +115,7 @@ async def test_a_refused_comment_without_javascript_keeps_what_was_typed(
     )
     assert response.status_code == 422
     html = await response.get_data(as_text=True)
-    assert "<h1>Hello comments</h1>" in html  # the whole post page
+    assert '<h1 class="p-name">Hello comments</h1>' in html  # the whole post page
     assert "Please give a name" in html
     assert "A website must be an address" in html
     assert "My long thoughts</textarea>" in html

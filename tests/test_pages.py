@@ -291,5 +291,5 @@ async def test_post_page_fragment_for_htmx(client, db) -> None:
     response = await client.get(post_address(post), headers=PARTIAL)
     body = await response.get_data(as_text=True)
     assert response.status_code == 200
-    assert body.lstrip().startswith('<article class="post" id="post">')
+    assert body.lstrip().startswith('<article class="post h-entry" id="post">')
     assert "<html" not in body and '<nav class="toc"' in body

@@ -50,7 +50,7 @@ async def test_a_page_made_in_the_editor_stands_alone(admin_client, db: AsyncSes
     answer = await client.get("/about")
     assert answer.status_code == 200
     body = await text(answer)
-    assert "<h1>About</h1>" in body and "Hello." in body
+    assert '<h1 class="p-name">About</h1>' in body and "Hello." in body
     assert '<link rel="canonical" href="http://localhost/about">' in body
     assert 'class="byline"' not in body
 

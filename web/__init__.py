@@ -45,6 +45,7 @@ from web.views import (
     search,
     settings,
     subscribers,
+    webmention,
 )
 
 
@@ -102,6 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(profile.bp)
     app.register_blueprint(newsletter.bp)
     app.register_blueprint(subscribers.bp)
+    app.register_blueprint(webmention.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers

@@ -71,6 +71,13 @@ def open_to_link_holders(view: V) -> V:
     return view
 
 
+def open_to_other_sites(view: V) -> V:
+    """Mark an endpoint other servers post to (Webmention): no browser of ours sends it,
+    and it acts for no one, so neither check applies."""
+    view.csrf_open_to_other_sites = True  # type: ignore[attr-defined]
+    return view
+
+
 def rotate() -> None:
     """A new token at sign-in and sign-out: one seen before then is worthless after."""
     session[_KEY] = secrets.token_urlsafe(32)
@@ -98,9 +105,11 @@ async def _check() -> None:
     if request.method in SAFE_METHODS or request.routing_exception is not None:
         # A 404 or 405 runs no view, so it can change nothing: let it answer as such.
         return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "csrf_open_to_other_sites", False):
+        return
     if not _same_site():
         abort(403, "This request came from another site, so it was refused.")
-    view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "csrf_open_to_readers", False) and not _has_session():
         return
     if getattr(view, "csrf_open_to_link_holders", False):

@@ -1,5 +1,6 @@
 """The outbox worker of this server process (components/outbox/worker.py), with the
-senders this configuration has: mail when QUIRE_SMTP_URL and QUIRE_MAIL_FROM are set.
+senders this configuration has: mail when QUIRE_SMTP_URL and QUIRE_MAIL_FROM are set,
+and Webmentions (sent, and received ones verified) always.
 
 It runs while the app serves, beside the requests, and stops with it: a batch cut short
 by the shutdown leaves its rows leased, and another process (or this one, restarted)
@@ -19,6 +20,8 @@ from quart import Quart, current_app, url_for
 from components.models import Post
 from components.newsletter.smtp import MailSender
 from components.outbox.worker import Sender, Worker
+from components.webmention.sending import WebmentionSender
+from components.webmention.verifying import VerifySender
 from web.database import SESSIONMAKER
 from web.urls import post_url
 
@@ -56,6 +59,16 @@ def make_worker(app: Quart) -> Worker:
                 context=lambda: _links_context(app),
             )
         )
+    private = app.config["FETCH_PRIVATE"]
+    senders.append(
+        WebmentionSender(
+            sessions,
+            post_url=_Links().post,
+            context=lambda: _links_context(app),
+            allow_private=private,
+        )
+    )
+    senders.append(VerifySender(sessions, allow_private=private))
     return Worker(sessions, senders, idle=app.config["OUTBOX_IDLE_MS"] / 1000)
 
 

@@ -19,7 +19,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, selectinload
 
-from components.models import Comment, CommentEvent, CommentEventKind, CommentStatus, Post
+from components.models import (
+    SHOWN_KINDS,
+    Comment,
+    CommentEvent,
+    CommentEventKind,
+    CommentStatus,
+    Post,
+)
 
 CHANNEL = "quire_comments"
 # Events read at once: a longer catch-up is read in batches of this many.
@@ -47,7 +54,12 @@ class Change:
         """The comment to show readers, if this event published one still published."""
         comment = self.comment
         published = self.kind is CommentEventKind.PUBLISHED
-        if published and comment is not None and comment.status is CommentStatus.APPROVED:
+        if (
+            published
+            and comment is not None
+            and comment.status is CommentStatus.APPROVED
+            and comment.kind in SHOWN_KINDS
+        ):
             return comment
         return None
 
@@ -120,7 +132,11 @@ async def after(
     comments = {comment.id: comment for comment in found}
     counted = await session.execute(
         select(Comment.post_id, func.count())
-        .where(Comment.post_id.in_(post_ids), Comment.status == CommentStatus.APPROVED)
+        .where(
+            Comment.post_id.in_(post_ids),
+            Comment.status == CommentStatus.APPROVED,
+            Comment.kind.in_(SHOWN_KINDS),
+        )
         .group_by(Comment.post_id)
     )
     counts: dict[int, int] = {post_id: number for post_id, number in counted}

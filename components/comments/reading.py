@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components.models import Comment, CommentStatus
+from components.models import SHOWN_KINDS, Comment, CommentKind, CommentStatus
 
 
 @dataclass
@@ -25,7 +25,11 @@ async def threads(session: AsyncSession, post_id: int) -> list[Thread]:
     shown = (
         await session.scalars(
             select(Comment)
-            .where(Comment.post_id == post_id, Comment.status == CommentStatus.APPROVED)
+            .where(
+                Comment.post_id == post_id,
+                Comment.status == CommentStatus.APPROVED,
+                Comment.kind.in_(SHOWN_KINDS),
+            )
             .order_by(Comment.created_at, Comment.id)
         )
     ).all()
@@ -41,9 +45,43 @@ async def threads(session: AsyncSession, post_id: int) -> list[Thread]:
     return result
 
 
+@dataclass(frozen=True)
+class Reactions:
+    """The approved likes and reposts a post was sent by Webmention, oldest first."""
+
+    likes: Sequence[Comment]
+    reposts: Sequence[Comment]
+
+
+# Names listed under a post; the rest are counted.
+MAX_LISTED_REACTIONS = 50
+
+
+async def reactions(session: AsyncSession, post_id: int) -> Reactions:
+    """A post's approved likes and reposts: one statement."""
+    found = await session.scalars(
+        select(Comment)
+        .where(
+            Comment.post_id == post_id,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.kind.in_((CommentKind.LIKE, CommentKind.REPOST)),
+        )
+        .order_by(Comment.created_at, Comment.id)
+    )
+    rows = found.all()
+    return Reactions(
+        likes=[row for row in rows if row.kind is CommentKind.LIKE],
+        reposts=[row for row in rows if row.kind is CommentKind.REPOST],
+    )
+
+
 async def visible(session: AsyncSession, comment_id: int) -> Comment | None:
     return await session.scalar(
-        select(Comment).where(Comment.id == comment_id, Comment.status == CommentStatus.APPROVED)
+        select(Comment).where(
+            Comment.id == comment_id,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.kind.in_(SHOWN_KINDS),
+        )
     )
 
 
@@ -51,7 +89,11 @@ async def for_feed(session: AsyncSession, post_id: int, *, limit: int) -> Sequen
     """A post's newest visible comments, for its Atom feed."""
     query = (
         select(Comment)
-        .where(Comment.post_id == post_id, Comment.status == CommentStatus.APPROVED)
+        .where(
+            Comment.post_id == post_id,
+            Comment.status == CommentStatus.APPROVED,
+            Comment.kind.in_(SHOWN_KINDS),
+        )
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(limit)
     )

@@ -7,7 +7,14 @@ this package registers every table, as Alembic and `Base.metadata.create_all` ne
 
 from components.models.authors import AuthorProfile
 from components.models.base import Base, UTCDateTime, stored_enum, utcnow
-from components.models.comments import Comment, CommentEvent, CommentEventKind, CommentStatus
+from components.models.comments import (
+    SHOWN_KINDS,
+    Comment,
+    CommentEvent,
+    CommentEventKind,
+    CommentKind,
+    CommentStatus,
+)
 from components.models.media import Media, MediaVariant
 from components.models.outbox import (
     Announcement,
@@ -41,6 +48,7 @@ from components.models.site import SiteSettings, SiteState
 __all__ = [
     "SEARCH_DDL",
     "SEARCH_DROP_DDL",
+    "SHOWN_KINDS",
     "Announcement",
     "AuthSession",
     "AuthorProfile",
@@ -48,6 +56,7 @@ __all__ = [
     "Comment",
     "CommentEvent",
     "CommentEventKind",
+    "CommentKind",
     "CommentStatus",
     "Delivery",
     "DeliveryState",

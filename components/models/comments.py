@@ -19,6 +19,17 @@ class CommentStatus(enum.StrEnum):
     SPAM = "spam"
 
 
+class CommentKind(enum.StrEnum):
+    COMMENT = "comment"  # written in the form
+    MENTION = "mention"  # a Webmention: another page that replies to or mentions the post
+    LIKE = "like"  # a Webmention like: counted, not shown as a comment
+    REPOST = "repost"
+
+
+# The kinds a post's thread shows and counts as comments.
+SHOWN_KINDS = (CommentKind.COMMENT, CommentKind.MENTION)
+
+
 class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
@@ -64,6 +75,13 @@ class Comment(Base):
     ip: Mapped[str] = mapped_column(String(45), default="")
     # SHA-256 of the commenter's browser token: a commenter once approved is known again.
     commenter: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[CommentKind] = mapped_column(
+        stored_enum(CommentKind, "comment_kind"),
+        default=CommentKind.COMMENT,
+        server_default=CommentKind.COMMENT.value,
+    )
+    # The page a Webmention came from ("" for the form's comments).
+    source_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
 
     post: Mapped[Post] = relationship(lazy="raise")
     author: Mapped[User | None] = relationship(lazy="raise")

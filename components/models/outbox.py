@@ -28,6 +28,8 @@ class Delivery(Base):
     __table_args__ = (
         # The worker's question: what is pending and due, oldest first.
         Index("ix_deliveries_state_due_at", "state", "due_at"),
+        # How much one remote server sent or was sent lately (its rate limit).
+        Index("ix_deliveries_host_created_at", "host", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +43,8 @@ class Delivery(Base):
         ForeignKey("posts.id", ondelete="CASCADE"), index=True
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The other server (a Webmention's source or target host); "" for mail.
+    host: Mapped[str] = mapped_column(String(255), default="", server_default="")
     state: Mapped[DeliveryState] = mapped_column(
         stored_enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
     )

@@ -93,6 +93,18 @@ def _due(now: datetime, channels: Sequence[str]) -> list[ColumnElement[bool]]:
     ]
 
 
+async def due_channels(
+    session: AsyncSession, channels: Sequence[str], now: datetime | None = None
+) -> set[str]:
+    """Which of `channels` have rows due: a read, so that an idle worker's look every
+    second takes no write lock (SQLite has one for the whole database)."""
+    now = now or utcnow()
+    found = await session.scalars(
+        select(Delivery.channel).where(*_due(now, channels)).group_by(Delivery.channel)
+    )
+    return set(found)
+
+
 async def claim(
     session: AsyncSession, channels: Sequence[str], *, limit: int, now: datetime | None = None
 ) -> list[Delivery]:

@@ -78,9 +78,11 @@ class Worker:
 
     async def run_once(self) -> int:
         """One batch of each channel's due rows, sent and recorded; how many."""
+        async with self.sessions() as session:
+            due = await queue.due_channels(session, list(self.senders))
         handled = 0
-        for sender in self.senders.values():
-            handled += await self._batch(sender)
+        for channel in sorted(due):
+            handled += await self._batch(self.senders[channel])
         return handled
 
     async def _batch(self, sender: Sender) -> int:

@@ -13,6 +13,7 @@
 - `people`: the Users page, for admins.
 - `newsletter`: new posts by email, for readers (subscribe, confirm, unsubscribe).
 - `subscribers`: the Subscribers page, for admins (the list, CSV, removing one).
+- `webmention`: the endpoint other sites send Webmentions to.
 - `profile`: a writer's public profile (name, author address, bio, links, avatar).
 - `api`: the read-only JSON API; `api_schemas` holds its pydantic models.
 - `health`: `/healthz` for the platform's probes.

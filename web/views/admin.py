@@ -11,9 +11,8 @@ from typing import Any
 from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from components import markdown, render_pool, revisions, series, writing
+from components import broadcast, markdown, render_pool, revisions, series, writing
 from components.models import Post, PostKind, PostStatus, User
-from components.newsletter import announce
 from components.posts import post_status_label
 from components.render_pool import RenderRefused
 from components.text import parse_id
@@ -84,7 +83,7 @@ async def publish(post_id: int) -> Response:
     _, post = await _own_post(post_id)
     was_draft = post.status is PostStatus.DRAFT
     await writing.set_status(get_db(), post, Action.PUBLISH)
-    await announce.after_save(get_db(), post, was_draft=was_draft, origin=site.origin())
+    await broadcast.after_save(get_db(), post, was_draft=was_draft, origin=site.origin())
     if wants_fragment():
         return await _row(post)
     return see_other(notices.url_with_notice("admin.posts", f"Published “{post.title}”."))
@@ -96,7 +95,7 @@ async def unpublish(post_id: int) -> Response:
     """Take a post back to draft; its address answers 404 until it is published again."""
     _, post = await _own_post(post_id)
     await writing.set_status(get_db(), post, Action.DRAFT)
-    await announce.after_save(get_db(), post, was_draft=True, origin=site.origin())
+    await broadcast.after_save(get_db(), post, was_draft=True, origin=site.origin())
     if wants_fragment():
         return await _row(post)
     return see_other(notices.url_with_notice("admin.posts", f"“{post.title}” is a draft again."))
@@ -263,7 +262,7 @@ async def save_post() -> Response:
         return await _editor(user=user, post=post, draft=draft, status=422, errors=invalid.errors)
     except Conflict as conflict:
         return await _conflict(user, draft, conflict)
-    await announce.after_save(db, saved, was_draft=was_draft, origin=site.origin())
+    await broadcast.after_save(db, saved, was_draft=was_draft, origin=site.origin())
     if not wants_fragment():
         return see_other(url_for("admin.edit_post", post_id=saved.id, saved=1))
     return await _saved(saved, draft, user, autosave=False, created=post is None)

@@ -31,6 +31,7 @@ async def render_post(
     shown = post.comments_enabled or current_app.config["CLOSED_COMMENTS"] == "show"
     threads = await reading.threads(db, post.id) if found.comment_count and shown else []
     parts = await series.parts(db, post.series) if post.series is not None else None
+    reactions = await reading.reactions(db, post.id) if found.reaction_count else None
     parent = None
     if reply_to is not None and post.comments_enabled:
         parent = next((t.comment for t in threads if t.comment.id == reply_to), None)
@@ -45,6 +46,7 @@ async def render_post(
         parts=parts,
         newer=found.newer,
         threads=threads,
+        reactions=reactions,
         show_comments=shown,
         form=form or Submission(),
         errors=errors or {},

@@ -1,0 +1,21 @@
+"""What a post's save tells the world: its subscribers by mail (components/newsletter)
+and the pages it links to by Webmention (components/webmention). Each is outbox rows
+written in the save's own transaction."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from components.models import Post, PostStatus
+from components.newsletter import announce
+from components.webmention import outgoing
+
+
+async def after_save(session: AsyncSession, post: Post, *, was_draft: bool, origin: str) -> None:
+    """After a save or a change of status; `origin` is the site's address as the writer's
+    request saw it (the base URL when one is set), for the links the rows carry."""
+    await announce.after_save(session, post, was_draft=was_draft, origin=origin)
+    if post.status is not PostStatus.DRAFT:
+        await outgoing.queue(session, post, origin=origin, own_host=urlsplit(origin).netloc.lower())
