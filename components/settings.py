@@ -127,7 +127,7 @@ def load_config(
         # The outbox worker inside each server process, and how long it rests when there
         # is nothing to send (tests switch it off and send by hand).
         "OUTBOX_WORKER": get("QUIRE_OUTBOX_WORKER", True, _switch),
-        "OUTBOX_IDLE_MS": get("QUIRE_OUTBOX_IDLE_MS", 1000, _int_between(10, 60_000)),
+        "OUTBOX_IDLE_MS": get("QUIRE_OUTBOX_IDLE_MS", 5000, _int_between(10, 60_000)),
         # Fetch other sites' pages from private and loopback addresses too: for tests
         # between instances on 127.0.0.1 only; refused in production (components/fetch.py).
         "FETCH_PRIVATE": get("QUIRE_FETCH_PRIVATE", False, _switch),

@@ -31,6 +31,8 @@ from tests.conftest import (
 from tests.test_site_web import text
 from web import create_app
 
+# A byline on a post page and a card: the author as the post's h-card.
+BYLINE = 'by <a class="p-author h-card" href="/authors/{slug}"'
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -90,7 +92,7 @@ def test_the_migration_gives_existing_accounts_distinct_addresses() -> None:
 async def test_posts_carry_their_author_everywhere(client, db: AsyncSession) -> None:
     ada = await make_user(db, "ada@example.com", "Ada Lovelace")
     post = await publish(db, "Engines", ada)
-    byline = 'by <a href="/authors/ada-lovelace" rel="author">Ada Lovelace</a>'
+    byline = BYLINE.format(slug="ada-lovelace") + ' rel="author">Ada Lovelace</a>'
     assert byline in await text(await client.get("/"))
     page = await text(await client.get(post_address(post)))
     assert byline in page
@@ -122,7 +124,8 @@ async def test_posts_without_an_author_show_the_default_author(
 ) -> None:
     orphan = await publish(db, "Imported long ago", None)
     # No author anywhere on a site without an admin would be None; here the first admin.
-    assert 'by <a href="/authors/grace-admin"' in await text(await client.get(post_address(orphan)))
+    page = await text(await client.get(post_address(orphan)))
+    assert BYLINE.format(slug="grace-admin") in page
     await sign_in(client, admin.email)
     chosen = await post_form(
         client,
@@ -130,7 +133,8 @@ async def test_posts_without_an_author_show_the_default_author(
         {"title": "Quire", "language": "en", "default_author": str(author.id)},
     )
     assert chosen.status_code == 303, await text(chosen)
-    assert 'by <a href="/authors/ada-author"' in await text(await client.get(post_address(orphan)))
+    page = await text(await client.get(post_address(orphan)))
+    assert BYLINE.format(slug="ada-author") in page
     refused = await post_form(
         client, "/admin/settings/", {"title": "Quire", "language": "en", "default_author": "999999"}
     )
@@ -261,9 +265,8 @@ async def test_a_writer_edits_their_profile_and_readers_see_it(
     assert page.count('rel="me"') == 2
     assert '<a href="https://mastodon.example/@ada" rel="me">mastodon.example/@ada</a>' in page
     assert re.search(r'<img class="avatar" src="/media/[0-9a-f]{64}\.png"', page)
-    assert 'by <a href="/authors/ada-king" rel="author">Ada King</a>' in await text(
-        await client.get(post_address(post))
-    )
+    byline = BYLINE.format(slug="ada-king") + ' rel="author">Ada King</a>'
+    assert byline in await text(await client.get(post_address(post)))
 
 
 @pytest.mark.parametrize(

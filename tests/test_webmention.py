@@ -318,3 +318,30 @@ async def test_one_server_sending_too_many_is_told_to_wait(
     assert "Too many Webmentions from busy.example" in await refused.get_data(as_text=True)
     other = {"source": "http://calm.example/1", "target": target_of(post)}
     assert (await client.post("/webmention", form=other)).status_code == 202
+
+
+async def test_a_post_taken_down_tells_the_pages_it_linked_to(
+    app: Quart, client: Any, db: AsyncSession, web: Site, writer: User
+) -> None:
+    web.pages["/page"] = Page(body=entry('<link rel="webmention" href="/endpoint">'))
+    await sign_in(client, "ada@example.com")
+    for title in ("Unpublished", "Deleted"):
+        form = {"title": title, "body": f"See [it]({web.url}/page).", "action": "publish"}
+        await post_form(client, "/admin/posts/save", form)
+    assert await run_outbox(app) == 2
+    posts = {post.title: post for post in await db.scalars(select(Post))}
+    addresses = {title: "http://localhost" + post_address(post) for title, post in posts.items()}
+
+    await post_form(client, f"/admin/posts/{posts['Unpublished'].id}/unpublish")
+    await post_form(client, f"/admin/posts/{posts['Deleted'].id}/delete")
+    assert await run_outbox(app) == 2
+    told = sorted(form["source"] for path, form in web.posted[2:])
+    assert told == sorted(addresses.values())
+    assert all(path == "/endpoint" for path, _ in web.posted)
+    # A draft never public tells no one when it is deleted.
+    await post_form(
+        client, "/admin/posts/save", {"title": "Never out", "body": f"[x]({web.url}/page)"}
+    )
+    never = (await db.scalars(select(Post).where(Post.title == "Never out"))).one()
+    await post_form(client, f"/admin/posts/{never.id}/delete")
+    assert await run_outbox(app) == 0

@@ -46,3 +46,23 @@ async def queue(session: AsyncSession, post: Post, *, origin: str, own_host: str
     )
     await session.flush()
     return len(fresh)
+
+
+async def queue_removal(
+    session: AsyncSession, body_html: str, *, source: str, own_host: str
+) -> int:
+    """The post at `source` is gone (deleted, or a draft again): tell each page it linked
+    to, whose endpoint will find `source` answering 404 and take the mention down. The
+    rows name the source themselves, since the post may no longer exist to say it."""
+    targets = links.external(body_html, base=source, own_host=own_host)
+    session.add_all(
+        Delivery(
+            channel=CHANNEL,
+            purpose="removal",
+            payload={"target": target, "source": source},
+            host=urlsplit(target).netloc.lower()[:255],
+        )
+        for target in targets
+    )
+    await session.flush()
+    return len(targets)

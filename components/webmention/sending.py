@@ -1,5 +1,6 @@
 """The outbox's "webmention" sender: for each row, find the target page's endpoint and
-tell it that the post (the source) links to the page.
+tell it that the post (the source) links to the page, or, for a post taken down, that
+the source changed (it now answers 404, and the receiver removes the mention).
 
 A page with no endpoint is not an error: the row is done. A 4xx from the endpoint is a
 refusal for good; a 5xx, a timeout or a refused connection is tried again later. A post
@@ -55,7 +56,9 @@ class WebmentionSender:
         async with self.context():
             for row in rows:
                 post = posts.get(row.post_id or 0)
-                if post is None or post.status is PostStatus.DRAFT or post.published_at is None:
+                if row.purpose == "removal":
+                    sources[row.id] = str(row.payload.get("source", ""))
+                elif post is None or post.status is PostStatus.DRAFT or post.published_at is None:
                     outcomes[row.id] = Outcome.dropped("the post is no longer published")
                 elif post.published_at > now:
                     outcomes[row.id] = Outcome.at(post.published_at)

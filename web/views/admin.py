@@ -12,7 +12,7 @@ from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from components import broadcast, markdown, render_pool, revisions, series, writing
-from components.models import Post, PostKind, PostStatus, User
+from components.models import Post, PostKind, PostStatus, User, utcnow
 from components.posts import post_status_label
 from components.render_pool import RenderRefused
 from components.text import parse_id
@@ -72,6 +72,13 @@ async def posts() -> Response:
     )
 
 
+def _public_at(post: Post) -> str | None:
+    """The post's absolute address if readers can see it now (before a change)."""
+    if post.status is PostStatus.DRAFT or post.published_at is None:
+        return None
+    return post_url(post, _external=True) if post.published_at <= utcnow() else None
+
+
 async def _row(post: Post) -> Response:
     return await fragment("partials/admin_post_row.html", post=post, user=await _user())
 
@@ -94,8 +101,9 @@ async def publish(post_id: int) -> Response:
 async def unpublish(post_id: int) -> Response:
     """Take a post back to draft; its address answers 404 until it is published again."""
     _, post = await _own_post(post_id)
+    was_at = _public_at(post)
     await writing.set_status(get_db(), post, Action.DRAFT)
-    await broadcast.after_save(get_db(), post, was_draft=True, origin=site.origin())
+    await broadcast.after_save(get_db(), post, was_draft=True, origin=site.origin(), was_at=was_at)
     if wants_fragment():
         return await _row(post)
     return see_other(notices.url_with_notice("admin.posts", f"“{post.title}” is a draft again."))
@@ -114,6 +122,7 @@ async def confirm_delete(post_id: int) -> Response:
 async def delete(post_id: int) -> Response:
     _, post = await _own_post(post_id)
     title = post.title
+    await broadcast.before_delete(get_db(), post, was_at=_public_at(post))
     await writing.delete(get_db(), post)
     if wants_fragment():
         # The row is removed in the page by `hx-swap="delete"`.
@@ -248,6 +257,7 @@ async def save_post() -> Response:
     user, post = await _post_for(form, draft)
     db = get_db()
     was_draft = post is None or post.status is PostStatus.DRAFT
+    was_at = _public_at(post) if post is not None else None
     try:
         saved = await writing.save(
             db,
@@ -262,7 +272,7 @@ async def save_post() -> Response:
         return await _editor(user=user, post=post, draft=draft, status=422, errors=invalid.errors)
     except Conflict as conflict:
         return await _conflict(user, draft, conflict)
-    await broadcast.after_save(db, saved, was_draft=was_draft, origin=site.origin())
+    await broadcast.after_save(db, saved, was_draft=was_draft, origin=site.origin(), was_at=was_at)
     if not wants_fragment():
         return see_other(url_for("admin.edit_post", post_id=saved.id, saved=1))
     return await _saved(saved, draft, user, autosave=False, created=post is None)
