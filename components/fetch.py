@@ -30,7 +30,13 @@ USER_AGENT = "Quire (a blog engine; Webmention)"
 
 
 class Refused(Exception):
-    """The fetch was not made or not finished: says why (an address, a size, a time)."""
+    """The fetch was not made or not finished: says why (an address, a size, a time).
+    `permanent` when trying again cannot help (a private address, a name that does not
+    resolve, a page too large); a timeout or a refused connection may pass."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,30 @@ class Fetched:
         return httpx.Response(200, headers=self.headers).links
 
 
+# IPv6 ranges that carry an IPv4 address inside (NAT64, 6to4, Teredo, IPv4-compatible
+# and -translated) or are deprecated site-local: on some networks they lead to private
+# IPv4 addresses, and no public web page needs them.
+_TRANSITION = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "::ffff:0:0:0/96",
+        "fec0::/10",
+    )
+)
+
+
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in network for network in _TRANSITION):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -77,11 +103,14 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         try:
             found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as error:
-            raise Refused(f"{host} does not resolve ({error.strerror})") from None
+            raise Refused(f"{host} does not resolve ({error.strerror})", permanent=True) from None
         addresses = [str(info[4][0]) for info in found]
         allowed = [address for address in addresses if self.allowed(address)]
         if not allowed:
-            raise Refused(f"{host} is a private, loopback or link-local address: not fetched")
+            raise Refused(
+                f"{host} is a private, loopback or link-local address: not fetched",
+                permanent=True,
+            )
         return await self.inner.connect_tcp(
             allowed[0], port, timeout, local_address, socket_options
         )
@@ -92,7 +121,7 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise Refused("no local sockets")
+        raise Refused("no local sockets", permanent=True)
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)
@@ -121,7 +150,9 @@ def client(
         transport=_Transport(check),
         follow_redirects=False,
         timeout=httpx.Timeout(SECONDS),
-        headers={"User-Agent": USER_AGENT},
+        # No compression: a few kilobytes of brotli can unpack to gigabytes before a size
+        # check sees them. Bodies are read raw (see _read).
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
     )
 
 
@@ -130,11 +161,13 @@ def check_url(url: str) -> str:
     try:
         parts = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
-        raise Refused(f"not an address: {url[:200]!r}") from None
+        raise Refused(f"not an address: {url[:200]!r}", permanent=True) from None
     if parts.scheme not in ("http", "https") or not parts.host:
-        raise Refused(f"only http and https addresses are fetched, not {url[:200]!r}")
+        raise Refused(
+            f"only http and https addresses are fetched, not {url[:200]!r}", permanent=True
+        )
     if parts.userinfo:
-        raise Refused("an address with a user name or password is not fetched")
+        raise Refused("an address with a user name or password is not fetched", permanent=True)
     return str(parts)
 
 
@@ -165,20 +198,22 @@ async def _get(http: httpx.AsyncClient, url: str, accept: str, max_bytes: int) -
                 body = await _read(response, max_bytes)
                 return Fetched(str(response.url), response.status_code, response.headers, body)
         except httpx.HTTPError as error:
-            raise Refused(f"could not fetch it: {error}") from None
-    raise Refused(f"more than {MAX_REDIRECTS} redirects")
+            # A connection error may carry the refusal of our own backend.
+            permanent = isinstance(error.__context__, Refused) and error.__context__.permanent
+            raise Refused(f"could not fetch it: {error}", permanent=permanent) from None
+    raise Refused(f"more than {MAX_REDIRECTS} redirects", permanent=True)
 
 
 async def _read(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise Refused(f"larger than {max_bytes:,} bytes")
+        raise Refused(f"larger than {max_bytes:,} bytes", permanent=True)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_raw():
         size += len(chunk)
         if size > max_bytes:
-            raise Refused(f"larger than {max_bytes:,} bytes")
+            raise Refused(f"larger than {max_bytes:,} bytes", permanent=True)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -3,6 +3,7 @@ setting says otherwise, redirects checked and counted, bodies and time limited."
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 
 import pytest
@@ -35,6 +36,13 @@ def web() -> Iterator[Site]:
         "::ffff:127.0.0.1",
         "224.0.0.1",
         "fc00::1",
+        # IPv4 inside IPv6: NAT64, 6to4, IPv4-compatible and -translated, site-local, Teredo.
+        "64:ff9b::7f00:1",
+        "2002:7f00:1::1",
+        "::127.0.0.1",
+        "::ffff:0:7f00:1",
+        "fec0::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
     ],
 )
 def test_private_loopback_and_link_local_addresses_are_not_public(address: str) -> None:
@@ -90,6 +98,16 @@ async def test_a_large_or_slow_answer_is_cut_off(web: Site) -> None:
             await fetch.get(http, web.url + "/big")
         with pytest.raises(fetch.Refused, match=r"no answer within 0\.5 seconds"):
             await fetch.get(http, web.url + "/slow", seconds=0.5)
+
+
+async def test_a_compressed_answer_is_not_unpacked(web: Site) -> None:
+    """A few kilobytes of gzip can unpack to gigabytes: nothing is asked compressed, and
+    what comes compressed anyway is counted as it came, not unpacked."""
+    bomb = gzip.compress(b"\0" * 5_000_000)
+    web.pages["/bomb"] = Page(body=bomb, headers={"Content-Encoding": "gzip"})
+    async with fetch.client(allow_private=True) as http:
+        found = await fetch.get(http, web.url + "/bomb")
+    assert found.body == bomb and len(found.body) < 10_000
 
 
 def test_the_test_setting_is_refused_in_production() -> None:

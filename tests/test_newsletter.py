@@ -284,6 +284,11 @@ async def test_a_link_is_for_its_one_purpose_and_its_one_address(
     assert "not valid" in await wrong.get_data(as_text=True)
     cut = await client.post(confirm[:-4])
     assert cut.status_code == 400
+    # Unsubscribed since: the old confirmation link does not bring the address back.
+    found = await stored(db)
+    found.state = SubscriberState.UNSUBSCRIBED
+    await db.commit()
+    assert (await client.post(confirm)).status_code == 404
     # An admin removed the address since: the old link confirms nothing.
     found = await stored(db)
     await subscribers.remove(db, found.id)
@@ -510,6 +515,12 @@ def test_a_title_cannot_add_a_header() -> None:
         sent_as("Hi", "T", to="a@example.com\r\nBcc: b@example.com")
 
 
+def test_a_long_title_in_another_script_is_one_subject_line() -> None:
+    title = "Réflexions sur la programmation asynchrone en Python, partie 2 — et encore"
+    message = email.message_from_bytes(sent_as(title, "Été"), policy=email.policy.default)
+    assert message["Subject"] == title and message["List-Id"].startswith("Été <")
+
+
 def test_a_title_in_any_script_reaches_the_subject_whole() -> None:
     sent = sent_as("Über Ümlaute — 漢字 ✓", "Ü")
     message = email.message_from_bytes(sent, policy=email.policy.default)
@@ -561,3 +572,21 @@ async def test_admins_see_count_export_and_remove_subscribers(
     assert not [row for row in await deliveries(db) if row.subscriber_id == found.id]
     again = await post_form(client, f"/admin/subscribers/{found.id}/remove")
     assert again.status_code == 404
+
+
+async def test_in_production_mail_needs_a_base_url(
+    database_url: str, tmp_path: Path, box: Mailbox
+) -> None:
+    """Without one, a confirmation link would be made for whatever Host a request named."""
+    settings = {
+        "QUIRE_SMTP_URL": box.url,
+        "QUIRE_MAIL_FROM": "blog@example.com",
+        "QUIRE_ENV": "production",
+    }
+    for base_url, status in (("", 404), ("http://localhost", 200)):
+        app = create_app(
+            app_config(database_url, tmp_path / "instance", QUIRE_BASE_URL=base_url, **settings)
+        )
+        async with app.test_app() as test_app:
+            response = await test_app.test_client().get("/subscribe", headers={"Host": "localhost"})
+            assert response.status_code == status, base_url

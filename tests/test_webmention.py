@@ -73,6 +73,12 @@ def entry(body: str) -> bytes:
     return f"<!doctype html><html><body>{body}</body></html>".encode()
 
 
+async def by_last_segment(db: AsyncSession, key: str) -> dict[str, Delivery]:
+    """The outbox's rows by the last segment of their payload's source or target."""
+    query = select(Delivery).execution_options(populate_existing=True)
+    return {row.payload[key].rsplit("/", 1)[1]: row for row in await db.scalars(query)}
+
+
 async def comments(db: AsyncSession) -> list[Comment]:
     query = select(Comment).order_by(Comment.id).execution_options(populate_existing=True)
     return list(await db.scalars(query))
@@ -231,8 +237,36 @@ async def test_a_mention_from_a_private_address_is_not_fetched_in_production_set
         )
         await run_outbox(app)
     [row] = await db.scalars(select(Delivery).execution_options(populate_existing=True))
-    assert row.state is DeliveryState.PENDING and "private, loopback" in row.last_error
+    # Failed at once: a private address will not change, and kept waiting it would count
+    # against every honest sender's limit for days.
+    assert row.state is DeliveryState.FAILED and "private, loopback" in row.last_error
     assert await comments(db) == []
+
+
+async def test_a_hostile_source_fails_alone_and_a_bad_address_is_a_400(
+    app: Quart, client: Any, db: AsyncSession, web: Site
+) -> None:
+    post = await a_post(db)
+    target = target_of(post)
+    web.pages["/deep"] = Page(body=entry("<div>" * 2_000 + f'<a href="{target}">x</a>'))
+    web.pages["/huge"] = Page(body=entry("<i></i>" * 25_000 + f'<a href="{target}">x</a>'))
+    web.pages["/charset"] = Page(
+        headers={"Content-Type": "text/html; charset=bogus"},
+        body=entry(f'<a href="{target}">x</a>'),
+    )
+    web.pages["/fine"] = Page(body=entry(f'<a href="{target}">A fine mention</a>'))
+    for path in ("/deep", "/huge", "/charset", "/fine"):
+        await client.post("/webmention", form={"source": web.url + path, "target": target})
+    await run_outbox(app)
+    rows = await by_last_segment(db, "source")
+    assert rows["huge"].state is DeliveryState.FAILED
+    assert "could not be read" in rows["huge"].last_error
+    assert rows["fine"].state is DeliveryState.SENT
+    assert [comment.source_url for comment in await comments(db)][-1] == web.url + "/fine"
+    for bad in ("http://[x/", "http://host:99999/p"):
+        refused = await client.post("/webmention", form={"source": bad, "target": target})
+        assert refused.status_code == 400
+        assert "The source is not a valid address." in await refused.get_data(as_text=True)
 
 
 # --- sending -----------------------------------------------------------------------

@@ -119,11 +119,16 @@ def verify(
     body: bytes,
     public_pem: str,
     *,
+    host: str,
     now: datetime | None = None,
 ) -> Parsed:
     """Check a received request's signature against `public_pem`; the parsed header, or
-    BadSignature. `target` is the path with its query string; `headers` the request's."""
+    BadSignature. `target` is the path with its query string; `headers` the request's;
+    `host` this server's own (a request signed for another server is not taken here)."""
+    method = method.upper()
     lowered = {name.lower(): value for name, value in headers.items()}
+    if lowered.get("host", "").lower() != host.lower():
+        raise BadSignature(f"The request was signed for another host, not {host}.")
     if "signature" not in lowered:
         raise BadSignature("The request is not signed.")
     parsed = parse(lowered["signature"])

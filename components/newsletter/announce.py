@@ -86,10 +86,12 @@ async def announce(session: AsyncSession, post: Post, *, origin: str) -> int:
 async def withdraw(session: AsyncSession, post_id: int) -> None:
     """The post went back to draft before its mails went out: drop them, and let its next
     publication announce it. Once one mail was sent, the rest still go."""
+    # Sent, or being sent right now (leased): the rest still go, and the post is not
+    # announced a second time when it is published again.
     sent = exists().where(
         Delivery.post_id == post_id,
         Delivery.purpose == PURPOSE,
-        Delivery.state == DeliveryState.SENT,
+        (Delivery.state == DeliveryState.SENT) | (Delivery.leased_until > utcnow()),
     )
     if await session.scalar(select(sent)):
         return

@@ -126,4 +126,6 @@ def addressed(
 
 def _encoded(value: str) -> str:
     """A header value as RFC 2047 words when it is not ASCII."""
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    # Encoded words of at most 75 characters each, joined by spaces on one line: folding
+    # them would put a line break in the value.
+    return value if value.isascii() else Header(value, "utf-8").encode(linesep=" ")

@@ -38,6 +38,9 @@ from components.outbox.queue import Outcome
 _Row = TypeVar("_Row", Subscriber, Post)
 # One message's time, connection included: a server slower than this is tried later.
 SMTP_SECONDS = 30.0
+# A batch sends no new message after this long, well inside the worker's limit for it
+# (components/outbox/worker.SEND_SECONDS): the rest wait for the next batch.
+BATCH_SECONDS = 120.0
 MAX_BATCH = 100
 
 
@@ -75,8 +78,7 @@ class MailSender:
         self.batch = max(1, min(MAX_BATCH, settings.per_minute))
         self._next_send = 0.0
 
-    async def deliver(self, rows: Sequence[Delivery]) -> Mapping[int, Outcome]:
-        outcomes: dict[int, Outcome] = {}
+    async def deliver(self, rows: Sequence[Delivery], outcomes: dict[int, Outcome]) -> None:
         async with self.sessions() as session:
             site = await site_settings.load(session, self.fixed)
             readers = await _by_id(session, Subscriber, {r.subscriber_id for r in rows})
@@ -101,7 +103,6 @@ class MailSender:
                     await announce.withdraw(session, post_id)
 
             await queue.in_transaction(self.sessions, record)
-        return outcomes
 
     def _messages(
         self,
@@ -193,8 +194,11 @@ class MailSender:
             for row, _, _ in messages:
                 outcomes[row.id] = Outcome.retry(f"cannot reach the mail server: {error}")
             return bounced
+        deadline = time.monotonic() + BATCH_SECONDS
         try:
             for index, (row, reader, message) in enumerate(messages):
+                if time.monotonic() > deadline:
+                    break  # left out: tried again, never sent twice
                 await self._pace()
                 outcome = await _one(client, self.settings.sender.address, reader.email, message)
                 outcomes[row.id] = outcome

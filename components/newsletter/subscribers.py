@@ -87,7 +87,8 @@ async def confirm(session: AsyncSession, subscriber_id: int, email: str) -> Subs
     """The link in the confirmation mail was followed: the subscriber, now confirmed; None
     when the address is no longer ours to confirm (removed since)."""
     found = await _matching(session, subscriber_id, email)
-    if found is None:
+    if found is None or found.state in (SubscriberState.UNSUBSCRIBED, SubscriberState.BOUNCED):
+        # An old link does not bring back an address that left (or bounced) since.
         return None
     if found.state is not SubscriberState.CONFIRMED:
         found.state = SubscriberState.CONFIRMED

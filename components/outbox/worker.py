@@ -37,8 +37,10 @@ class Sender(Protocol):
     # Rows claimed at a time.
     batch: int
 
-    async def deliver(self, rows: Sequence[Delivery]) -> Mapping[int, Outcome]:
-        """An outcome for each row's id; a row left out is tried again later."""
+    async def deliver(self, rows: Sequence[Delivery], outcomes: dict[int, Outcome]) -> None:
+        """Put an outcome for each row's id in `outcomes` as soon as it is known: what is
+        there when the sender fails or runs out of time is kept (a mail sent is never
+        sent again), and a row left out is tried again later."""
         ...
 
 
@@ -115,13 +117,17 @@ class Worker:
         return len(rows)
 
     async def _send(self, sender: Sender, rows: Sequence[Delivery]) -> Mapping[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
         try:
             async with asyncio.timeout(SEND_SECONDS):
-                return await sender.deliver(rows)
+                await sender.deliver(rows, outcomes)
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            return {row.id: Outcome.retry("the sender ran out of time") for row in rows}
+            missing = Outcome.retry("the sender ran out of time")
+            return {row.id: outcomes.get(row.id, missing) for row in rows}
         except Exception as error:
             log.exception("the %s sender failed", sender.channel)
-            return {row.id: Outcome.retry(f"the sender failed: {error}") for row in rows}
+            missing = Outcome.retry(f"the sender failed: {error}")
+            return {row.id: outcomes.get(row.id, missing) for row in rows}
+        return outcomes

@@ -41,7 +41,11 @@ def check(source: str, target: str, *, own_host: str) -> None:
             raise Refused(f"The {name} is missing.")
         if len(url) > MAX_URL:
             raise Refused(f"The {name} is longer than {MAX_URL} characters.")
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (a bad port or bracket raises here, not later)
+        except ValueError:
+            raise Refused(f"The {name} is not a valid address.") from None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise Refused(f"The {name} must be an http or https address.")
     if source.rstrip("/") == target.rstrip("/"):

@@ -10,7 +10,7 @@ that is no longer public sends nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy import select
@@ -43,14 +43,13 @@ class WebmentionSender:
         self.context = context
         self.allow_private = allow_private
 
-    async def deliver(self, rows: Sequence[Delivery]) -> Mapping[int, Outcome]:
+    async def deliver(self, rows: Sequence[Delivery], outcomes: dict[int, Outcome]) -> None:
         async with self.sessions() as session:
             ids = {row.post_id for row in rows if row.post_id is not None}
             posts = {
                 post.id: post
                 for post in await session.scalars(select(Post).where(Post.id.in_(ids)))
             }
-        outcomes: dict[int, Outcome] = {}
         sources: dict[int, str] = {}
         now = utcnow()
         async with self.context():
@@ -69,19 +68,24 @@ class WebmentionSender:
 
             async def one(row: Delivery) -> None:
                 async with limit:
-                    outcomes[row.id] = await _mention(
-                        http, sources[row.id], str(row.payload.get("target", ""))
-                    )
+                    try:
+                        outcomes[row.id] = await _mention(
+                            http, sources[row.id], str(row.payload.get("target", ""))
+                        )
+                    except Exception as error:  # a hostile page: its row only
+                        outcomes[row.id] = Outcome.refused(
+                            f"the target could not be read ({type(error).__name__})"
+                        )
 
             await asyncio.gather(*(one(row) for row in rows if row.id in sources))
-        return outcomes
 
 
 async def _mention(http: fetch.httpx.AsyncClient, source: str, target: str) -> Outcome:
     try:
         page = await fetch.get(http, target)
     except fetch.Refused as refused:
-        return Outcome.retry(f"the target: {refused}")
+        fail = Outcome.refused if refused.permanent else Outcome.retry
+        return fail(f"the target: {refused}")
     if page.status >= 400:
         if page.status >= 500:
             return Outcome.retry(f"the target answered {page.status}")
@@ -92,7 +96,8 @@ async def _mention(http: fetch.httpx.AsyncClient, source: str, target: str) -> O
     try:
         status = await fetch.post_form(http, endpoint, {"source": source, "target": target})
     except fetch.Refused as refused:
-        return Outcome.retry(f"the endpoint: {refused}")
+        fail = Outcome.refused if refused.permanent else Outcome.retry
+        return fail(f"the endpoint: {refused}")
     if 200 <= status < 300:
         return Outcome.sent()
     if 400 <= status < 500:

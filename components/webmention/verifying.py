@@ -38,6 +38,9 @@ from components.webmention import links
 from components.webmention.incoming import CHANNEL
 
 MAX_NAME = 100
+# A page with more elements than this is not parsed: parsing it would take seconds of
+# CPU in a thread that cannot be stopped. Blog posts have a few thousand at most.
+MAX_ELEMENTS = 20_000
 MAX_AUTHOR_URL = 300
 
 
@@ -59,8 +62,7 @@ class VerifySender:
         self.sessions = sessions
         self.allow_private = allow_private
 
-    async def deliver(self, rows: Sequence[Delivery]) -> Mapping[int, Outcome]:
-        outcomes: dict[int, Outcome] = {}
+    async def deliver(self, rows: Sequence[Delivery], outcomes: dict[int, Outcome]) -> None:
         found: dict[int, Mention | None] = {}
         async with fetch.client(allow_private=self.allow_private) as http:
 
@@ -70,14 +72,23 @@ class VerifySender:
                 try:
                     page = await fetch.get(http, source)
                 except fetch.Refused as refused:
-                    outcomes[row.id] = Outcome.retry(f"the source: {refused}")
+                    # A name that does not resolve, a private address, a page too large
+                    # will not change: failed now, not kept waiting (and counted) for days.
+                    fail = Outcome.refused if refused.permanent else Outcome.retry
+                    outcomes[row.id] = fail(f"the source: {refused}")
                     return
                 if page.status >= 500:
                     outcomes[row.id] = Outcome.retry(f"the source answered {page.status}")
                     return
-                found[row.id] = (
-                    None if page.status >= 400 else await asyncio.to_thread(read, page, target)
-                )
+                if page.status >= 400:
+                    found[row.id] = None
+                    return
+                try:
+                    found[row.id] = await asyncio.to_thread(read, page, target)
+                except Exception as error:  # a hostile page: its row only, never the batch
+                    outcomes[row.id] = Outcome.refused(
+                        f"the source could not be read ({type(error).__name__})"
+                    )
 
             await asyncio.gather(*(one(row) for row in rows))
 
@@ -89,11 +100,13 @@ class VerifySender:
                     outcomes[row.id] = Outcome.sent()
 
         await queue.in_transaction(self.sessions, record)
-        return outcomes
 
 
 def read(page: fetch.Fetched, target: str) -> Mention | None:
-    """What the page says about `target`; None when it does not link to it."""
+    """What the page says about `target`; None when it does not link to it. Raises on a
+    page built to hurt the parsers (too many elements, nested too deep)."""
+    if page.body.count(b"<") > MAX_ELEMENTS:
+        raise ValueError(f"more than {MAX_ELEMENTS:,} elements")
     if not links.links_to(page, target):
         return None
     parsed = mf2py.parse(doc=page.text, url=page.url)
