@@ -101,31 +101,23 @@ class PostPage:
     next: Cursor | None
 
 
-def _approved_comments() -> ColumnElement[int]:
+def _approved(kinds: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many of the post's comments of `kinds` are approved."""
     return (
         select(func.count(Comment.id))
-        .where(
-            Comment.post_id == Post.id,
-            Comment.status == CommentStatus.APPROVED,
-            Comment.kind.in_(SHOWN_KINDS),
-        )
+        .where(Comment.post_id == Post.id, Comment.status == CommentStatus.APPROVED, kinds)
         .correlate(Post)
         .scalar_subquery()
     )
+
+
+def _approved_comments() -> ColumnElement[int]:
+    return _approved(Comment.kind.in_(SHOWN_KINDS))
 
 
 def _approved_reactions() -> ColumnElement[int]:
     """Likes and reposts that came by Webmention and were approved."""
-    return (
-        select(func.count(Comment.id))
-        .where(
-            Comment.post_id == Post.id,
-            Comment.status == CommentStatus.APPROVED,
-            Comment.kind.not_in(SHOWN_KINDS),
-        )
-        .correlate(Post)
-        .scalar_subquery()
-    )
+    return _approved(Comment.kind.not_in(SHOWN_KINDS))
 
 
 def _last_comment_event() -> ColumnElement[int | None]:

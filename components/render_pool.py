@@ -89,11 +89,6 @@ def use_workers(count: int) -> None:
         _workers = count
 
 
-def workers() -> int:
-    """How many renders may run at once."""
-    return _workers
-
-
 def _worker_pool() -> ProcessPool:
     global _pool
     if _pool is None or not _pool.active:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from quart import Quart, current_app, url_for
+from quart import Quart, url_for
 
 from components.models import Post
 from components.newsletter.smtp import MailSender
@@ -70,12 +70,6 @@ def make_worker(app: Quart) -> Worker:
     )
     senders.append(VerifySender(sessions, allow_private=private))
     return Worker(sessions, senders, idle=app.config["OUTBOX_IDLE_MS"] / 1000)
-
-
-def worker() -> Worker:
-    """This process's worker (tests run its batches by hand)."""
-    found: Worker = current_app.extensions[OUTBOX]
-    return found
 
 
 @contextlib.asynccontextmanager

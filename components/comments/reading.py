@@ -53,10 +53,6 @@ class Reactions:
     reposts: Sequence[Comment]
 
 
-# Names listed under a post; the rest are counted.
-MAX_LISTED_REACTIONS = 50
-
-
 async def reactions(session: AsyncSession, post_id: int) -> Reactions:
     """A post's approved likes and reposts: one statement."""
     found = await session.scalars(

@@ -131,7 +131,7 @@ class MailSender:
                     home=self.links.home(origin),
                     site_title=site.title,
                 )
-                messages.append((row, reader, self._address(confirm, reader, site, None)))
+                messages.append((row, reader, self._address(confirm, reader, site, origin, None)))
                 continue
             post = posts.get(row.post_id or 0)
             if reader.state is not SubscriberState.CONFIRMED:
@@ -154,13 +154,19 @@ class MailSender:
                 )
             token = tokens.make(self.secret, tokens.LEAVE, reader.id, reader.email)
             leave = self.links.leave(token, origin)
-            messages.append((row, reader, self._address(made[key], reader, site, leave)))
+            messages.append((row, reader, self._address(made[key], reader, site, origin, leave)))
         return messages
 
     def _address(
-        self, made: mail.Made, reader: Subscriber, site: site_settings.Site, leave: str | None
+        self,
+        made: mail.Made,
+        reader: Subscriber,
+        site: site_settings.Site,
+        origin: str,
+        leave: str | None,
     ) -> bytes:
-        host = site.host or urlsplit(self.links.home("http://localhost")).netloc
+        # The site's host names the list: the base URL's, else the one the row was made for.
+        host = site.host or urlsplit(origin).netloc.lower()
         return mail.addressed(
             made,
             to=reader.email,

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -80,7 +81,7 @@ class WebmentionSender:
             await asyncio.gather(*(one(row) for row in rows if row.id in sources))
 
 
-async def _mention(http: fetch.httpx.AsyncClient, source: str, target: str) -> Outcome:
+async def _mention(http: httpx.AsyncClient, source: str, target: str) -> Outcome:
     try:
         page = await fetch.get(http, target)
     except fetch.Refused as refused:
