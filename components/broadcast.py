@@ -1,6 +1,7 @@
-"""What a post's save tells the world: its subscribers by mail (components/newsletter)
-and the pages it links to by Webmention (components/webmention). Each is outbox rows
-written in the save's own transaction."""
+"""What a post's save tells the world: its subscribers by mail (components/newsletter),
+the pages it links to by Webmention (components/webmention) and its followers on the
+fediverse (components/activitypub). Each is outbox rows written in the save's own
+transaction."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from components.activitypub import delivery
 from components.models import Post, PostStatus
 from components.newsletter import announce
 from components.webmention import outgoing
@@ -26,6 +28,7 @@ async def after_save(
     `was_at` the post's public address before the change, if it had one."""
     own_host = urlsplit(origin).netloc.lower()
     await announce.after_save(session, post, was_draft=was_draft, origin=origin)
+    await delivery.after_save(session, post, origin=origin, was_at=was_at)
     if post.status is not PostStatus.DRAFT:
         await outgoing.queue(session, post, origin=origin, own_host=own_host)
     elif was_at is not None:
@@ -33,7 +36,9 @@ async def after_save(
 
 
 async def before_delete(session: AsyncSession, post: Post, *, was_at: str | None) -> None:
-    """A post about to be deleted: the pages it linked to are told, if it was public."""
+    """A post about to be deleted: the pages it linked to and its followers are told, if
+    it was public."""
+    await delivery.before_delete(session, post, was_at=was_at)
     if was_at is not None:
         own_host = urlsplit(was_at).netloc.lower()
         await outgoing.queue_removal(session, post.body_html, source=was_at, own_host=own_host)

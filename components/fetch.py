@@ -222,9 +222,25 @@ async def post_form(
     http: httpx.AsyncClient, url: str, data: Mapping[str, str], *, seconds: float = SECONDS
 ) -> int:
     """POST a form to `url` (no redirect followed); the status it answered."""
+    return await _post(http, url, {"data": data}, seconds)
+
+
+async def post_body(
+    http: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    seconds: float = SECONDS,
+) -> int:
+    """POST `body` with `headers` to `url` (no redirect followed); the status it answered."""
+    return await _post(http, url, {"content": body, "headers": headers}, seconds)
+
+
+async def _post(http: httpx.AsyncClient, url: str, what: dict[str, Any], seconds: float) -> int:
     try:
         async with asyncio.timeout(seconds):
-            async with http.stream("POST", check_url(url), data=data) as response:
+            async with http.stream("POST", check_url(url), **what) as response:
                 await _read(response, 64_000)
                 return response.status_code
     except TimeoutError:

@@ -271,6 +271,36 @@ async def for_api(session: AsyncSession, slug: str) -> tuple[Post, int] | None:
     return None if row is None else (row[0], row[1])
 
 
+async def latest_articles(
+    session: AsyncSession, *, author_id: int | None, limit: int
+) -> tuple[list[Post], int]:
+    """The newest visible posts (an author's, or all) with their tags, and how many
+    there are: an actor's outbox. Three statements."""
+    where = [is_listed(utcnow())]
+    if author_id is not None:
+        where.append(Post.author_id == author_id)
+    found = await session.scalars(
+        select(Post)
+        .where(*where)
+        .order_by(Post.published_at.desc(), Post.id.desc())
+        .limit(limit)
+        .options(selectinload(Post.tags))
+    )
+    total = await session.scalar(select(func.count(Post.id)).where(*where))
+    return list(found), total or 0
+
+
+async def as_article(session: AsyncSession, slug: str, *, page: bool) -> Post | None:
+    """The visible post (or page) with this slug in full, with its tags: what the
+    fediverse is shown of it. One statement, and one for the tags."""
+    kind = PostKind.PAGE if page else PostKind.POST
+    return await session.scalar(
+        select(Post)
+        .where(Post.slug == slug, Post.kind == kind, is_visible(utcnow()))
+        .options(selectinload(Post.tags))
+    )
+
+
 async def visible_post(session: AsyncSession, slug: str) -> Post | None:
     """The visible post with this slug, without its body: what its comments need to know."""
     query = select(Post).where(Post.slug == slug, is_listed(utcnow()))

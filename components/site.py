@@ -53,6 +53,8 @@ class Site:
     comments_default: bool = True
     # A new post's mail to subscribers: "excerpt" (with a link to read on) or "whole".
     newsletter: str = "excerpt"
+    # New followers on the fediverse: "auto" (accepted at once) or "manual".
+    followers: str = "auto"
     # Uploaded images, by their file names in the media library ("" for none); not
     # settable from the environment.
     logo: str = ""
@@ -136,6 +138,16 @@ def parse_newsletter(raw: str) -> str:
     return value
 
 
+FOLLOWERS_CHOICES = {"auto": "Accepted at once", "manual": "Held for an admin's approval"}
+
+
+def parse_followers(raw: str) -> str:
+    value = raw.strip().lower() or "auto"
+    if value not in FOLLOWERS_CHOICES:
+        raise Invalid(f"must be auto or manual, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -152,6 +164,7 @@ FIELDS = (
     Field("footer", "Footer line", "QUIRE_SITE_FOOTER", _text(200)),
     Field("comments_default", "Comments on new posts", "QUIRE_COMMENTS_DEFAULT", parse_switch),
     Field("newsletter", "New posts by email", "QUIRE_NEWSLETTER", parse_newsletter),
+    Field("followers", "New followers on the fediverse", "QUIRE_FOLLOWERS", parse_followers),
 )
 BY_NAME = {field.name: field for field in FIELDS}
 

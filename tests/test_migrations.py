@@ -58,6 +58,7 @@ async def test_migrated_schema_matches_the_models(backend: str, tmp_path: Path) 
             "0017",
             "0018",
             "0019",
+            "0020",
         ]
         await migrations.upgrade(engine)
         assert await migrations.pending(engine) == []

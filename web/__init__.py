@@ -36,6 +36,8 @@ from web.views import (
     blog,
     comments,
     discovery,
+    federation,
+    followers,
     health,
     media,
     moderation,
@@ -104,6 +106,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(newsletter.bp)
     app.register_blueprint(subscribers.bp)
     app.register_blueprint(webmention.bp)
+    app.register_blueprint(federation.bp)
+    app.register_blueprint(followers.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers

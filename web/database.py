@@ -104,6 +104,13 @@ def _committing(view: View) -> View:
     return run
 
 
+def own_transactions(view: View) -> View:
+    """Mark a view that opens its own short transactions (it waits on other servers, and
+    no transaction should wait with it): it is not wrapped in one of its own."""
+    view.commits = True  # type: ignore[attr-defined]
+    return view
+
+
 @contextlib.asynccontextmanager
 async def _turn() -> AsyncIterator[None]:
     """This request's turn among the worker's writers (SQLite only; reads never wait).

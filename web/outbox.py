@@ -1,6 +1,6 @@
 """The outbox worker of this server process (components/outbox/worker.py), with the
-senders this configuration has: mail when QUIRE_SMTP_URL and QUIRE_MAIL_FROM are set,
-and Webmentions (sent, and received ones verified) always.
+senders this configuration has: mail when QUIRE_SMTP_URL and QUIRE_MAIL_FROM are set;
+Webmentions (sent, and received ones verified) and ActivityPub activities always.
 
 It runs while the app serves, beside the requests, and stops with it: a batch cut short
 by the shutdown leaves its rows leased, and another process (or this one, restarted)
@@ -17,12 +17,14 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from quart import Quart, url_for
 
+from components.activitypub.sending import ActivitySender
 from components.models import Post
 from components.newsletter.smtp import MailSender
 from components.outbox.worker import Sender, Worker
 from components.webmention.sending import WebmentionSender
 from components.webmention.verifying import VerifySender
 from web.database import SESSIONMAKER
+from web.federation import Links
 from web.urls import post_url
 
 OUTBOX = "quire.outbox"
@@ -69,6 +71,11 @@ def make_worker(app: Quart) -> Worker:
         )
     )
     senders.append(VerifySender(sessions, allow_private=private))
+    senders.append(
+        ActivitySender(
+            sessions, links=Links, context=lambda: _links_context(app), allow_private=private
+        )
+    )
     return Worker(sessions, senders, idle=app.config["OUTBOX_IDLE_MS"] / 1000)
 
 

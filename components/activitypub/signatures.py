@@ -52,6 +52,13 @@ def new_key_pair() -> KeyPair:
     return KeyPair(private.decode(), public.decode())
 
 
+def load_private(private_pem: str) -> rsa.RSAPrivateKey:
+    """A PEM private key, read once for many signatures (reading costs more than signing)."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey), "actors' keys are RSA"
+    return key
+
+
 def digest(body: bytes) -> str:
     return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
 
@@ -61,7 +68,7 @@ def sign(
     url: str,
     *,
     key_id: str,
-    private_pem: str,
+    private_pem: str | rsa.RSAPrivateKey,
     body: bytes | None = None,
     now: datetime | None = None,
 ) -> dict[str, str]:
@@ -79,8 +86,7 @@ def sign(
         headers["Digest"] = digest(body)
         names.append("digest")
     signed = _signing_string(names, method, target, {k.lower(): v for k, v in headers.items()})
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey), "actors' keys are RSA"
+    key = load_private(private_pem) if isinstance(private_pem, str) else private_pem
     signature = key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
     headers["Signature"] = (
         f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",'

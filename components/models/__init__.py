@@ -15,6 +15,13 @@ from components.models.comments import (
     CommentKind,
     CommentStatus,
 )
+from components.models.federation import (
+    Follower,
+    FollowerState,
+    LocalActor,
+    RemoteActor,
+    SeenRequest,
+)
 from components.models.media import Media, MediaVariant
 from components.models.outbox import (
     Announcement,
@@ -60,6 +67,9 @@ __all__ = [
     "CommentStatus",
     "Delivery",
     "DeliveryState",
+    "Follower",
+    "FollowerState",
+    "LocalActor",
     "LoginFailure",
     "Media",
     "MediaVariant",
@@ -69,9 +79,11 @@ __all__ = [
     "PostStatus",
     "RecoveryCode",
     "Redirect",
+    "RemoteActor",
     "Revision",
     "RevisionKind",
     "Role",
+    "SeenRequest",
     "Series",
     "SiteSettings",
     "SiteState",

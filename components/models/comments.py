@@ -21,8 +21,8 @@ class CommentStatus(enum.StrEnum):
 
 class CommentKind(enum.StrEnum):
     COMMENT = "comment"  # written in the form
-    MENTION = "mention"  # a Webmention: another page that replies to or mentions the post
-    LIKE = "like"  # a Webmention like: counted, not shown as a comment
+    MENTION = "mention"  # a Webmention, or a reply from the fediverse: elsewhere, about the post
+    LIKE = "like"  # a like (Webmention or fediverse): counted, not shown as a comment
     REPOST = "repost"
 
 
@@ -80,8 +80,11 @@ class Comment(Base):
         default=CommentKind.COMMENT,
         server_default=CommentKind.COMMENT.value,
     )
-    # The page a Webmention came from ("" for the form's comments).
+    # The page a Webmention came from, or the fediverse activity or note's id ("" for the
+    # form's comments).
     source_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    # The avatar of a reply from the fediverse (an https address on its server), or "".
+    author_avatar: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     post: Mapped[Post] = relationship(lazy="raise")
     author: Mapped[User | None] = relationship(lazy="raise")

@@ -47,6 +47,8 @@ class SiteSettings(Base):
 
     # What a new post's mail to subscribers carries: "excerpt" or "whole".
     newsletter: Mapped[str] = mapped_column(String(16), default="excerpt", server_default="excerpt")
+    # New followers on the fediverse: "auto" (accepted at once) or "manual" (an admin's).
+    followers: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
 
     logo: Mapped[Media | None] = relationship(foreign_keys=[logo_id], lazy="raise")
     favicon: Mapped[Media | None] = relationship(foreign_keys=[favicon_id], lazy="raise")

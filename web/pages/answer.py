@@ -34,7 +34,8 @@ from web.pages.store import Entry, Key, Pages
 
 BUILD = "quire.build"
 SHARED_CACHE_SECONDS = 60
-VARY = (*htmx.VARY, "Accept-Encoding")
+# Accept: a post's address answers ActivityStreams JSON to a server that asks for it.
+VARY = (*htmx.VARY, "Accept", "Accept-Encoding")
 PUBLIC = f"public, max-age=0, s-maxage={SHARED_CACHE_SECONDS}"
 PRIVATE = "private, no-cache"
 NO_STORE = "no-store"

@@ -23,6 +23,7 @@ from quart import Quart
 
 from components.clock import Moment
 from web import htmx, limits
+from web.negotiation import wants_activity
 from web.pages.answer import BUILD, Asked, answer, kept_validators
 from web.pages.clock import clock_of
 from web.pages.store import PAGES, Entry, Key, Pages
@@ -84,6 +85,7 @@ class FrontDoor:
         pages: Pages = self.app.extensions[PAGES]
         if (
             "cookie" in headers
+            or wants_activity(headers.get)
             or not pages.budget
             or limits.headers_size(scope["headers"]) > self.app.config["MAX_HEADER_BYTES"]
         ):

@@ -24,6 +24,7 @@ from components import clock
 from components.clock import Moment
 from web import htmx
 from web.database import get_db
+from web.negotiation import wants_activity
 from web.pages.answer import (
     BUILD,
     VARY,
@@ -92,6 +93,8 @@ def _asked() -> Asked:
 def _may_keep() -> bool:
     if request.method != "GET" or request.cookies or not _pages().budget:
         return False
+    if wants_activity(request.headers.get):
+        return False  # the Article, not the page (web/views/federation.py)
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "page_cache", False))
 

@@ -46,7 +46,10 @@ async def _page(
         "settings.html",
         "partials/settings_form.html",
         fields=site_settings.FIELDS,
-        newsletter_choices=site_settings.NEWSLETTER_CHOICES,
+        choices={
+            "newsletter": site_settings.NEWSLETTER_CHOICES,
+            "followers": site_settings.FOLLOWERS_CHOICES,
+        },
         mail_on=current_app.config["MAIL"] is not None,
         people=await authors.bylines(db),
         values=shown,

@@ -1,0 +1,112 @@
+"""This site's actors: the blog (`@blog@host`) and each author (`@slug@host`), with the
+key pair each signs with, made the first time the actor is needed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from components.activitypub.signatures import new_key_pair
+from components.models import AuthorProfile, LocalActor, Media, User
+
+BLOG = "blog"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an actor document shows of an author: bio, links, avatar."""
+
+    bio: str
+    links: list[str]
+    avatar: Media | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A local actor with the user it stands for (None for the blog)."""
+
+    row: LocalActor
+    user: User | None
+
+    @property
+    def username(self) -> str:
+        return self.row.username
+
+    @property
+    def is_blog(self) -> bool:
+        return self.user is None
+
+
+def username_for(user: User) -> str:
+    """An author's name in WebFinger: their slug, unless it is the blog's own."""
+    return user.slug if user.slug != BLOG else f"{BLOG}-author"
+
+
+async def blog(session: AsyncSession) -> Actor:
+    return Actor(await _ensure(session, None, BLOG), None)
+
+
+async def of_user(session: AsyncSession, user: User) -> Actor:
+    return Actor(await _ensure(session, user.id, username_for(user)), user)
+
+
+async def by_username(session: AsyncSession, username: str) -> Actor | None:
+    """The actor `username` names, made if it is the blog or an active author's; None
+    for anyone else."""
+    if username == BLOG:
+        return await blog(session)
+    row = await session.scalar(select(LocalActor).where(LocalActor.username == username))
+    if row is not None and row.user_id is not None:
+        user = await session.get(User, row.user_id)
+        return Actor(row, user) if user is not None and user.is_active else None
+    slug = username.removesuffix("-author") if username == f"{BLOG}-author" else username
+    user = await session.scalar(select(User).where(User.slug == slug))
+    if user is None or not user.is_active or username_for(user) != username:
+        return None
+    return await of_user(session, user)
+
+
+async def existing(session: AsyncSession, user_id: int | None) -> LocalActor | None:
+    """The actor of `user_id` (None: the blog) if it was ever made; without a key pair
+    to make, for the paths that only need to know who follows whom."""
+    if user_id is None:
+        return await session.scalar(select(LocalActor).where(LocalActor.username == BLOG))
+    return await session.scalar(select(LocalActor).where(LocalActor.user_id == user_id))
+
+
+async def profile(session: AsyncSession, user_id: int) -> Profile:
+    found = await session.scalar(
+        select(AuthorProfile)
+        .where(AuthorProfile.user_id == user_id)
+        .options(joinedload(AuthorProfile.avatar).joinedload(Media.variants))
+    )
+    if found is None:
+        return Profile("", [], None)
+    return Profile(found.bio, list(found.links), found.avatar)
+
+
+async def _ensure(session: AsyncSession, user_id: int | None, username: str) -> LocalActor:
+    column = LocalActor.user_id == user_id if user_id is not None else LocalActor.username == BLOG
+    row = await session.scalar(select(LocalActor).where(column))
+    if row is not None:
+        return row
+    # RSA key generation takes some 100 ms of CPU: not on the event loop.
+    keys = await asyncio.to_thread(new_key_pair)
+    row = LocalActor(
+        user_id=user_id, username=username, private_pem=keys.private_pem, public_pem=keys.public_pem
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another request made it first: theirs is the one.
+        found = await session.scalar(select(LocalActor).where(column))
+        if found is None:
+            raise
+        return found
+    return row
