@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from quart import current_app, url_for
 from sqlalchemy.ext.asyncio import AsyncSession
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException
 
 from components import posts
 from components.models import Media, Post, Tag
@@ -21,10 +21,9 @@ from web.urls import media_url, post_url
 
 
 def available() -> None:
-    """404 where federation cannot answer: in production without a base URL, any host a
-    request names would make the ids, and another request could name another."""
-    if current_app.config["QUIRE_ENV"] == "production" and not site.current().base_url:
-        raise NotFound("Federation needs the site's address (base URL) to be set.")
+    """404 where federation cannot answer: ids made from the request's Host would change
+    with each request that names another."""
+    site.fixed_origin_required()
 
 
 class Links:

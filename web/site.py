@@ -19,7 +19,7 @@ from typing import Any
 
 from quart import Quart, current_app, g, redirect, request
 from quart.globals import request_ctx
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from components import authors
@@ -110,6 +110,14 @@ async def _load() -> WerkzeugResponse | None:
             url_scheme=site.scheme,
         )
     return None
+
+
+def fixed_origin_required() -> None:
+    """404 where links must not follow the request's Host: in production without a base
+    URL, any request could name its own host, and the links (in mails, in federated
+    documents) would point there."""
+    if current_app.config["QUIRE_ENV"] == "production" and not current().base_url:
+        raise NotFound("This needs the site's address (base URL) to be set.")
 
 
 def origin() -> str:

@@ -58,17 +58,34 @@ async def of_user(session: AsyncSession, user: User) -> Actor:
 async def by_username(session: AsyncSession, username: str) -> Actor | None:
     """The actor `username` names, made if it is the blog or an active author's; None
     for anyone else."""
+    found, user = await _owner(session, username)
+    if not found:
+        return None
+    return await blog(session) if user is None else await of_user(session, user)
+
+
+async def named(session: AsyncSession, username: str) -> bool:
+    """Whether `username` is (or would be, once needed) one of our actors; reads only,
+    where by_username would make a key pair."""
+    return (await _owner(session, username))[0]
+
+
+async def _owner(session: AsyncSession, username: str) -> tuple[bool, User | None]:
+    """Whether `username` names an actor here, and the author it stands for (None for
+    the blog)."""
     if username == BLOG:
-        return await blog(session)
+        return True, None
     row = await session.scalar(select(LocalActor).where(LocalActor.username == username))
     if row is not None and row.user_id is not None:
         user = await session.get(User, row.user_id)
-        return Actor(row, user) if user is not None and user.is_active else None
-    slug = username.removesuffix("-author") if username == f"{BLOG}-author" else username
-    user = await session.scalar(select(User).where(User.slug == slug))
-    if user is None or not user.is_active or username_for(user) != username:
-        return None
-    return await of_user(session, user)
+    else:
+        slug = username.removesuffix("-author") if username == f"{BLOG}-author" else username
+        user = await session.scalar(select(User).where(User.slug == slug))
+        if user is not None and username_for(user) != username:
+            return False, None
+    if user is None or not user.is_active:
+        return False, None
+    return True, user
 
 
 async def existing(session: AsyncSession, user_id: int | None) -> LocalActor | None:

@@ -15,6 +15,7 @@ it is then.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,8 +141,10 @@ async def before_delete(session: AsyncSession, post: Post, *, was_at: str | None
     """A post about to be deleted: its followers are told, if it was announced."""
     if was_at is None or await session.get(Announcement, (post.id, CHANNEL)) is None:
         return 0
-    origin = was_at.split("/", 3)
-    return await _removal(session, post, origin="/".join(origin[:3]), object_id=was_at)
+    parts = urlsplit(was_at)
+    return await _removal(
+        session, post, origin=f"{parts.scheme}://{parts.netloc}", object_id=was_at
+    )
 
 
 async def _removal(session: AsyncSession, post: Post, *, origin: str, object_id: str | None) -> int:

@@ -111,10 +111,7 @@ class ActivitySender:
                     select(LocalActor).where(LocalActor.id.in_(actor_ids))
                 )
             }
-            authors = {
-                post.id: names.get(await _author_actor(session, post, names))
-                for post in posts.values()
-            }
+            authors = {post.id: await _author_name(session, post) for post in posts.values()}
         made: dict[int, tuple[str, bytes]] = {}
         now = utcnow()
         async with self.context():
@@ -164,15 +161,12 @@ class ActivitySender:
         return made
 
 
-async def _author_actor(session: AsyncSession, post: Post, names: dict[int, str]) -> int:
-    """The id of the actor a post is attributed to: its author's, else the blog's."""
+async def _author_name(session: AsyncSession, post: Post) -> str | None:
+    """The username of the actor a post is attributed to: its author's, else the blog's."""
     row = await actors.existing(session, post.author_id)
     if row is None:
         row = await actors.existing(session, None)
-    if row is None:
-        return 0
-    names.setdefault(row.id, row.username)
-    return row.id
+    return row.username if row is not None else None
 
 
 async def _post(

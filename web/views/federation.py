@@ -26,6 +26,7 @@ from web import csrf, database, federation, site
 from web.database import SESSIONMAKER, get_db
 from web.federation import Links
 from web.negotiation import wants_activity
+from web.urls import post_url
 
 bp = Blueprint("federation", __name__)
 
@@ -67,14 +68,10 @@ async def negotiate() -> Response | None:
     post = await posts.as_article(db, slug, page=request.endpoint == "blog.page")
     if post is None:
         abort(404)
-    if post.kind is PostKind.POST and post_url_of(post) != request.path:
+    if post.kind is PostKind.POST and post_url(post) != request.path:
         abort(404)  # another date before the slug: not this post's address
     author = await _author_of(db, post)
     return _json(documents.article(post, _links(), author=_links().actor(author)))
-
-
-def post_url_of(post: Post) -> str:
-    return _links().post(post).removeprefix(site.origin())
 
 
 async def _author_of(db: AsyncSession, post: Post) -> str:
@@ -267,8 +264,8 @@ async def inbox_post(username: str | None = None) -> Response:
 
 
 async def _exists(username: str) -> bool:
-    async with current_app.extensions[SESSIONMAKER]() as session, session.begin():
-        return await actors.by_username(session, username) is not None
+    async with current_app.extensions[SESSIONMAKER]() as session:
+        return await actors.named(session, username)
 
 
 async def _body() -> bytes | None:

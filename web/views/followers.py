@@ -7,13 +7,13 @@ again from the start when it loses a race for the database (web/database.py).
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, request
+from quart import Blueprint, Response, abort
 
 from components.activitypub import followers
 from components.models import FollowerState
-from components.text import parse_id
 from web import auth, notices, site
 from web.database import get_db
+from web.listing import page_asked, state_asked
 from web.responses import render, see_other
 
 bp = Blueprint("followers", __name__, url_prefix="/admin/followers")
@@ -23,11 +23,8 @@ bp = Blueprint("followers", __name__, url_prefix="/admin/followers")
 @auth.admin_required
 async def index() -> Response:
     """Every follower, those waiting first, a hundred a page; filtered by state if asked."""
-    shown = request.args.get("state", "")
-    state = FollowerState(shown) if shown in FollowerState._value2member_map_ else None
-    if shown and state is None:
-        abort(400, f"There is no follower state '{shown}'.")
-    page = parse_id(request.args.get("page", "1")) or 1
+    state = state_asked(FollowerState, "follower")
+    page = page_asked()
     response = await render(
         "followers.html",
         "followers.html",

@@ -37,10 +37,7 @@ HOUR = timedelta(hours=1)
 async def mail_is_on() -> None:
     if current_app.config["MAIL"] is None:
         abort(404)
-    # Without a base URL the links in mails are made for the Host the request named, and
-    # anyone can send a request naming their own: in production, no base URL, no mail.
-    if current_app.config["QUIRE_ENV"] == "production" and not site.current().base_url:
-        abort(404)
+    site.fixed_origin_required()  # the links in mails
 
 
 async def _page(template: str, status: int = 200, **context: Any) -> Response:

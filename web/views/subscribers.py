@@ -7,13 +7,13 @@ again from the start when it loses a race for the database (web/database.py).
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, current_app, request
+from quart import Blueprint, Response, abort, current_app
 
 from components.models import SubscriberState
 from components.newsletter import subscribers
-from components.text import parse_id
 from web import auth, notices
 from web.database import get_db
+from web.listing import page_asked, state_asked
 from web.pages.respond import unstored
 from web.responses import render, see_other
 
@@ -24,11 +24,8 @@ bp = Blueprint("subscribers", __name__, url_prefix="/admin/subscribers")
 @auth.admin_required
 async def index() -> Response:
     """Every subscriber, newest first, a hundred a page; filtered by state if asked."""
-    shown = request.args.get("state", "")
-    state = SubscriberState(shown) if shown in SubscriberState._value2member_map_ else None
-    if shown and state is None:
-        abort(400, f"There is no subscriber state '{shown}'.")
-    page = parse_id(request.args.get("page", "1")) or 1
+    state = state_asked(SubscriberState, "subscriber")
+    page = page_asked()
     listing = await subscribers.listing(get_db(), page=page, state=state)
     response = await render(
         "subscribers.html",
