@@ -144,7 +144,19 @@ def fediverse() -> Iterator[Fediverse]:
 
         def do_GET(self) -> None:
             match = re.fullmatch(r"/users/([\w-]+)", self.path)
-            if match and match[1] in server_state.accounts:
+            finger = re.fullmatch(
+                r"/\.well-known/webfinger\?resource=acct(?::|%3A)([\w-]+)@.+", self.path
+            )
+            if finger and finger[1] in server_state.accounts:
+                account = server_state.accounts[finger[1]]
+                jrd = {
+                    "subject": f"acct:{account.name}@127.0.0.1:{server_state.port}",
+                    "links": [
+                        {"rel": "self", "type": "application/activity+json", "href": account.uri}
+                    ],
+                }
+                self._send(200, json.dumps(jrd).encode(), "application/jrd+json")
+            elif match and match[1] in server_state.accounts:
                 document = server_state.accounts[match[1]].document()
                 self._send(200, json.dumps(document).encode(), "application/activity+json")
             elif self.path in server_state.documents:

@@ -25,6 +25,8 @@ from components.models import (
     DeliveryState,
     Follower,
     FollowerState,
+    Following,
+    FollowingState,
     Post,
     Role,
     User,
@@ -564,3 +566,151 @@ async def test_a_gone_account_that_deletes_itself_loses_its_follows(
     gone = {"id": f"{alice.uri}#delete", "type": "Delete", "actor": alice.uri, "object": alice.uri}
     assert (await deliver(client, alice, gone)).status_code == 202
     assert await db.scalar(select(func.count(Follower.id))) == 0
+
+
+# --- following others --------------------------------------------------------------
+
+
+async def follow_from_form(client: Any, address: str, actor: str = "blog") -> Any:
+    return await post_form(client, "/admin/following/", {"address": address, "actor": actor})
+
+
+async def test_an_admin_follows_an_account_found_by_webfinger_until_it_answers(
+    app: Quart, client: Any, db: AsyncSession, remote: Fediverse
+) -> None:
+    await make_user(db, "root@example.com", "Root", role=Role.ADMIN)
+    await sign_in(client, "root@example.com")
+    bob = remote.account("bob", display="Bob Builder")
+    handle = f"@bob@127.0.0.1:{remote.port}"
+    response = await follow_from_form(client, handle)
+    assert response.status_code == 303, await response.get_data(as_text=True)
+    asked = await db.scalar(select(Following))
+    assert asked is not None and asked.state is FollowingState.ASKED
+    page = await (await client.get("/admin/following/")).get_data(as_text=True)
+    assert "Bob Builder" in page and handle in page and "Asked" in page
+    assert await run_outbox(app) == 1
+    [sent] = remote.wait_for(1)
+    assert sent.path == "/users/bob/inbox"
+    check_signed(sent, await our_key(client, "blog"), key_id=f"{HOST}/ap/actors/blog#main-key")
+    follow_activity = sent.activity
+    assert follow_activity["type"] == "Follow"
+    assert follow_activity["actor"] == f"{HOST}/ap/actors/blog"
+    assert follow_activity["object"] == bob.uri
+    assert follow_activity["id"] == asked.follow_id
+    # Bob's server accepts, naming our Follow as Mastodon does.
+    accept = {
+        "id": f"{bob.uri}#accepts/follows/1",
+        "type": "Accept",
+        "actor": bob.uri,
+        "object": follow_activity,
+    }
+    response = await deliver(client, bob, accept)
+    assert response.status_code == 202, await response.get_data(as_text=True)
+    await db.refresh(asked)
+    assert asked.state is FollowingState.ACCEPTED and asked.answered_at is not None
+    _, collection, _ = await get_json(client, "/ap/actors/blog/following")
+    assert collection["totalItems"] == 1
+    page = await (await client.get("/admin/following/")).get_data(as_text=True)
+    assert "Following" in page and "Unfollow" in page
+    # Following again sends nothing: the follow stands.
+    response = await follow_from_form(client, bob.uri)
+    assert response.status_code == 303
+    assert await run_outbox(app) == 0
+    # Unfollowing sends an Undo of that Follow.
+    response = await post_form(client, f"/admin/following/{asked.id}/unfollow")
+    assert response.status_code == 303
+    assert await db.scalar(select(func.count(Following.id))) == 0
+    assert await run_outbox(app) == 1
+    undo = remote.wait_for(2)[1].activity
+    assert undo["type"] == "Undo"
+    assert undo["object"]["id"] == follow_activity["id"]
+    assert undo["object"]["object"] == bob.uri
+    response = await post_form(client, f"/admin/following/{asked.id}/unfollow")
+    assert response.status_code == 404
+
+
+async def test_a_refused_follow_shows_and_an_author_can_follow_too(
+    app: Quart, client: Any, db: AsyncSession, remote: Fediverse, writer: User
+) -> None:
+    await make_user(db, "root@example.com", "Root", role=Role.ADMIN)
+    await sign_in(client, "root@example.com")
+    carol = remote.account("carol")
+    page = await (await client.get("/admin/following/")).get_data(as_text=True)
+    assert f'value="{writer.slug}"' in page, "each author can follow"
+    response = await follow_from_form(client, f"carol@127.0.0.1:{remote.port}", writer.slug)
+    assert response.status_code == 303, await response.get_data(as_text=True)
+    await run_outbox(app)
+    [sent] = remote.wait_for(1)
+    assert sent.activity["actor"] == f"{HOST}/ap/actors/{writer.slug}"
+    # Some servers answer with only the Follow's id.
+    reject = {
+        "id": f"{carol.uri}#rejects/1",
+        "type": "Reject",
+        "actor": carol.uri,
+        "object": sent.activity["id"],
+    }
+    assert (await deliver(client, carol, reject)).status_code == 202
+    refused = await db.scalar(select(Following))
+    assert refused is not None and refused.state is FollowingState.REFUSED
+    page = await (await client.get("/admin/following/")).get_data(as_text=True)
+    assert "Refused" in page and "Remove" in page
+    # Removing a refused follow tells no one: there is nothing to undo.
+    response = await post_form(client, f"/admin/following/{refused.id}/unfollow")
+    assert response.status_code == 303
+    assert await run_outbox(app) == 0
+
+
+async def test_an_answer_to_no_follow_of_ours_changes_nothing(
+    app: Quart, client: Any, db: AsyncSession, remote: Fediverse
+) -> None:
+    mallory = remote.account("mallory")
+    stray = {
+        "id": f"{mallory.uri}#accepts/1",
+        "type": "Accept",
+        "actor": mallory.uri,
+        "object": f"{HOST}/ap/actors/blog#follows-unknown",
+    }
+    response = await deliver(client, mallory, stray)
+    assert response.status_code == 202
+    assert "not a follow of ours" in await response.get_data(as_text=True)
+    # Nor may anyone accept a follow of someone else.
+    bob = remote.account("bob")
+    for_bob = {
+        "id": f"{mallory.uri}#accepts/2",
+        "type": "Accept",
+        "actor": mallory.uri,
+        "object": {"type": "Follow", "actor": f"{HOST}/ap/actors/blog", "object": bob.uri},
+    }
+    assert (await deliver(client, mallory, for_bob)).status_code == 400
+    assert await db.scalar(select(func.count(Following.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("", "Give the account"),
+        ("just words", "is not an account's address"),
+        ("@nobody@127.0.0.1:{port}", "no such account"),
+        ("http://127.0.0.1:{port}/nothing-here", "no such account"),
+        ("@someone@127.0.0.1:1", "could not be read"),
+    ],
+)
+async def test_following_an_address_that_is_no_account_says_why(
+    client: Any, db: AsyncSession, remote: Fediverse, typed: str, says: str
+) -> None:
+    await make_user(db, "root@example.com", "Root", role=Role.ADMIN)
+    await sign_in(client, "root@example.com")
+    response = await follow_from_form(client, typed.format(port=remote.port))
+    assert response.status_code == 422
+    page = await response.get_data(as_text=True)
+    assert says in page.replace("&#39;", "'"), page
+    assert 'aria-invalid="true"' in page
+    assert await db.scalar(select(func.count(Following.id))) == 0
+    assert await db.scalar(select(func.count(Delivery.id))) == 0
+
+
+async def test_only_admins_follow(client: Any, db: AsyncSession, writer: User) -> None:
+    await sign_in(client, "ada@example.com")
+    assert (await client.get("/admin/following/")).status_code in (403, 404)
+    response = await follow_from_form(client, "@bob@example.social")
+    assert response.status_code in (403, 404)

@@ -59,6 +59,7 @@ async def test_migrated_schema_matches_the_models(backend: str, tmp_path: Path) 
             "0018",
             "0019",
             "0020",
+            "0021",
         ]
         await migrations.upgrade(engine)
         assert await migrations.pending(engine) == []

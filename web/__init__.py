@@ -38,6 +38,7 @@ from web.views import (
     discovery,
     federation,
     followers,
+    following,
     health,
     media,
     moderation,
@@ -108,6 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(webmention.bp)
     app.register_blueprint(federation.bp)
     app.register_blueprint(followers.bp)
+    app.register_blueprint(following.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers

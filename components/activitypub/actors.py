@@ -64,6 +64,18 @@ async def by_username(session: AsyncSession, username: str) -> Actor | None:
     return await blog(session) if user is None else await of_user(session, user)
 
 
+async def choices(session: AsyncSession) -> list[tuple[str, str]]:
+    """Who can follow an account from here: the blog, and each active author, as
+    (username, label)."""
+    users = await session.scalars(
+        select(User).where(User.disabled_at.is_(None)).order_by(User.name, User.id)
+    )
+    return [
+        (BLOG, f"@{BLOG} (the blog)"),
+        *((username_for(user), f"@{username_for(user)} ({user.name})") for user in users),
+    ]
+
+
 async def named(session: AsyncSession, username: str) -> bool:
     """Whether `username` is (or would be, once needed) one of our actors; reads only,
     where by_username would make a key pair."""
@@ -86,6 +98,11 @@ async def _owner(session: AsyncSession, username: str) -> tuple[bool, User | Non
     if user is None or not user.is_active:
         return False, None
     return True, user
+
+
+async def id_of(session: AsyncSession, username: str) -> int | None:
+    """The id of our actor `username`, if it was ever made."""
+    return await session.scalar(select(LocalActor.id).where(LocalActor.username == username))
 
 
 async def existing(session: AsyncSession, user_id: int | None) -> LocalActor | None:

@@ -6,6 +6,7 @@ inbox: a shared inbox takes one copy for all its server's followers.
   is the blog's own: `Create` from the blog). Each at the post's publication time.
 - A public post saved again: `Update` to both; taken back to draft or deleted: `Delete`.
 - A follow accepted or refused: `Accept` or `Reject` to the follower.
+- An account followed, or no longer: `Follow`, or `Undo` of it, to its inbox.
 
 Rows carry the actor that signs them and the site's address (`origin`); the activity
 itself is made when it is sent (components/activitypub/sending.py), from the post as
@@ -27,6 +28,7 @@ from components.models import (
     Delivery,
     Follower,
     FollowerState,
+    Following,
     Post,
     PostKind,
     PostStatus,
@@ -191,4 +193,23 @@ async def queue_answer(
         actor_id=follower.actor_id,
         post_id=None,
         payload={"origin": origin, "follow": follower.follow_id, "follower": remote.uri},
+    )
+
+
+async def queue_follow(
+    session: AsyncSession,
+    following: Following,
+    remote: RemoteActor,
+    *,
+    origin: str,
+    undo: bool = False,
+) -> None:
+    """Follow an account, or (`undo`) stop: one row to its own inbox."""
+    await _queue(
+        session,
+        "unfollow" if undo else "follow",
+        [remote.inbox],
+        actor_id=following.actor_id,
+        post_id=None,
+        payload={"origin": origin, "follow": following.follow_id, "object": remote.uri},
     )

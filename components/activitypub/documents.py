@@ -31,6 +31,8 @@ EXTRA_TERMS = {
 }
 CONTEXT: list[Any] = [AS, SECURITY, EXTRA_TERMS]
 ACTIVITY_TYPE = "application/activity+json"
+# The media types an ActivityStreams document may come as (with parameters after them).
+ACTIVITY_TYPES = (ACTIVITY_TYPE, "application/ld+json")
 LD_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 JRD_TYPE = "application/jrd+json"
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
@@ -199,6 +201,22 @@ def answer(kind: str, follow: dict[str, Any], *, actor: str, number: int) -> dic
         "type": kind,
         "actor": actor,
         "object": follow,
+    }
+
+
+def follow(follow_id: str, *, actor: str, whom: str) -> dict[str, Any]:
+    return {"@context": AS, "id": follow_id, "type": "Follow", "actor": actor, "object": whom}
+
+
+def undo(activity: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """Take `activity` back (a Follow, when we stop following)."""
+    inner = {key: value for key, value in activity.items() if key != "@context"}
+    return {
+        "@context": AS,
+        "id": f"{activity['id']}/undo",
+        "type": "Undo",
+        "actor": actor,
+        "object": inner,
     }
 
 

@@ -3,6 +3,7 @@ actor's key), whether they may (size, rate, replay), and what they mean here.
 
 - Follow and Undo(Follow): a follower kept, accepted at once or held for an admin,
   or gone; the Accept goes out through the outbox.
+- Accept or Reject of one of our own follows: marked so (components/activitypub/following.py).
 - Create(Note) replying to a post (or to a reply under one): a comment in the
   moderation queue, with the spam checks of any comment. Update(Note) replaces its text
   and moderates it again; Delete takes it down.
@@ -27,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import clock
-from components.activitypub import actors, delivery
+from components.activitypub import actors, delivery, following
 from components.activitypub.remote import host_of
 from components.activitypub.signatures import CLOCK_SKEW
 from components.comments import events
@@ -129,6 +130,8 @@ async def handle(
         return await _follow(session, activity, sender, here)
     if kind == "Undo":
         return await _undo(session, activity.get("object"), sender, here)
+    if kind in ("Accept", "Reject"):
+        return await _answer(session, activity.get("object"), sender, here, kind == "Accept")
     if kind in ("Like", "Announce"):
         return await _reaction(session, activity, sender, here)
     if kind == "Create":
@@ -196,6 +199,22 @@ async def _undo(session: AsyncSession, item: Any, sender: RemoteActor, here: Her
         await clock.touch(session)
         return "taken back"
     return "nothing to undo"
+
+
+async def _answer(
+    session: AsyncSession, item: Any, sender: RemoteActor, here: Here, accepted: bool
+) -> str:
+    ours = None
+    if isinstance(item, dict):
+        if item.get("type", "Follow") != "Follow":
+            return "not an answer to a follow"
+        if object_id(item.get("object")) not in ("", sender.uri):
+            raise Rejected("An actor can only answer a follow of itself.")
+        username = here.username_at(object_id(item.get("actor")))
+        ours = await actors.id_of(session, username) if username else None
+    if not await following.answered(session, sender, item, accepted=accepted, ours=ours):
+        return "not a follow of ours"
+    return "follow accepted" if accepted else "follow refused"
 
 
 async def _reaction(

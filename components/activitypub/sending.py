@@ -134,6 +134,14 @@ class ActivitySender:
                     activity = documents.answer(
                         row.purpose.capitalize(), follow, actor=actor, number=row.id
                     )
+                elif row.purpose in ("follow", "unfollow"):
+                    activity = documents.follow(
+                        str(row.payload.get("follow", "")),
+                        actor=actor,
+                        whom=str(row.payload.get("object", "")),
+                    )
+                    if row.purpose == "unfollow":
+                        activity = documents.undo(activity, actor=actor)
                 elif row.purpose == "delete":
                     activity = documents.delete(
                         str(row.payload.get("object", "")),

@@ -18,6 +18,8 @@ from components.models.comments import (
 from components.models.federation import (
     Follower,
     FollowerState,
+    Following,
+    FollowingState,
     LocalActor,
     RemoteActor,
     SeenRequest,
@@ -69,6 +71,8 @@ __all__ = [
     "DeliveryState",
     "Follower",
     "FollowerState",
+    "Following",
+    "FollowingState",
     "LocalActor",
     "LoginFailure",
     "Media",

@@ -1,6 +1,6 @@
 """ActivityPub: this site's actors (the blog and each author) with their keys, the
-fediverse accounts that follow them, the remote actors we have read, and the signed
-requests already taken (so that one sent again is refused)."""
+fediverse accounts that follow them and those they follow, the remote actors we have
+read, and the signed requests already taken (so that one sent again is refused)."""
 
 from __future__ import annotations
 
@@ -78,6 +78,35 @@ class Follower(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    actor: Mapped[LocalActor] = relationship(lazy="raise")
+    remote: Mapped[RemoteActor] = relationship(lazy="raise")
+
+
+class FollowingState(enum.StrEnum):
+    ASKED = "asked"  # our Follow is sent, or on its way; no answer yet
+    ACCEPTED = "accepted"
+    REFUSED = "refused"  # they said no (or, later, removed us)
+
+
+class Following(Base):
+    """An account on another server that one of our actors follows (or asked to)."""
+
+    __tablename__ = "ap_following"
+    __table_args__ = (UniqueConstraint("actor_id", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("ap_actors.id", ondelete="CASCADE"))
+    remote_id: Mapped[int] = mapped_column(
+        ForeignKey("ap_remote_actors.id", ondelete="CASCADE"), index=True
+    )
+    # Our Follow activity's id, which their Accept or Reject names.
+    follow_id: Mapped[str] = mapped_column(String(2000), unique=True)
+    state: Mapped[FollowingState] = mapped_column(
+        stored_enum(FollowingState, "following_state"), default=FollowingState.ASKED
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     actor: Mapped[LocalActor] = relationship(lazy="raise")
     remote: Mapped[RemoteActor] = relationship(lazy="raise")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import posts
 from components.activitypub import actors, documents, inbox, receiving
+from components.activitypub import following as following_accounts
 from components.activitypub.inbox import Here, Rejected
 from components.models import Follower, FollowerState, Post, PostKind, User
 from components.outbox import queue
@@ -192,9 +193,10 @@ async def followers(username: str) -> Response:
 
 @bp.get("/ap/actors/<username>/following")
 async def following(username: str) -> Response:
-    """Whom this actor follows: no one."""
-    await _actor_or_404(username)
-    return _json(documents.collection(documents.following(_links().actor(username)), 0, []))
+    """How many this actor follows."""
+    found = await _actor_or_404(username)
+    total = await following_accounts.count(get_db(), found.row.id)
+    return _json(documents.collection(documents.following(_links().actor(username)), total))
 
 
 @bp.get("/ap/actors/<username>/outbox")
