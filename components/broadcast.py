@@ -32,7 +32,7 @@ async def after_save(
     if post.status is not PostStatus.DRAFT:
         await outgoing.queue(session, post, origin=origin, own_host=own_host)
     elif was_at is not None:
-        await outgoing.queue_removal(session, post.body_html, source=was_at, own_host=own_host)
+        await outgoing.queue_removal(session, post, source=was_at, own_host=own_host)
 
 
 async def before_delete(session: AsyncSession, post: Post, *, was_at: str | None) -> None:
@@ -41,4 +41,4 @@ async def before_delete(session: AsyncSession, post: Post, *, was_at: str | None
     await delivery.before_delete(session, post, was_at=was_at)
     if was_at is not None:
         own_host = urlsplit(was_at).netloc.lower()
-        await outgoing.queue_removal(session, post.body_html, source=was_at, own_host=own_host)
+        await outgoing.queue_removal(session, post, source=was_at, own_host=own_host)

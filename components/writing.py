@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, true
@@ -21,12 +22,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from components import markdown, revisions, series
 from components.models import (
+    MAX_ADDRESS,
+    REPLY_KEY,
     Post,
     PostKind,
     PostStatus,
     RevisionKind,
     Tag,
     User,
+    is_web_address,
     post_tags,
     utcnow,
 )
@@ -56,6 +60,8 @@ class Draft:
     description: str = ""
     tags: str = ""
     series: str = ""
+    # The address of the post this one answers (kept as front matter `in_reply_to`).
+    in_reply_to: str = ""
     body: str = ""
     comments_enabled: bool = False
     share_enabled: bool = True
@@ -84,6 +90,7 @@ class Draft:
             description=post.description,
             tags=", ".join(tag.name for tag in post.tags),
             series=post.series.name if post.series else "",
+            in_reply_to=_reply_of(post),
             body=post.body,
             comments_enabled=post.comments_enabled,
             share_enabled=post.share_enabled,
@@ -161,6 +168,11 @@ async def _check(
         errors["tags"] = "Each tag needs at least one letter or digit."
     if (problem := series.problem_with(draft.series)) is not None:
         errors["series"] = problem
+    if draft.in_reply_to.strip() and not is_web_address(draft.in_reply_to):
+        errors["in_reply_to"] = (
+            "Give the full address of the post this one answers (https://…), "
+            f"at most {MAX_ADDRESS:,} characters."
+        )
 
     slug = slugify(draft.slug or title)
     if draft.slug.strip() and not slug:
@@ -278,6 +290,7 @@ async def save(
         body=draft.body,
         tags=draft.tag_list,
         series=draft.series,
+        front_matter=_front_matter(post, draft),
         status=checked.status,
         published_at=checked.published_at,
         comments_enabled=draft.comments_enabled,
@@ -402,6 +415,26 @@ async def tag_suggestions(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+def _reply_of(post: Post) -> str:
+    """The post's `in_reply_to` as written, so that a bad imported one can be mended."""
+    value = (post.front_matter or {}).get(REPLY_KEY)
+    return value if isinstance(value, str) else ""
+
+
+def _front_matter(post: Post | None, draft: Draft) -> dict[str, Any] | None:
+    """The post's front matter with the editor's `in_reply_to`; None when it is unchanged
+    (every other kept key stays as the file had it)."""
+    wanted = draft.in_reply_to.strip()
+    kept = dict(post.front_matter or {}) if post is not None else {}
+    if wanted == (_reply_of(post).strip() if post is not None else ""):
+        return None
+    if wanted:
+        kept[REPLY_KEY] = wanted
+    else:
+        kept.pop(REPLY_KEY, None)
+    return kept
 
 
 def is_live(post: Post, draft: Draft) -> bool:

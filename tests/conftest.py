@@ -651,13 +651,14 @@ def server_command(port: int, env: Mapping[str, str], args: tuple[str, ...]) -> 
 
 
 def start_quire(
-    database_url: str, folder: Path, *args: str, **settings: str
+    database_url: str, folder: Path, *args: str, port: int = 0, **settings: str
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """`quire serve` (the Procfile's server) on a free loopback port, once it answers
-    /healthz: its process and base URL. `args` go to `quire serve` (`--workers 4`; one
-    worker unless told), `settings` to the app."""
+    """`quire serve` (the Procfile's server) on a free loopback port (or on `port`, to
+    start it again where it was), once it answers /healthz: its process and base URL.
+    `args` go to `quire serve` (`--workers 4`; one worker unless told), `settings` to
+    the app."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

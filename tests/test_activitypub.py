@@ -714,3 +714,108 @@ async def test_only_admins_follow(client: Any, db: AsyncSession, writer: User) -
     assert (await client.get("/admin/following/")).status_code in (403, 404)
     response = await follow_from_form(client, "@bob@example.social")
     assert response.status_code in (403, 404)
+
+
+# --- our posts as replies ----------------------------------------------------------
+
+
+def serve_note(remote: Fediverse, account: Account, number: int) -> tuple[str, str]:
+    """A note of `account` on the stand-in, at its id and at the address people share:
+    (the shared address, the id)."""
+    note_id = f"{account.uri}/statuses/{number}"
+    body = json.dumps(
+        {"@context": "https://www.w3.org/ns/activitystreams", **note(account, number, "", "Hi")}
+    ).encode()
+    remote.documents[note_id.removeprefix(remote.base)] = (200, body)
+    remote.documents[f"/@{account.name}/{number}"] = (200, body)
+    return f"{remote.base}/@{account.name}/{number}", note_id
+
+
+async def test_a_post_in_reply_to_a_toot_tells_its_author(
+    app: Quart, client: Any, db: AsyncSession, writer: User, remote: Fediverse
+) -> None:
+    bob = remote.account("bob")
+    shared, note_id = serve_note(remote, bob, 7)
+    await publish(client, "My answer", in_reply_to=shared)
+    post = await db.scalar(select(Post))
+    assert post is not None
+    assert post.front_matter == {"in_reply_to": shared}
+    page = await (await client.get(post_address(post))).get_data(as_text=True)
+    assert f'<a class="u-in-reply-to" href="{shared}">' in page
+    _, article, _ = await get_json(client, post_address(post))
+    assert article["inReplyTo"] == shared
+    await run_outbox(app)
+    [told] = [r for r in remote.wait_for(1) if r.path.endswith("/inbox")]
+    assert told.path == "/users/bob/inbox"  # its author's own inbox: no one follows us
+    check_signed(
+        told, await our_key(client, writer.slug), key_id=f"{HOST}/ap/actors/{writer.slug}#main-key"
+    )
+    assert told.activity["type"] == "Create"
+    assert told.activity["object"]["inReplyTo"] == note_id, "the note's id, not its page"
+    # Edited, it is told again (Update); deleted, it is told that too.
+    remote.received.clear()
+    await sign_in(client, "ada@example.com")
+    form = {
+        "post_id": str(post.id),
+        "title": "My answer",
+        "body": "Some *words*, and more.",
+        "in_reply_to": shared,
+        "action": "publish",
+        "version": str(post.version),
+    }
+    assert (await post_form(client, "/admin/posts/save", form)).status_code == 303
+    await run_outbox(app)
+    assert [r.activity["type"] for r in remote.wait_for(1)] == ["Update"]
+    remote.received.clear()
+    assert (await post_form(client, f"/admin/posts/{post.id}/delete")).status_code == 303
+    await run_outbox(app)
+    [deleted] = remote.wait_for(1)
+    assert deleted.activity["type"] == "Delete" and deleted.path == "/users/bob/inbox"
+
+
+async def test_a_reply_to_a_page_off_the_fediverse_tells_no_inbox(
+    app: Quart, client: Any, db: AsyncSession, writer: User, remote: Fediverse
+) -> None:
+    await publish(client, "About a web page", in_reply_to=f"{remote.base}/blog/a-page")
+    await run_outbox(app)
+    assert remote.received == []
+    rows = list(await db.scalars(select(Delivery).order_by(Delivery.channel)))
+    assert [(row.channel, row.state) for row in rows] == [
+        ("activitypub", DeliveryState.CANCELLED),
+        ("webmention", DeliveryState.CANCELLED),
+    ]
+    assert "no fediverse author" in rows[0].last_error
+    assert rows[1].payload["target"] == f"{remote.base}/blog/a-page", "a Webmention is tried"
+
+
+@pytest.mark.parametrize("typed", ["not an address", "ftp://example.com/x", "https://"])
+async def test_a_reply_address_that_is_not_one_is_refused(
+    client: Any, db: AsyncSession, writer: User, typed: str
+) -> None:
+    await sign_in(client, "ada@example.com")
+    form = {"title": "Answer", "body": "Words.", "action": "publish", "in_reply_to": typed}
+    response = await post_form(client, "/admin/posts/save", form)
+    assert response.status_code == 422
+    page = await response.get_data(as_text=True)
+    assert "Give the full address of the post this one answers" in page
+    assert await db.scalar(select(func.count(Post.id))) == 0
+
+
+async def test_an_article_replying_to_a_post_is_shown_by_its_title_and_summary(
+    client: Any, db: AsyncSession, target: Post, remote: Fediverse
+) -> None:
+    carol = remote.account("carol")
+    article = {
+        "id": f"{remote.base}/posts/answer",
+        "type": "Article",
+        "attributedTo": carol.uri,
+        "inReplyTo": HOST + post_address(target),
+        "name": "My answer to you",
+        "summary": "In short: yes.",
+        "content": "<p>" + "A long argument. " * 200 + "</p>",
+    }
+    assert (await deliver(client, carol, create(carol, article))).status_code == 202
+    comment = await db.scalar(select(Comment))
+    assert comment is not None
+    assert comment.body == "My answer to you\n\nIn short: yes."
+    assert comment.source_url == f"{remote.base}/posts/answer"

@@ -476,3 +476,16 @@ def test_an_import_the_renderer_refuses_is_named_and_the_rest_imported(
         result.stderr
     )
     assert set(blog.contents()["posts"]) == {"quick"}
+
+
+def test_a_reply_s_address_comes_in_and_goes_out_as_written(blog: Blog, tmp_path: Path) -> None:
+    answered = "https://social.example/@bob/7"
+    source = tmp_path / "2023-01-02-an-answer.md"
+    head = f"---\ntitle: An answer\nin_reply_to: '{answered}'\n---\n"
+    source.write_text(head + "Yes, and here is why.\n")
+    assert blog.quire("import", str(source)).exit_code == 0
+    assert blog.posts()["an-answer"].in_reply_to == answered
+    out = tmp_path / "out"
+    assert blog.quire("export", str(out)).exit_code == 0
+    [written] = (out / "_posts").glob("*an-answer.md")
+    assert written.read_text().startswith(head), "unchanged, it goes out as it came in"

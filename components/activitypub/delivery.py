@@ -5,6 +5,8 @@ inbox: a shared inbox takes one copy for all its server's followers.
   and `Announce` from the blog's actor to the blog's followers (a post without an author
   is the blog's own: `Create` from the blog). Each at the post's publication time.
 - A public post saved again: `Update` to both; taken back to draft or deleted: `Delete`.
+- A post that answers another (`in_reply_to`): each of these also to that post's author,
+  whose inbox is looked up when the row is sent.
 - A follow accepted or refused: `Accept` or `Reject` to the follower.
 - An account followed, or no longer: `Follow`, or `Undo` of it, to its inbox.
 
@@ -64,8 +66,14 @@ async def _queue(
     post_id: int | None,
     payload: dict[str, Any],
     due: Any = None,
+    replying: str = "",
 ) -> int:
-    if not targets:
+    """One row per inbox in `targets`, and one for the author of the post at `replying`
+    (whose inbox the sender looks up when it sends)."""
+    addressed = [({"inbox": target}, target) for target in targets]
+    if replying:
+        addressed.append(({"inbox": "", "via": replying}, replying))
+    if not addressed:
         return 0
     now = utcnow()
     rows = [
@@ -73,7 +81,7 @@ async def _queue(
             "channel": CHANNEL,
             "purpose": purpose,
             "post_id": post_id,
-            "payload": {**payload, "inbox": target, "actor": actor_id},
+            "payload": {**payload, **where, "actor": actor_id},
             "host": host_of(target)[:255],
             "due_at": due or now,
             "created_at": now,
@@ -81,7 +89,7 @@ async def _queue(
             "attempts": 0,
             "last_error": "",
         }
-        for target in targets
+        for where, target in addressed
     ]
     await session.execute(insert(Delivery), rows)
     return len(rows)
@@ -113,7 +121,13 @@ async def after_save(
             return 0  # its Create is still to go, and will carry this version
         payload["at"] = utcnow().strftime("%Y%m%d%H%M%S%f")
         return await _queue(
-            session, "update", both, actor_id=speaker.row.id, post_id=post.id, payload=payload
+            session,
+            "update",
+            both,
+            actor_id=speaker.row.id,
+            post_id=post.id,
+            payload=payload,
+            replying=_replying(post, origin),
         )
     session.add(Announcement(post_id=post.id, channel=CHANNEL))
     due = max(utcnow(), post.published_at)
@@ -125,6 +139,7 @@ async def after_save(
         post_id=post.id,
         payload=payload,
         due=due,
+        replying=_replying(post, origin),
     )
     if author is not None:
         count += await _queue(
@@ -179,7 +194,14 @@ async def _removal(session: AsyncSession, post: Post, *, origin: str, object_id:
         actor_id=speaker.id,
         post_id=None,
         payload=payload,
+        replying=_replying(post, origin),
     )
+
+
+def _replying(post: Post, origin: str) -> str:
+    """The post this one answers, when it is on another server: its author is told too."""
+    answered = post.in_reply_to
+    return answered if answered and host_of(answered) != host_of(origin) else ""
 
 
 async def queue_answer(

@@ -160,6 +160,8 @@ def article(post: Post, links: Links, *, author: str) -> dict[str, Any]:
             for tag in post.tags
         ],
     }
+    if post.in_reply_to:
+        document["inReplyTo"] = post.in_reply_to
     if post.updated_at > post.published_at:
         document["updated"] = _time(post.updated_at)
     return document

@@ -55,6 +55,8 @@ MAX_PER_HOST = 600
 WINDOW = timedelta(minutes=5)
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 MAX_HTML = 100_000
+# Characters of an article's text shown in its comment when it has no summary.
+ARTICLE_SUMMARY = 500
 
 
 class Rejected(ValueError):
@@ -294,7 +296,7 @@ async def _create(session: AsyncSession, item: Any, sender: RemoteActor, here: H
             return "not a reply to one of our posts"
     if await session.scalar(select(exists().where(Comment.source_url == note["id"]))):
         return "received before"
-    text = plain_text(note.get("content"))
+    text = reply_text(note)
     comment = Comment(
         post_id=post.id,
         parent_id=parent.id if parent is not None else None,
@@ -340,7 +342,7 @@ async def _update(session: AsyncSession, item: Any, sender: RemoteActor, here: H
     comment = await session.scalar(select(Comment).where(Comment.source_url == note["id"]))
     if comment is None:
         return "not one we have"
-    text = plain_text(note.get("content"))
+    text = reply_text(note)
     if text == comment.body:
         return "unchanged"
     post = await session.get(Post, comment.post_id)
@@ -370,6 +372,18 @@ async def _delete(session: AsyncSession, item: Any, sender: RemoteActor) -> str:
         return "not one we have"
     await remove(session, comment)
     return "deleted"
+
+
+def reply_text(note: dict[str, Any]) -> str:
+    """What a reply says, as a comment: a note's text; an article's title and summary
+    (its whole text stays on its own page, which the comment links to)."""
+    if note.get("type") not in ("Article", "Page"):
+        return plain_text(note.get("content"))
+    title = plain_text(note.get("name"))
+    summary = plain_text(note.get("summary")) or plain_text(note.get("content"))
+    if len(summary) > ARTICLE_SUMMARY:
+        summary = summary[:ARTICLE_SUMMARY].rsplit(" ", 1)[0] + " …"
+    return "\n\n".join(part for part in (title, summary) if part)[:MAX_BODY]
 
 
 def plain_text(content: Any) -> str:

@@ -84,23 +84,43 @@ async def find(
     return row
 
 
+async def author_of(
+    session: AsyncSession, http: httpx.AsyncClient, url: str
+) -> tuple[RemoteActor, str]:
+    """Who wrote the post or note at `url`, and its id (which may differ from the address
+    people share); Unreadable when it is no fediverse object, or speaks for another
+    server."""
+    document = await _fetch(http, url)
+    object_id = document.get("id")
+    if not isinstance(object_id, str) or host_of(object_id) != host_of(url):
+        raise Unreadable(f"{url} is not a fediverse post", permanent=True)
+    owner = document.get("attributedTo")
+    if isinstance(owner, list) and owner:
+        owner = owner[0]
+    if isinstance(owner, dict):
+        owner = owner.get("id")
+    if not isinstance(owner, str) or host_of(owner) != host_of(object_id):
+        raise Unreadable(f"{url} names no author on its own server", permanent=True)
+    return await find(session, http, owner), object_id
+
+
 async def _fetch(http: httpx.AsyncClient, uri: str) -> dict[str, Any]:
     try:
         page = await fetch.get(http, uri, accept=ACCEPT, max_bytes=MAX_BYTES)
     except fetch.Refused as refused:
-        raise Unreadable(f"the actor {uri}: {refused}", permanent=refused.permanent) from None
+        raise Unreadable(f"{uri}: {refused}", permanent=refused.permanent) from None
     if page.status in (404, 410):
-        raise Unreadable(f"the actor {uri} is gone ({page.status})", gone=True)
+        raise Unreadable(f"{uri} is gone ({page.status})", gone=True, permanent=True)
     if page.status != 200:
-        raise Unreadable(f"the actor {uri} answered {page.status}")
+        raise Unreadable(f"{uri} answered {page.status}")
     try:
         document = json.loads(page.body)
     except ValueError:
-        raise Unreadable(f"the actor {uri} is not JSON", permanent=True) from None
+        raise Unreadable(f"{uri} is not JSON", permanent=True) from None
     if not isinstance(document, dict):
-        raise Unreadable(f"the actor {uri} is not a JSON object", permanent=True)
+        raise Unreadable(f"{uri} is not a JSON object", permanent=True)
     if host_of(page.url) != host_of(uri):
-        raise Unreadable(f"the actor {uri} was redirected to another server", permanent=True)
+        raise Unreadable(f"{uri} was redirected to another server", permanent=True)
     return document
 
 

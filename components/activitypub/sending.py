@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from components import fetch
-from components.activitypub import actors, documents, signatures
+from components.activitypub import actors, documents, remote, signatures
 from components.activitypub.delivery import CHANNEL
 from components.models import Delivery, LocalActor, Post, PostStatus, utcnow
+from components.outbox import queue
 from components.outbox.queue import Outcome
 
 # Inboxes posted to at once: each may be a different server, a slow one holds only its own.
@@ -50,27 +51,29 @@ class ActivitySender:
         self.allow_private = allow_private
 
     async def deliver(self, rows: Sequence[Delivery], outcomes: dict[int, Outcome]) -> None:
-        bodies = await self._activities(rows, outcomes)
-        keys = await self._keys(rows)
-        requests: dict[int, tuple[str, bytes, dict[str, str]]] = {}
-
-        def sign_all() -> None:
-            for row in rows:
-                if row.id in bodies:
-                    actor, body = bodies[row.id]
-                    inbox = str(row.payload.get("inbox", ""))
-                    headers = signatures.sign(
-                        "POST",
-                        inbox,
-                        key_id=documents.key_id(actor),
-                        private_pem=keys[int(row.payload["actor"])],
-                        body=body,
-                    )
-                    requests[row.id] = (inbox, body, headers)
-
-        await asyncio.to_thread(sign_all)
-        limit = asyncio.Semaphore(AT_ONCE)
         async with fetch.client(allow_private=self.allow_private) as http:
+            replied = await self._replied(http, rows, outcomes)
+            rows = [row for row in rows if row.id not in outcomes]
+            bodies = await self._activities(rows, outcomes, replied)
+            keys = await self._keys(rows)
+            requests: dict[int, tuple[str, bytes, dict[str, str]]] = {}
+
+            def sign_all() -> None:
+                for row in rows:
+                    if row.id in bodies:
+                        actor, body = bodies[row.id]
+                        inbox = replied[row.id][0] if row.id in replied else row.payload["inbox"]
+                        headers = signatures.sign(
+                            "POST",
+                            inbox,
+                            key_id=documents.key_id(actor),
+                            private_pem=keys[int(row.payload["actor"])],
+                            body=body,
+                        )
+                        requests[row.id] = (inbox, body, headers)
+
+            await asyncio.to_thread(sign_all)
+            limit = asyncio.Semaphore(AT_ONCE)
 
             async def one(row_id: int) -> None:
                 async with limit:
@@ -84,6 +87,30 @@ class ActivitySender:
 
             await asyncio.gather(*(one(row_id) for row_id in requests))
 
+    async def _replied(
+        self, http: httpx.AsyncClient, rows: Sequence[Delivery], outcomes: dict[int, Outcome]
+    ) -> dict[int, tuple[str, str]]:
+        """For each row to the author of a post ours answers: their inbox, and that post's
+        id; an outcome instead when there is no one to tell (yet)."""
+        found: dict[int, tuple[str, str]] = {}
+        for row in rows:
+            via = row.payload.get("via")
+            if not via:
+                continue
+
+            async def look(session: AsyncSession, via: str = str(via)) -> tuple[str, str]:
+                author, object_id = await remote.author_of(session, http, via)
+                return author.inbox, object_id
+
+            try:
+                found[row.id] = await queue.in_transaction(self.sessions, look)
+            except remote.Unreadable as unreadable:
+                if unreadable.permanent:
+                    outcomes[row.id] = Outcome.dropped(f"no fediverse author to tell: {unreadable}")
+                else:
+                    outcomes[row.id] = Outcome.retry(f"the post answered: {unreadable}")
+        return found
+
     async def _keys(self, rows: Sequence[Delivery]) -> dict[int, Any]:
         ids = {int(row.payload.get("actor", 0)) for row in rows}
         async with self.sessions() as session:
@@ -92,7 +119,10 @@ class ActivitySender:
         return {actor_id: signatures.load_private(pem) for actor_id, pem in pems.items()}
 
     async def _activities(
-        self, rows: Sequence[Delivery], outcomes: dict[int, Outcome]
+        self,
+        rows: Sequence[Delivery],
+        outcomes: dict[int, Outcome],
+        replied: dict[int, tuple[str, str]],
     ) -> dict[int, tuple[str, bytes]]:
         """Each row's actor address and activity body; an outcome instead for a row
         with nothing to send (yet)."""
@@ -157,6 +187,8 @@ class ActivitySender:
                 else:
                     author = links.actor(authors.get(post.id) or username)
                     article = documents.article(post, links, author=author)
+                    if row.id in replied:
+                        article["inReplyTo"] = replied[row.id][1]  # its id, not its page
                     if row.purpose == "announce":
                         activity = documents.announce(article["id"], actor=actor)
                     elif row.purpose == "update":

@@ -41,6 +41,8 @@ from components.models.people import (
     User,
 )
 from components.models.posts import (
+    MAX_ADDRESS,
+    REPLY_KEY,
     Post,
     PostKind,
     PostStatus,
@@ -49,12 +51,15 @@ from components.models.posts import (
     RevisionKind,
     Series,
     Tag,
+    is_web_address,
     post_tags,
 )
 from components.models.search import SEARCH_DDL, SEARCH_DROP_DDL, is_modelled
 from components.models.site import SiteSettings, SiteState
 
 __all__ = [
+    "MAX_ADDRESS",
+    "REPLY_KEY",
     "SEARCH_DDL",
     "SEARCH_DROP_DDL",
     "SHOWN_KINDS",
@@ -97,6 +102,7 @@ __all__ = [
     "UTCDateTime",
     "User",
     "is_modelled",
+    "is_web_address",
     "post_tags",
     "stored_enum",
     "utcnow",

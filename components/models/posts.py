@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -121,6 +122,30 @@ class Post(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    @property
+    def in_reply_to(self) -> str:
+        """The address of the post this one answers (front matter `in_reply_to`, as
+        IndieWeb themes write it), if it is a web address; else ""."""
+        value = (self.front_matter or {}).get(REPLY_KEY)
+        return value.strip() if isinstance(value, str) and is_web_address(value) else ""
+
+
+# The front matter key that makes a post a reply.
+REPLY_KEY = "in_reply_to"
+MAX_ADDRESS = 2000
+
+
+def is_web_address(text: str) -> bool:
+    """An absolute http(s) address with a host, short enough to store and send."""
+    text = text.strip()
+    if not text or len(text) > MAX_ADDRESS or any(char.isspace() for char in text):
+        return False
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class RevisionKind(enum.StrEnum):

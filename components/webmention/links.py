@@ -8,6 +8,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from bs4 import BeautifulSoup
 
 from components.fetch import Fetched
+from components.models import Post
 
 # A post that links to more pages than this tells the first ones only.
 MAX_TARGETS = 100
@@ -24,6 +25,16 @@ def external(body_html: str, *, base: str, own_host: str) -> list[str]:
         if len(found) >= MAX_TARGETS:
             break
     return list(found)
+
+
+def of_post(post: Post, *, base: str, own_host: str) -> list[str]:
+    """The pages a post mentions: the one it answers (its `in_reply_to`), then those its
+    text links to."""
+    found = external(post.body_html, base=base, own_host=own_host)
+    answered = urldefrag(post.in_reply_to).url if post.in_reply_to else ""
+    if not answered or urlsplit(answered).netloc.lower() == own_host:
+        return found
+    return [answered, *(url for url in found if url != answered)][:MAX_TARGETS]
 
 
 def endpoint(page: Fetched) -> str | None:

@@ -15,10 +15,11 @@ CHANNEL = "webmention"
 
 
 async def queue(session: AsyncSession, post: Post, *, origin: str, own_host: str) -> int:
-    """Queue a Webmention to each page the post links to (none already waiting); how many."""
+    """Queue a Webmention to each page the post answers or links to (none already
+    waiting); how many."""
     if post.status is PostStatus.DRAFT or post.published_at is None:
         return 0
-    targets = links.external(post.body_html, base=origin + "/", own_host=own_host)
+    targets = links.of_post(post, base=origin + "/", own_host=own_host)
     if not targets:
         return 0
     waiting = list(
@@ -48,13 +49,11 @@ async def queue(session: AsyncSession, post: Post, *, origin: str, own_host: str
     return len(fresh)
 
 
-async def queue_removal(
-    session: AsyncSession, body_html: str, *, source: str, own_host: str
-) -> int:
+async def queue_removal(session: AsyncSession, post: Post, *, source: str, own_host: str) -> int:
     """The post at `source` is gone (deleted, or a draft again): tell each page it linked
     to, whose endpoint will find `source` answering 404 and take the mention down. The
     rows name the source themselves, since the post may no longer exist to say it."""
-    targets = links.external(body_html, base=source, own_host=own_host)
+    targets = links.of_post(post, base=source, own_host=own_host)
     session.add_all(
         Delivery(
             channel=CHANNEL,

@@ -146,6 +146,7 @@ def _draft_from(form: MultiDict[str, str]) -> Draft:
         description=form.get("description", ""),
         tags=form.get("tags", ""),
         series=form.get("series", ""),
+        in_reply_to=form.get("in_reply_to", ""),
         body=form.get("body", "").replace("\r\n", "\n"),
         comments_enabled=form.get("comments_enabled") == "on",
         share_enabled=form.get("share_enabled") == "on",
