@@ -10,7 +10,7 @@ PORT ?= 5000
 # Root installs system packages itself; anyone else is asked through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format lock chromium wrk clean bench bench-import bench-mail
+.PHONY: run test lint format lock chromium wrk clean bench bench-import bench-mail bench-federation
 
 run: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/quire db upgrade
@@ -61,6 +61,11 @@ bench-import: $(VENV)/.run-deps $(HTMX)
 # A new post mailed to 10,000 subscribers through a local SMTP server (bench/mailing.py).
 bench-mail: $(VENV)/.dev-deps
 	$(BIN)/python -m bench.mailing
+
+# A new post sent to 10,000 fediverse followers on 100 stand-in servers, and the home
+# page's speed meanwhile (bench/federation.py; BENCH_ARGS="--database-url ..." for PostgreSQL).
+bench-federation: $(VENV)/.bench-deps $(HTMX) wrk
+	$(BIN)/python -m bench.federation $(BENCH_ARGS)
 
 # Not a test: Quire's pages under load against a "Hello, World!" ceiling, on SQLite and
 # PostgreSQL, at 20 and 100,000 posts (bench/pages.py; BENCH_ARGS="--posts 20" to narrow it).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,10 @@ MAX_REDIRECTS = 3
 MAX_BYTES = 1_000_000
 SECONDS = 10.0
 USER_AGENT = "Quire (a blog engine; Webmention)"
+
+
+# Headers that sign a GET of an address (HTTP Signatures, for servers that ask for them).
+Signer = Callable[[str], Awaitable[Mapping[str, str]]]
 
 
 class Refused(Exception):
@@ -178,20 +182,24 @@ async def get(
     accept: str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
     max_bytes: int = MAX_BYTES,
     seconds: float = SECONDS,
+    sign: Signer | None = None,
 ) -> Fetched:
     """GET `url`, following at most MAX_REDIRECTS redirects, reading at most `max_bytes`
-    within `seconds` in all. Raises Refused."""
+    within `seconds` in all; each request signed by `sign` if given. Raises Refused."""
     try:
         async with asyncio.timeout(seconds):
-            return await _get(http, check_url(url), accept, max_bytes)
+            return await _get(http, check_url(url), accept, max_bytes, sign)
     except TimeoutError:
         raise Refused(f"no answer within {seconds:g} seconds") from None
 
 
-async def _get(http: httpx.AsyncClient, url: str, accept: str, max_bytes: int) -> Fetched:
+async def _get(
+    http: httpx.AsyncClient, url: str, accept: str, max_bytes: int, sign: Signer | None
+) -> Fetched:
     for _ in range(MAX_REDIRECTS + 1):
+        headers = {"Accept": accept, **(await sign(url) if sign is not None else {})}
         try:
-            async with http.stream("GET", url, headers={"Accept": accept}) as response:
+            async with http.stream("GET", url, headers=headers) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = check_url(str(response.url.join(response.headers["location"])))
                     continue

@@ -114,6 +114,11 @@ class Fediverse:
         # Documents served besides the actors (a note, say), by path.
         self.documents: dict[str, tuple[int, bytes]] = {}
         self.answer = 202
+        # Set, documents are served only to GETs signed by one of these keys (keyId to
+        # public PEM), as Mastodon's secure mode (AUTHORIZED_FETCH) does; each refused
+        # fetch is counted.
+        self.secure: dict[str, str] | None = None
+        self.refused_fetches = 0
         self._arrived = threading.Condition()
 
     @property
@@ -143,6 +148,16 @@ def fediverse() -> Iterator[Fediverse]:
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            # Secure mode guards the ActivityStreams documents, not WebFinger nor pages.
+            wants = self.headers.get("Accept", "")
+            if server_state.secure is not None and "activity+json" in wants:
+                try:
+                    headers = {name.lower(): value for name, value in self.headers.items()}
+                    check_signature("get", self.path, headers, server_state.secure)
+                except Exception:
+                    server_state.refused_fetches += 1
+                    self._send(401, b"{}", "application/json")
+                    return
             match = re.fullmatch(r"/users/([\w-]+)", self.path)
             finger = re.fullmatch(
                 r"/\.well-known/webfinger\?resource=acct(?::|%3A)([\w-]+)@.+", self.path
@@ -195,20 +210,32 @@ def check_signed(received: Received, public_pem: str, *, key_id: str) -> None:
     assert content_type.startswith(ACTIVITY_TYPES), content_type
     if content_type.startswith("application/ld+json"):
         assert 'profile="https://www.w3.org/ns/activitystreams"' in content_type
-    parts = dict(re.findall(r'(\w+)="([^"]*)"', headers["signature"]))
-    assert parts["keyId"] == key_id
-    assert parts["algorithm"] in ("rsa-sha256", "hs2019")
-    covered = parts["headers"].split()
-    assert {"(request-target)", "host", "date", "digest"} <= set(covered), covered
     expected = "SHA-256=" + base64.b64encode(hashlib.sha256(received.body).digest()).decode()
     assert headers["digest"] == expected
+    check_signature("post", received.path, headers, {key_id: public_pem}, extra=("digest",))
+
+
+def check_signature(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    keys: dict[str, str],
+    extra: tuple[str, ...] = (),
+) -> None:
+    """Raise AssertionError (or InvalidSignature) unless the request's Signature header
+    names one of `keys` (keyId to public PEM) and that key signed the request."""
+    parts = dict(re.findall(r'(\w+)="([^"]*)"', headers["signature"]))
+    assert parts["keyId"] in keys, parts["keyId"]
+    assert parts["algorithm"] in ("rsa-sha256", "hs2019")
+    covered = parts["headers"].split()
+    assert {"(request-target)", "host", "date", *extra} <= set(covered), covered
     lines = []
     for name in covered:
         if name == "(request-target)":
-            lines.append(f"(request-target): post {received.path}")
+            lines.append(f"(request-target): {method} {path}")
         else:
             lines.append(f"{name}: {headers[name]}")
-    key = serialization.load_pem_public_key(public_pem.encode())
+    key = serialization.load_pem_public_key(keys[parts["keyId"]].encode())
     assert isinstance(key, rsa.RSAPublicKey)
     key.verify(
         base64.b64decode(parts["signature"]),

@@ -819,3 +819,35 @@ async def test_an_article_replying_to_a_post_is_shown_by_its_title_and_summary(
     assert comment is not None
     assert comment.body == "My answer to you\n\nIn short: yes."
     assert comment.source_url == f"{remote.base}/posts/answer"
+
+
+# --- servers that answer signed fetches only ---------------------------------------
+
+
+async def test_servers_in_secure_mode_are_read_with_signed_fetches(
+    app: Quart, client: Any, db: AsyncSession, writer: User, remote: Fediverse
+) -> None:
+    blog_key = {f"{HOST}/ap/actors/blog#main-key": await our_key(client, "blog")}
+    remote.secure = blog_key
+    alice, bob = remote.account("alice"), remote.account("bob")
+    # The inbox reads the sender's key with a fetch signed as the blog.
+    assert (await follow(client, alice)).status_code == 202
+    # So does following by a profile's address...
+    await make_user(db, "root@example.com", "Root", role=Role.ADMIN)
+    await sign_in(client, "root@example.com")
+    assert (await follow_from_form(client, bob.uri)).status_code == 303
+    # ...and finding the author of a post ours answers.
+    await post_form(client, "/logout")
+    shared, _ = serve_note(remote, bob, 3)
+    await publish(client, "Signed answer", in_reply_to=shared)
+    await run_outbox(app)
+    assert any(r.activity["type"] == "Create" for r in remote.wait_for(3))
+    assert remote.refused_fetches == 0
+    # A server that does not trust the signer refuses the fetch, and the activity is
+    # refused in turn: its key could not be read.
+    remote.secure = {bob.key_id: "not our key"}
+    carol = remote.account("carol")
+    response = await follow(client, carol)
+    assert response.status_code == 401
+    assert "could not be read" in await response.get_data(as_text=True)
+    assert remote.refused_fetches == 1

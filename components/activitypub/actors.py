@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
+from components.activitypub import signatures
 from components.activitypub.signatures import new_key_pair
 from components.models import AuthorProfile, LocalActor, Media, User
 
@@ -144,3 +146,23 @@ async def _ensure(session: AsyncSession, user_id: int | None, username: str) -> 
             raise
         return found
     return row
+
+
+class FetchSigner:
+    """Signs this site's GETs of other servers' documents (actors, keys, notes) as the
+    blog: servers in Mastodon's secure mode answer only signed fetches. The blog's key
+    is read when the first fetch needs it; each signature is made in a thread."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], blog_uri: str) -> None:
+        self.sessions = sessions
+        self.key_id = f"{blog_uri}#main-key"
+        self._key: Any = None
+
+    async def __call__(self, url: str) -> dict[str, str]:
+        if self._key is None:
+            async with self.sessions() as session, session.begin():
+                pem = (await blog(session)).row.private_pem
+            self._key = await asyncio.to_thread(signatures.load_private, pem)
+        return await asyncio.to_thread(
+            signatures.sign, "GET", url, key_id=self.key_id, private_pem=self._key
+        )

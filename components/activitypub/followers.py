@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from components.activitypub import delivery
+from components.listing import PAGE, count_by, page_of
 from components.models import Follower, FollowerState, LocalActor, utcnow
-
-PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -28,12 +27,9 @@ async def listing(
     session: AsyncSession, *, page: int = 1, state: FollowerState | None = None
 ) -> Listing:
     """A page of followers, those waiting first, then the newest."""
-    rows = await session.execute(select(Follower.state, func.count()).group_by(Follower.state))
-    counts = dict.fromkeys(FollowerState, 0)
-    counts.update({found: count for found, count in rows})
+    counts = await count_by(session, Follower.state, FollowerState)
     total = counts[state] if state is not None else sum(counts.values())
-    pages = max(1, -(-total // PAGE))
-    page = min(max(page, 1), pages)
+    page, pages = page_of(page, total)
     query = (
         select(Follower)
         .options(

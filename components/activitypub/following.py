@@ -23,9 +23,9 @@ from sqlalchemy.orm import joinedload
 from components import fetch
 from components.activitypub import delivery, documents
 from components.activitypub.remote import ACCEPT, Unreadable, host_of
+from components.listing import PAGE, count_by, page_of
 from components.models import Following, FollowingState, LocalActor, RemoteActor, utcnow
 
-PAGE = 100
 MAX_ADDRESS = 300
 JRD_ACCEPT = f"{documents.JRD_TYPE}, application/json"
 # name@host, with an optional leading @ and acct: (Mastodon shows @name@host).
@@ -66,10 +66,17 @@ def read_address(text: str) -> Address:
     return Address(name=found["name"], host=found["host"].lower())
 
 
-async def resolve(http: httpx.AsyncClient, address: Address, *, allow_private: bool) -> str:
-    """The actor's address (its id) for `address`; Unknown when there is none."""
+async def resolve(
+    http: httpx.AsyncClient,
+    address: Address,
+    *,
+    allow_private: bool,
+    sign: fetch.Signer | None = None,
+) -> str:
+    """The actor's address (its id) for `address`; Unknown when there is none. A
+    profile's address is fetched signed by `sign` (WebFinger never is)."""
     if address.url:
-        document = await _json(http, address.url, ACCEPT)
+        document = await _json(http, address.url, ACCEPT, sign)
         found = document.get("id")
         if not isinstance(found, str) or host_of(found) != host_of(address.url):
             raise Unknown(f"{address.url} is not a fediverse account's address.")
@@ -93,9 +100,11 @@ async def resolve(http: httpx.AsyncClient, address: Address, *, allow_private: b
     raise Unknown(f"{address} has no fediverse account (its server names no actor).")
 
 
-async def _json(http: httpx.AsyncClient, url: str, accept: str) -> dict[str, Any]:
+async def _json(
+    http: httpx.AsyncClient, url: str, accept: str, sign: fetch.Signer | None = None
+) -> dict[str, Any]:
     try:
-        page = await fetch.get(http, url, accept=accept, max_bytes=256_000)
+        page = await fetch.get(http, url, accept=accept, max_bytes=256_000, sign=sign)
     except fetch.Refused as refused:
         raise Unknown(f"{url} could not be read: {refused}.") from None
     if page.status in (404, 410):
@@ -181,11 +190,8 @@ class Listing:
 
 async def listing(session: AsyncSession, *, page: int = 1) -> Listing:
     """A page of the accounts followed, the newest first."""
-    rows = await session.execute(select(Following.state, func.count()).group_by(Following.state))
-    counts = dict.fromkeys(FollowingState, 0)
-    counts.update({found: count for found, count in rows})
-    pages = max(1, -(-sum(counts.values()) // PAGE))
-    page = min(max(page, 1), pages)
+    counts = await count_by(session, Following.state, FollowingState)
+    page, pages = page_of(page, sum(counts.values()))
     found = await session.scalars(
         select(Following)
         .options(

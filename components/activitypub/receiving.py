@@ -41,8 +41,10 @@ async def receive(
     body: bytes,
     host: str,
     allow_private: bool = False,
+    sign: fetch.Signer | None = None,
 ) -> Believed:
-    """The activity and who sent it; Rejected (400, 401 or 429) otherwise."""
+    """The activity and who sent it; Rejected (400, 401 or 429) otherwise. The sender's
+    actor is fetched with GETs signed by `sign`, where given."""
     lowered = {name.lower(): value for name, value in headers.items()}
     header = lowered.get("signature", "")
     if not header:
@@ -65,7 +67,7 @@ async def receive(
         for fresh in (False, True):
 
             async def find(session: AsyncSession, fresh: bool = fresh) -> RemoteActor:
-                return await remote.find(session, http, owner, fresh=fresh)
+                return await remote.find(session, http, owner, fresh=fresh, sign=sign)
 
             try:
                 sender = await queue.in_transaction(sessions, find)

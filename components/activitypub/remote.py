@@ -45,23 +45,28 @@ def owner_of(key_id: str) -> str:
 
 
 async def find(
-    session: AsyncSession, http: httpx.AsyncClient, uri: str, *, fresh: bool = False
+    session: AsyncSession,
+    http: httpx.AsyncClient,
+    uri: str,
+    *,
+    fresh: bool = False,
+    sign: fetch.Signer | None = None,
 ) -> RemoteActor:
-    """The actor at `uri`, from the table while it is fresh, else fetched and kept.
-    `fresh`: fetched again unless it was just now. Raises Unreadable."""
+    """The actor at `uri`, from the table while it is fresh, else fetched (signed by
+    `sign`) and kept. `fresh`: fetched again unless it was just now. Raises Unreadable."""
     row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
     now = utcnow()
     if row is not None:
         age = now - row.fetched_at
         if age < (timedelta(minutes=1) if fresh else FRESH_FOR):
             return row
-    document = await _fetch(http, uri)
+    document = await _fetch(http, uri, sign)
     if not isinstance(document.get("publicKey"), dict) and "owner" in document:
         # The keyId was the key's own document: its owner is the actor.
         uri = owner_of(str(document["owner"]))
         if row is None:
             row = await session.scalar(select(RemoteActor).where(RemoteActor.uri == uri))
-        document = await _fetch(http, uri)
+        document = await _fetch(http, uri, sign)
     values = read_actor(document, uri)
     if row is None:
         row = RemoteActor(uri=uri, **values)
@@ -85,12 +90,12 @@ async def find(
 
 
 async def author_of(
-    session: AsyncSession, http: httpx.AsyncClient, url: str
+    session: AsyncSession, http: httpx.AsyncClient, url: str, *, sign: fetch.Signer | None = None
 ) -> tuple[RemoteActor, str]:
     """Who wrote the post or note at `url`, and its id (which may differ from the address
     people share); Unreadable when it is no fediverse object, or speaks for another
     server."""
-    document = await _fetch(http, url)
+    document = await _fetch(http, url, sign)
     object_id = document.get("id")
     if not isinstance(object_id, str) or host_of(object_id) != host_of(url):
         raise Unreadable(f"{url} is not a fediverse post", permanent=True)
@@ -101,12 +106,12 @@ async def author_of(
         owner = owner.get("id")
     if not isinstance(owner, str) or host_of(owner) != host_of(object_id):
         raise Unreadable(f"{url} names no author on its own server", permanent=True)
-    return await find(session, http, owner), object_id
+    return await find(session, http, owner, sign=sign), object_id
 
 
-async def _fetch(http: httpx.AsyncClient, uri: str) -> dict[str, Any]:
+async def _fetch(http: httpx.AsyncClient, uri: str, sign: fetch.Signer | None) -> dict[str, Any]:
     try:
-        page = await fetch.get(http, uri, accept=ACCEPT, max_bytes=MAX_BYTES)
+        page = await fetch.get(http, uri, accept=ACCEPT, max_bytes=MAX_BYTES, sign=sign)
     except fetch.Refused as refused:
         raise Unreadable(f"{uri}: {refused}", permanent=refused.permanent) from None
     if page.status in (404, 410):

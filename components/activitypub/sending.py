@@ -93,13 +93,21 @@ class ActivitySender:
         """For each row to the author of a post ours answers: their inbox, and that post's
         id; an outcome instead when there is no one to tell (yet)."""
         found: dict[int, tuple[str, str]] = {}
+        signers: dict[str, actors.FetchSigner] = {}
         for row in rows:
             via = row.payload.get("via")
             if not via:
                 continue
+            origin = str(row.payload.get("origin", ""))
+            if origin not in signers:
+                async with self.context():
+                    blog_uri = self.links(origin).actor(actors.BLOG)
+                signers[origin] = actors.FetchSigner(self.sessions, blog_uri)
 
-            async def look(session: AsyncSession, via: str = str(via)) -> tuple[str, str]:
-                author, object_id = await remote.author_of(session, http, via)
+            async def look(
+                session: AsyncSession, via: str = str(via), sign: Any = signers[origin]
+            ) -> tuple[str, str]:
+                author, object_id = await remote.author_of(session, http, via, sign=sign)
                 return author.inbox, object_id
 
             try:

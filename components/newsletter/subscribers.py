@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from components.listing import PAGE, count_by, page_of
 from components.models import Delivery, DeliveryState, Subscriber, SubscriberState, utcnow
 
 CHANNEL = "mail"
 ASK_AGAIN_AFTER = timedelta(minutes=10)
 MAX_EMAIL = 254
-PAGE = 100
 
 
 class BadAddress(ValueError):
@@ -160,12 +160,9 @@ async def listing(
     session: AsyncSession, *, page: int = 1, state: SubscriberState | None = None
 ) -> Listing:
     """A page of subscribers, newest first, and how many there are in each state."""
-    rows = await session.execute(select(Subscriber.state, func.count()).group_by(Subscriber.state))
-    counts = {state_: 0 for state_ in SubscriberState}
-    counts.update({found: count for found, count in rows})
+    counts = await count_by(session, Subscriber.state, SubscriberState)
     total = counts[state] if state is not None else sum(counts.values())
-    pages = max(1, -(-total // PAGE))
-    page = min(max(page, 1), pages)
+    page, pages = page_of(page, total)
     query = select(Subscriber).order_by(Subscriber.created_at.desc(), Subscriber.id.desc())
     if state is not None:
         query = query.where(Subscriber.state == state)

@@ -239,6 +239,7 @@ async def inbox_post(username: str | None = None) -> Response:
             body=body,
             host=urlsplit(site.origin()).netloc,
             allow_private=current_app.config["FETCH_PRIVATE"],
+            sign=actors.FetchSigner(sessions, _links().actor(actors.BLOG)),
         )
     except Rejected as rejected:
         response = _text(str(rejected), rejected.status)

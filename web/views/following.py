@@ -67,12 +67,13 @@ async def follow() -> Response:
     await database.release()  # no transaction waits on the other server
     sessions = current_app.extensions[SESSIONMAKER]
     allow_private = current_app.config["FETCH_PRIVATE"]
+    sign = actors.FetchSigner(sessions, Links(site.origin()).actor(actors.BLOG))
     try:
         async with fetch.client(allow_private=allow_private) as http:
-            uri = await following.resolve(http, address, allow_private=allow_private)
+            uri = await following.resolve(http, address, allow_private=allow_private, sign=sign)
 
             async def find(session: AsyncSession) -> int:
-                return (await remote.find(session, http, uri)).id
+                return (await remote.find(session, http, uri, sign=sign)).id
 
             remote_id = await queue.in_transaction(sessions, find)
     except following.Unknown as unknown:
