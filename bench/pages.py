@@ -221,10 +221,15 @@ class Server:
 
     def workers(self) -> list[int]:
         """The worker processes' ids (the supervisor's children, but for uvicorn's
-        multiprocessing resource tracker, which serves nothing)."""
+        multiprocessing resource tracker and Quire's outbox process, which serve nothing)."""
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [int(child) for child in children if b"resource_tracker" not in _cmdline(int(child))]
+        idle = (b"resource_tracker", b"--outbox")
+        return [
+            int(child)
+            for child in children
+            if not any(marker in _cmdline(int(child)) for marker in idle)
+        ]
 
 
 def _cmdline(pid: int) -> bytes:

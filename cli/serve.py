@@ -11,6 +11,9 @@ waits for each to finish. Each worker is a plain `hypercorn.asyncio.serve` on th
 inherited sockets whose shutdown begins by ending its event streams (browsers reconnect
 to a live process), then stops accepting, lets requests in flight finish within the
 graceful timeout, and finally closes its database pool.
+
+It minds the outbox's process the same way: the app started but serving nothing,
+niced, sending what the outbox holds (mails, Webmentions, fediverse activities).
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ EARLY_DEATHS_ALLOWED = 3
 SHUTDOWN_MARGIN_SECONDS = 5.0
 # How a worker is started: this module, with the app factory and the sockets' descriptors.
 WORKER = [sys.executable, "-m", "cli.serve"]
+# The outbox's own process (mails, Webmentions, fediverse deliveries): this module, with
+# this flag and the factory. Niced, so that when the CPU is short, readers' pages come
+# first and a post to 10,000 followers simply takes longer.
+OUTBOX_FLAG = "--outbox"
+OUTBOX_NICENESS = 10
 FACTORY = "web:create_app"
 # glibc gives each thread that allocates an arena of its own, up to eight per core, and
 # keeps what is freed there. aiosqlite runs a thread per connection, so a worker's peak
@@ -81,14 +89,22 @@ def supervise(app: Quart, host: str, port: int, workers: int, factory: str = FAC
         for signum in (signal.SIGTERM, signal.SIGINT)
     }
 
+    # The outbox runs in a process of its own rather than in every worker.
+    outbox = bool(settings.get("OUTBOX_WORKER"))
+
     def start(index: int) -> tuple[subprocess.Popen[bytes], float]:
+        env = {"MALLOC_ARENA_MAX": MALLOC_ARENAS, **os.environ}
+        if index == workers:
+            command = [*WORKER, OUTBOX_FLAG, factory]
+            return subprocess.Popen(command, env=env), time.monotonic()  # noqa: S603
         fds = [sock.fileno() for sock in sockets[index]]
         command = [*WORKER, factory, *map(str, fds)]
-        env = {"MALLOC_ARENA_MAX": MALLOC_ARENAS, **os.environ}
+        if outbox:
+            env["QUIRE_OUTBOX_WORKER"] = "off"
         return subprocess.Popen(command, pass_fds=fds, env=env), time.monotonic()  # noqa: S603
 
     log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
-    children = [start(index) for index in range(workers)]
+    children = [start(index) for index in range(workers + outbox)]
     early_deaths = 0
     code = 0
     while not stopping:
@@ -173,6 +189,29 @@ async def _serve_worker(app: Quart, config: Config) -> None:
     await serve(app, config, shutdown_trigger=shutdown_begins)
 
 
+def outbox_process(factory: str) -> None:
+    """The outbox's process: the app started (its outbox worker runs while it is up),
+    serving nothing, until SIGTERM or SIGINT; then a batch in flight is cut short and
+    its rows are taken up again when their lease ends."""
+    os.nice(OUTBOX_NICENESS)
+    module, _, name = factory.partition(":")
+    app = getattr(importlib.import_module(module), name)()
+    asyncio.run(_run_outbox(app))
+
+
+async def _run_outbox(app: Quart) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await app.startup()
+    try:
+        log.info("outbox process %d sending", os.getpid())
+        await stop.wait()
+    finally:
+        await app.shutdown()
+
+
 def worker(factory: str, fds: list[int]) -> None:
     """One worker process: the app, served on the sockets its parent handed down."""
     module, _, name = factory.partition(":")
@@ -182,4 +221,7 @@ def worker(factory: str, fds: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    worker(sys.argv[1], [int(fd) for fd in sys.argv[2:]])
+    if sys.argv[1] == OUTBOX_FLAG:
+        outbox_process(sys.argv[2])
+    else:
+        worker(sys.argv[1], [int(fd) for fd in sys.argv[2:]])

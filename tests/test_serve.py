@@ -43,9 +43,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subproces
     stop_quire(process)
 
 
-def workers_of(process: subprocess.Popen) -> set[int]:
+def children_of(process: subprocess.Popen) -> set[int]:
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
     return {int(pid) for pid in children}
+
+
+def is_outbox(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return False  # gone meanwhile
+    return serve.OUTBOX_FLAG.encode() in command
+
+
+def workers_of(process: subprocess.Popen) -> set[int]:
+    """The processes that serve requests (not the outbox's)."""
+    return {pid for pid in children_of(process) if not is_outbox(pid)}
+
+
+def outboxes_of(process: subprocess.Popen) -> set[int]:
+    return {pid for pid in children_of(process) if is_outbox(pid)}
 
 
 def environ(pid: int) -> list[bytes]:
@@ -87,6 +104,27 @@ def test_a_worker_that_dies_is_replaced(server: tuple[subprocess.Popen, str]) ->
         seen |= set(answered_by(url))
         assert seen <= now, f"answered by a worker not listed: {seen - now}"
         assert time.monotonic() < deadline + DEADLINE_SECONDS, f"only {seen} answered"
+    assert process.poll() is None
+
+
+def test_the_outbox_sends_from_a_niced_process_of_its_own_replaced_when_it_dies(
+    server: tuple[subprocess.Popen, str],
+) -> None:
+    """Readers first: when the CPU is short, a post to many followers waits, pages do not."""
+    process, _ = server
+    [outbox] = outboxes_of(process)
+    workers = workers_of(process)
+    for worker in workers:
+        assert b"QUIRE_OUTBOX_WORKER=off" in environ(worker), "the workers leave it to the outbox"
+        assert os.getpriority(os.PRIO_PROCESS, outbox) == min(
+            19, os.getpriority(os.PRIO_PROCESS, worker) + serve.OUTBOX_NICENESS
+        )
+    subprocess.run(["kill", "-KILL", str(outbox)], check=True)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not (outboxes_of(process) - {outbox}):
+        assert time.monotonic() < deadline, "no new outbox process"
+        time.sleep(0.2)
+    assert workers_of(process) == workers, "the workers went on serving"
     assert process.poll() is None
 
 
