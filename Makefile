@@ -64,14 +64,19 @@ bench-mail: $(VENV)/.dev-deps
 
 # A new post sent to 10,000 fediverse followers on 100 stand-in servers, and the home
 # page's speed meanwhile (bench/federation.py; BENCH_ARGS="--database-url ..." for PostgreSQL).
+# Also part of `make bench`.
 bench-federation: $(VENV)/.bench-deps $(HTMX) wrk
 	$(BIN)/python -m bench.federation $(BENCH_ARGS)
 
 # Not a test: Quire's pages under load against a "Hello, World!" ceiling, on SQLite and
-# PostgreSQL, at 20 and 100,000 posts (bench/pages.py; BENCH_ARGS="--posts 20" to narrow it).
-# Seeds are cached in bench/.cache; the first 100,000-post seed takes some minutes.
+# PostgreSQL, at 20 and 100,000 posts (bench/pages.py; BENCH_ARGS="--posts 20" to narrow it),
+# then a post mailed to 10,000 subscribers and sent to 10,000 fediverse followers, with the
+# home page's speed while it goes out. Seeds are cached in bench/.cache; the first
+# 100,000-post seed takes some minutes.
 bench: $(VENV)/.bench-deps $(HTMX) wrk
 	$(BIN)/python -m bench.pages $(BENCH_ARGS)
+	$(BIN)/python -m bench.mailing
+	$(BIN)/python -m bench.federation
 
 wrk:
 	@command -v wrk >/dev/null || { \
