@@ -90,7 +90,8 @@ class Draft:
             description=post.description,
             tags=", ".join(tag.name for tag in post.tags),
             series=post.series.name if post.series else "",
-            in_reply_to=_reply_of(post),
+            # As written, so that a bad imported one shows, to be mended.
+            in_reply_to=post.in_reply_to_as_written,
             body=post.body,
             comments_enabled=post.comments_enabled,
             share_enabled=post.share_enabled,
@@ -417,18 +418,12 @@ async def tag_suggestions(
     return (await session.scalars(query)).all()
 
 
-def _reply_of(post: Post) -> str:
-    """The post's `in_reply_to` as written, so that a bad imported one can be mended."""
-    value = (post.front_matter or {}).get(REPLY_KEY)
-    return value if isinstance(value, str) else ""
-
-
 def _front_matter(post: Post | None, draft: Draft) -> dict[str, Any] | None:
     """The post's front matter with the editor's `in_reply_to`; None when it is unchanged
     (every other kept key stays as the file had it)."""
     wanted = draft.in_reply_to.strip()
     kept = dict(post.front_matter or {}) if post is not None else {}
-    if wanted == (_reply_of(post).strip() if post is not None else ""):
+    if wanted == (post.in_reply_to_as_written.strip() if post is not None else ""):
         return None
     if wanted:
         kept[REPLY_KEY] = wanted

@@ -20,12 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.webpages import serving
 
 AS = "https://www.w3.org/ns/activitystreams"
 ACTIVITY_TYPES = ("application/activity+json", "application/ld+json")
@@ -191,16 +193,9 @@ def fediverse() -> Iterator[Fediverse]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        server_state.port = port
         yield server_state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def check_signed(received: Received, public_pem: str, *, key_id: str) -> None:

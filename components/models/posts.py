@@ -124,11 +124,16 @@ class Post(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     @property
-    def in_reply_to(self) -> str:
-        """The address of the post this one answers (front matter `in_reply_to`, as
-        IndieWeb themes write it), if it is a web address; else ""."""
+    def in_reply_to_as_written(self) -> str:
+        """Front matter `in_reply_to` (as IndieWeb themes write it), whatever it holds."""
         value = (self.front_matter or {}).get(REPLY_KEY)
-        return value.strip() if isinstance(value, str) and is_web_address(value) else ""
+        return value if isinstance(value, str) else ""
+
+    @property
+    def in_reply_to(self) -> str:
+        """The address of the post this one answers, if it is a web address; else ""."""
+        value = self.in_reply_to_as_written.strip()
+        return value if is_web_address(value) else ""
 
 
 # The front matter key that makes a post a reply.
