@@ -722,6 +722,8 @@ LIVE_SETTINGS = {
     # Comments published at once, after a one-second pause a script would not take.
     "QUIRE_COMMENT_MODERATION": "none",
     "QUIRE_COMMENT_MIN_SECONDS": "1",
+    # The fediverse pages follow a stand-in server on 127.0.0.1 (tests only).
+    "QUIRE_FETCH_PRIVATE": "on",
 }
 
 
