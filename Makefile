@@ -10,7 +10,7 @@ PORT ?= 5000
 # Root installs system packages itself; anyone else is asked through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format lock chromium wrk clean bench bench-import bench-mail bench-federation
+.PHONY: run test lint format lock chromium java wrk clean bench bench-import bench-mail bench-federation
 
 run: $(VENV)/.run-deps $(HTMX)
 	$(BIN)/quire db upgrade
@@ -20,7 +20,7 @@ run: $(VENV)/.run-deps $(HTMX)
 # One pytest worker per core (pytest-xdist), each test file kept on one worker so that
 # a module's server starts once; JOBS=0 runs everything in this one process.
 JOBS ?= auto
-test: $(VENV)/.dev-deps $(HTMX) chromium lint
+test: $(VENV)/.dev-deps $(HTMX) chromium java lint
 	$(BIN)/pytest -n $(JOBS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
@@ -90,6 +90,13 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+# The Nu HTML Checker (npm's vnu-jar) runs on Java.
+java:
+	@command -v java >/dev/null || { \
+	  echo "Installing Debian's Java runtime for the HTML checker"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq default-jre-headless; }
 
 # Re-pin exact versions after changing dependencies in pyproject.toml or requirements-dev.in.
 lock: $(BIN)/python

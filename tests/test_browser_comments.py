@@ -208,7 +208,7 @@ async def test_new_comments_appear_live_and_only_once(live_server, page) -> None
 
 RECORD_STREAMED = """
 window.streamed = [];
-document.addEventListener('htmx:sse:after:message', (event) => {
+document.addEventListener('htmx_sse_after_message', (event) => {
   window.streamed.push(event.detail.message.data || '');
 });
 """

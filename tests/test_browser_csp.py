@@ -30,7 +30,7 @@ document.addEventListener('securitypolicyviolation', (event) => {
   if (event.target.id === 'csp-fence') { window.cspFenced = true; return; }
   window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`);
 });
-document.addEventListener('htmx:after:process', (event) => {
+document.addEventListener('htmx_after_process', (event) => {
   if (event.target === document.body) window.htmxProcessed = true;
 });
 """

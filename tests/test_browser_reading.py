@@ -261,7 +261,7 @@ SHIFTS = """(() => {
   const observer = new PerformanceObserver((list) => add(list.getEntries()));
   observer.observe({type: 'layout-shift', buffered: true});
   window.__addPendingShifts = () => add(observer.takeRecords());
-  document.addEventListener('htmx:after:process', (event) => {
+  document.addEventListener('htmx_after_process', (event) => {
     if (event.target === document.body) window.__htmxProcessed = true;
   });
 })();"""

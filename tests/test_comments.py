@@ -137,7 +137,7 @@ async def test_with_htmx_the_comment_appears_in_place_and_the_form_resets(
     assert "HX-Request" in response.headers["Vary"]
     html = await response.get_data(as_text=True)
     [comment] = await stored(db)
-    assert '<hx-partial hx-target="#comments-list" hx-swap="upsert">' in html
+    assert '<hx-partial data-hx-target="#comments-list" data-hx-swap="upsert">' in html
     assert f'id="comment-{comment.id}"' in html and "<p>Inline!</p>" in html
     assert 'id="comment-form"' in html and "</textarea>" in html
     assert "Inline!</textarea>" not in html  # the form is empty again
@@ -381,7 +381,7 @@ async def test_replies_are_one_level_deep(open_client: Any, db: AsyncSession) ->
     )
     assert answer.status_code == 200
     html = await answer.get_data(as_text=True)
-    assert f'hx-target="#replies-{top.id}"' in html
+    assert f'data-hx-target="#replies-{top.id}"' in html
     reply = (await stored(db))[-1]
     await open_client.post(
         url, form=form(body="Answer to the answer", parent_id=str(reply.id)), headers=SAME_SITE

@@ -307,7 +307,7 @@ async def test_autosave_creates_a_new_draft_once_and_then_updates_it(client, db,
     assert first.headers["HX-Replace-Url"] == f"/admin/posts/{post.id}/edit"
     body = await first.get_data(as_text=True)
     assert "Draft saved at" in body
-    assert '<hx-partial hx-target="#editor-state"' in body
+    assert '<hx-partial data-hx-target="#editor-state"' in body
     assert f'name="post_id" value="{post.id}"' in body
 
     # A second autosave from the same page before it learnt the id: same post.

@@ -283,7 +283,7 @@ async def test_approving_inline_publishes_the_comment_and_updates_the_count(
     assert row_ids(html) == {comment.id}
     assert 'class="state state-approved">approved<' in html
     assert ">Approve</button>" not in html and ">Spam</button>" in html
-    assert '<hx-partial hx-target="#pending-count"' in html
+    assert '<hx-partial data-hx-target="#pending-count"' in html
     assert pending_badge(html) == ("1", False)
 
     assert await status_of(db, comment.id) is APPROVED
@@ -313,7 +313,7 @@ async def test_marking_a_published_comment_as_spam_inline_withdraws_it(
     assert row_ids(html) == {comment.id}
     assert 'class="state state-spam">spam<' in html
     assert ">Spam</button>" not in html and ">Approve</button>" in html
-    assert '<hx-partial hx-target="#pending-count"' in html
+    assert '<hx-partial data-hx-target="#pending-count"' in html
 
     kept = await stored(db, comment.id)
     assert kept is not None and kept.status is SPAM and kept.body == "Buy cheap watches now."
@@ -343,9 +343,9 @@ async def test_deleting_inline_removes_a_lone_comment_and_updates_the_count(
     response = await post_form(client, f"{QUEUE}{doomed.id}/delete", headers=HTMX)
     assert response.status_code == 200
     html = await response.get_data(as_text=True)
-    # The row leaves by hx-swap="delete": only the count in the navigation comes back.
+    # The row leaves by data-hx-swap="delete": only the count in the navigation comes back.
     assert row_ids(html) == set()
-    assert '<hx-partial hx-target="#pending-count"' in html
+    assert '<hx-partial data-hx-target="#pending-count"' in html
     assert pending_badge(html) == ("1", False)
 
     assert await stored(db, doomed.id) is None
@@ -370,7 +370,7 @@ async def test_deleting_inline_removes_the_comment_and_its_replies(
     response = await post_form(client, f"{QUEUE}{doomed.id}/delete", headers=HTMX)
     assert response.status_code == 200
     html = await response.get_data(as_text=True)
-    assert '<hx-partial hx-target="#pending-count"' in html
+    assert '<hx-partial data-hx-target="#pending-count"' in html
     assert pending_badge(html) == ("1", False)
 
     for gone in (doomed, *replies, waiting_reply):

@@ -234,7 +234,7 @@ async def test_htmx_is_served_locally_with_a_fingerprint_and_long_cache(client) 
 
 async def test_base_layout_boosts_navigation_with_explicit_inheritance(client) -> None:
     page = await (await client.get("/")).get_data(as_text=True)
-    assert '<body hx-boost:inherited="true">' in page
+    assert '<body data-hx-boost_inherited="true">' in page
     assert '"includeIndicatorCSS": false' in page
 
 

@@ -23,7 +23,7 @@ def card_titles(page: str) -> list[str]:
 
 
 def older_link(page: str) -> str | None:
-    match = re.search(r'<a href="([^"]+)" rel="next" hx-get="\1"', page)
+    match = re.search(r'<a href="([^"]+)" rel="next" data-hx-get="\1"', page)
     return match and match[1].replace("&amp;", "&")
 
 
@@ -57,9 +57,9 @@ async def test_older_posts_fragment_is_cards_and_the_next_link(app, client, db) 
     first = await (await client.get("/")).get_data(as_text=True)
     nxt = older_link(first)
     assert nxt is not None
-    assert 'hx-push-url="true"' in first and 'hx-trigger="intersect once"' in first
+    assert 'data-hx-push-url="true"' in first and 'data-hx-trigger="intersect once"' in first
     # Scrolling loads on without touching the address: only a click moves it.
-    assert "hx-replace-url" not in first
+    assert "data-hx-replace-url" not in first
     fragment = await client.get(nxt, headers=PARTIAL)
     body = await fragment.get_data(as_text=True)
     assert "<html" not in body and "<section" not in body

@@ -58,7 +58,7 @@ async def test_live_search_returns_the_results_fragment(client, db) -> None:
     empty = await client.get("/search?q=", headers=LIVE)
     # Nothing typed: no results, and an empty status line.
     assert (await empty.get_data(as_text=True)).strip() == (
-        '<hx-partial hx-target="#search-live-status" hx-swap="innerHTML"></hx-partial>'
+        '<hx-partial data-hx-target="#search-live-status" data-hx-swap="innerHTML"></hx-partial>'
     )
 
 
@@ -101,8 +101,8 @@ async def test_header_search_box_is_live_and_works_without_js(client) -> None:
     page = await (await client.get("/")).get_data(as_text=True)
     form = page[page.index('<form class="site-search"') : page.index("</form>")]
     assert 'action="/search" method="get"' in form
-    assert 'hx-sync="this:replace"' in form and "delay:" in form
-    assert 'hx-target="#search-live"' in form
+    assert 'data-hx-sync="this:replace"' in form and "delay:" in form
+    assert 'data-hx-target="#search-live"' in form
 
 
 async def test_nothing_found_is_friendly(client, db) -> None:
@@ -188,6 +188,9 @@ async def test_live_results_are_a_listbox_the_box_controls_with_a_count_to_hear(
         "search-live-1",
         "search-live-2",
     ]
-    assert '<hx-partial hx-target="#search-live-status" hx-swap="innerHTML">2 posts found' in live
+    assert (
+        '<hx-partial data-hx-target="#search-live-status" data-hx-swap="innerHTML">2 posts found'
+        in live
+    )
     none = await (await client.get("/search?q=zzzz", headers=LIVE)).get_data(as_text=True)
     assert 'role="listbox"' not in none and "0 posts found" in none

@@ -125,7 +125,7 @@ async def test_a_reader_sees_a_new_comment_with_the_new_count(
         comment = await say(db, post, "Hello *live* world")
         message = await reader.next_event()
     assert message.id == str(await events.latest(db, post.id))
-    assert '<hx-partial hx-target="#comments-list" hx-swap="upsert">' in message.data
+    assert '<hx-partial data-hx-target="#comments-list" data-hx-swap="upsert">' in message.data
     assert f'<li class="comment" id="comment-{comment.id}">' in message.data
     assert "Hello <em>live</em> world" in message.data
     assert "Already here" not in message.data
@@ -138,7 +138,7 @@ async def test_a_reply_goes_under_its_comment(live_client: Any, db: AsyncSession
     async with streaming(live_client, f"{post_address(post)}/comments/stream") as reader:
         await say(db, post, "Under it", parent=top.id)
         message = await reader.next_event()
-    assert f'<hx-partial hx-target="#replies-{top.id}" hx-swap="upsert">' in message.data
+    assert f'<hx-partial data-hx-target="#replies-{top.id}" data-hx-swap="upsert">' in message.data
 
 
 async def test_held_comments_reach_readers_only_once_approved(
@@ -157,7 +157,7 @@ async def test_held_comments_reach_readers_only_once_approved(
         await moderation.judge(db, held, Verdict.SPAM)
         await db.commit()
         gone = await reader.next_event()
-    assert f'<hx-partial hx-target="#comment-{held.id}" hx-swap="delete">' in gone.data
+    assert f'<hx-partial data-hx-target="#comment-{held.id}" data-hx-swap="delete">' in gone.data
     assert ">0 comments</hx-partial>" in gone.data
     assert "Wait for me" not in gone.data
 
@@ -169,7 +169,7 @@ async def test_a_deleted_comment_leaves_readers_pages(live_client: Any, db: Asyn
         await moderation.remove(db, comment)
         await db.commit()
         message = await reader.next_event()
-    assert f'hx-target="#comment-{comment.id}" hx-swap="delete"' in message.data
+    assert f'data-hx-target="#comment-{comment.id}" data-hx-swap="delete"' in message.data
 
 
 async def test_a_stream_follows_its_own_post_only(live_client: Any, db: AsyncSession) -> None:
@@ -216,7 +216,7 @@ async def test_the_page_tells_its_stream_where_to_take_up(
     seen = await events.latest(db, post.id)
     html = await (await live_client.get(post_address(post))).get_data(as_text=True)
     stream_url = f"{post_address(post)}/comments/stream?after={seen}"
-    assert f'hx-sse:connect="{stream_url}"' in html
+    assert f'data-hx-sse_connect="{stream_url}"' in html
     # A browser without Last-Event-ID starts from the page's `after`.
     newer = await say(db, post, "Written after the page")
     async with streaming(live_client, stream_url) as reader:
@@ -302,14 +302,17 @@ async def test_a_writer_sees_comments_arrive_on_their_posts_only(
     theirs = await make_post(db, title="Not mine", author=other_writer)
     await sign_in(live_client, author.email)
     page = await (await live_client.get("/admin/comments/")).get_data(as_text=True)
-    assert 'hx-sse:connect="/admin/comments/stream?status=pending&amp;after=0"' in page
+    assert 'data-hx-sse_connect="/admin/comments/stream?status=pending&amp;after=0"' in page
     async with streaming(live_client, "/admin/comments/stream?status=pending") as reader:
         await say(db, theirs, "For Bo", rules=HELD)
         not_mine = await reader.next_event()
         assert not_mine.data == ""  # someone else's post: the id moves on, nothing is shown
         held = await say(db, mine, "For Ada", rules=HELD)
         arrived = await reader.next_event()
-        assert '<hx-partial hx-target="#queue-rows" hx-swap="upsert sort:desc">' in arrived.data
+        assert (
+            '<hx-partial data-hx-target="#queue-rows" data-hx-swap="upsert sort:desc">'
+            in arrived.data
+        )
         assert f'<tr id="comment-row-{held.id}">' in arrived.data and "For Ada" in arrived.data
         assert '<span id="pending-count" class="badge">1<' in arrived.data
 
@@ -317,14 +320,17 @@ async def test_a_writer_sees_comments_arrive_on_their_posts_only(
         await db.commit()
         judged = await reader.next_event()
         # No longer pending: shown as it is now where it was, not added to the list.
-        assert f'<hx-partial hx-target="#comment-row-{held.id}" hx-swap="outerHTML">' in judged.data
+        assert (
+            f'<hx-partial data-hx-target="#comment-row-{held.id}" data-hx-swap="outerHTML">'
+            in judged.data
+        )
         assert "queue-rows" not in judged.data
         assert '<span id="pending-count" class="badge" hidden>0<' in judged.data
 
         await moderation.remove(db, held)
         await db.commit()
         deleted = await reader.next_event()
-    assert f'hx-target="#comment-row-{held.id}" hx-swap="delete"' in deleted.data
+    assert f'data-hx-target="#comment-row-{held.id}" data-hx-swap="delete"' in deleted.data
 
 
 async def test_a_replaced_event_log_restarts_the_streams(

@@ -15,6 +15,7 @@ REQUIRED = (
     "vendor/hx-sse.min.js",
     "vendor/hx-upsert.min.js",
 )
+LIVE_SCRIPTS = ("vendor/hx-sse.min.js", "vendor/hx-upsert.min.js")
 ONE_YEAR = 365 * 24 * 3600
 
 
@@ -35,6 +36,7 @@ def init_app(app: Quart) -> None:
         if path.is_file()
     }
     app.add_template_global(asset_url)
+    app.add_template_global(live_scripts)
     app.after_request(_cache_fingerprinted)
 
 
@@ -45,6 +47,12 @@ def _digest(path: Path) -> str:
 def asset_url(filename: str) -> str:
     version = current_app.extensions[FINGERPRINTS].get(filename)
     return url_for("static", filename=filename, v=version)
+
+
+def live_scripts() -> str:
+    """The htmx extensions a live page loads (static/js/quire.js), as one attribute value:
+    only the pages that stream need them, so no other page pays for them."""
+    return " ".join(asset_url(name) for name in LIVE_SCRIPTS)
 
 
 async def _cache_fingerprinted(response: Response) -> Response:

@@ -3,7 +3,7 @@
 Two checks, both required. The browser's own word first: `Sec-Fetch-Site` (or, from
 older browsers, `Origin`) must name this site. Then a per-session token, sent as a
 hidden form field or, by htmx, as the `X-CSRF-Token` header that `<body>` passes
-down with `hx-headers:inherited`. A refused request stops before any view runs, so
+down with `data-hx-headers_inherited`. A refused request stops before any view runs, so
 it changes nothing.
 """
 

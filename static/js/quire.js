@@ -1,6 +1,27 @@
-// Quire's own script: a few lines, loaded before the first paint, no dependencies.
-// Without it every page still works; it only adds conveniences (copy-link, image drop, autosave).
+// Quire's own script: a few lines, deferred, no dependencies. Without it every page still
+// works; it only adds conveniences (copy-link, image drop, autosave, live comments).
 document.documentElement.classList.add("js");
+
+// The live extensions (server-sent events, upsert) load on the first page that streams (a
+// post's comments, the moderation queue), once: a boosted navigation keeps the document.
+// They come after htmx has looked at the page, so the streaming element is shown to it again.
+function startLive() {
+  const live = document.querySelector("[data-live-scripts]");
+  if (!live || !window.htmx || document.documentElement.dataset.liveLoaded !== undefined) return;
+  document.documentElement.dataset.liveLoaded = "";
+  let script;
+  for (const src of live.dataset.liveScripts.split(" ")) {
+    script = document.createElement("script");
+    script.src = src;
+    script.async = false; // in order: upsert after sse, both after htmx
+    document.head.append(script);
+  }
+  script.addEventListener("load", () => {
+    for (const element of document.querySelectorAll("[data-live-scripts]")) htmx.process(element);
+  });
+}
+document.addEventListener("DOMContentLoaded", startLive);
+document.addEventListener("htmx_after_swap", startLive);
 
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy-url]");
@@ -96,7 +117,7 @@ document.addEventListener("input", (event) => {
   form.dispatchEvent(new Event("autosave-due"));
 });
 
-document.addEventListener("htmx:before:request", (event) => {
+document.addEventListener("htmx_before_request", (event) => {
   if (event.target.id === "autosave") delete event.target.closest("form").dataset.typingSince;
 });
 
@@ -146,7 +167,7 @@ document.addEventListener("click", async (event) => {
 });
 
 document.addEventListener("DOMContentLoaded", () => addCopyButtons(document));
-document.addEventListener("htmx:after:swap", () => addCopyButtons(document));
+document.addEventListener("htmx_after_swap", () => addCopyButtons(document));
 
 // Ctrl+S (Cmd+S) in the editor saves as the post stands: a draft stays a draft, a
 // scheduled post keeps its date, a published one is updated.
@@ -162,7 +183,7 @@ document.addEventListener("keydown", (event) => {
 
 // After a boosted navigation (the whole body swapped) focus would fall to <body>: it
 // goes to the new page's main heading instead, where a screen reader reads on from.
-document.addEventListener("htmx:after:swap", (event) => {
+document.addEventListener("htmx_after_swap", (event) => {
   if (event.detail?.ctx?.target !== document.body) return;
   const heading = document.querySelector("main h1");
   if (!heading) return;
@@ -194,7 +215,7 @@ function closeLive(box) {
   choose(box, null);
 }
 
-document.addEventListener("htmx:after:swap", (event) => {
+document.addEventListener("htmx_after_swap", (event) => {
   const box = searchBox();
   if (!box || event.detail?.ctx?.target?.id !== "search-live") return;
   box.setAttribute("aria-expanded", String(liveOptions().length > 0));

@@ -125,7 +125,7 @@ async def delete(post_id: int) -> Response:
     await broadcast.before_delete(get_db(), post, was_at=_public_at(post))
     await writing.delete(get_db(), post)
     if wants_fragment():
-        # The row is removed in the page by `hx-swap="delete"`.
+        # The row is removed in the page by `data-hx-swap="delete"`.
         response = Response("", 200)
         response.vary.update(VARY)
         return response

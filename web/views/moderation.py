@@ -148,6 +148,6 @@ async def delete(comment_id: int) -> Response:
     name = comment.author_name
     await moderation.remove(get_db(), comment)
     if wants_fragment():
-        # The row leaves the page by `hx-swap="delete"`; the count in the navigation follows.
+        # The row leaves the page by `data-hx-swap="delete"`; the count in the navigation follows.
         return await fragment("partials/pending_count.html", oob=True)
     return _back(f"Deleted the comment by {name}.")
