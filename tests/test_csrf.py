@@ -87,9 +87,9 @@ async def test_admin_pages_pass_the_token_down_with_explicit_inheritance(
     await sign_in(client, "ada@example.com")
     page = await (await client.get("/admin/posts/new")).get_data(as_text=True)
     token = await csrf_token(client)
-    assert f'hx-headers:inherited=\'{{"X-CSRF-Token": "{token}"}}\'' in page
-    # Plain hx-headers is not inherited in htmx 4 and would silently send nothing.
-    assert " hx-headers=" not in page
+    assert f'data-hx-headers_inherited=\'{{"X-CSRF-Token": "{token}"}}\'' in page
+    # Plain data-hx-headers is not inherited in htmx 4 and would silently send nothing.
+    assert " data-hx-headers=" not in page
 
 
 async def test_login_itself_is_protected(client, db: AsyncSession, author: User) -> None:
@@ -113,13 +113,13 @@ async def test_every_page_carries_the_htmx_token_once_there_is_a_session(
     """Boosted links swap what is inside <body>, so a public page reached from the admin
     (or the other way round) must not leave htmx without the header."""
     anonymous = await client.get("/")
-    assert "hx-headers" not in await anonymous.get_data(as_text=True)
+    assert "data-hx-headers" not in await anonymous.get_data(as_text=True)
     assert "Cookie" not in anonymous.headers.get("Vary", "")
 
     await sign_in(client, "ada@example.com")
     token = await csrf_token(client)
     page = await (await client.get("/")).get_data(as_text=True)
-    assert f'hx-headers:inherited=\'{{"X-CSRF-Token": "{token}"}}\'' in page
+    assert f'data-hx-headers_inherited=\'{{"X-CSRF-Token": "{token}"}}\'' in page
 
 
 async def test_signing_in_with_htmx_reloads_the_whole_document(client, author: User) -> None:
