@@ -146,6 +146,35 @@ async def test_scrolling_to_the_end_loads_the_next_posts(live_server, page) -> N
     assert page.console_errors == []
 
 
+async def test_back_restores_a_list_scrolled_through_three_pages(live_server, page) -> None:
+    live_server.seed(eight_posts)
+    await page.set_viewport_size({"width": 1000, "height": 420})
+    await page.goto(live_server.url + "/")
+    await wait_until(page, "window.htmx !== undefined")
+    for expected in (6, 8):
+        await page.mouse.wheel(0, 20_000)
+        await wait_until(page, f"document.querySelectorAll('article.card').length === {expected}")
+    chosen = page.locator("article.card", has_text="Post 1")
+    await chosen.scroll_into_view_if_needed()
+    scrolled = await page.evaluate("window.scrollY")
+    assert scrolled > 0
+    await chosen.locator("h2 a").click()
+    await page.wait_for_url(re.compile(r"/post-1$"))
+    await wait_until(page, "document.querySelector('main h1')?.innerText === 'Post 1'")
+
+    await page.go_back()
+    await page.wait_for_url(live_server.url + "/")
+    await wait_until(page, "document.querySelectorAll('article.card').length === 8")
+    assert len(set(await cards(page))) == 8, "all three pages, each card once"
+    await wait_until(page, f"Math.abs(window.scrollY - {scrolled}) <= 2")
+    box = await chosen.bounding_box()
+    assert box is not None and 0 <= box["y"] < 420, "the card followed is in view again"
+    assert page.url == live_server.url + "/", "the address is the list's own"
+    # Paging on from the restored list goes on after its last card: nothing to add here.
+    assert await page.locator("nav.pager").count() == 0
+    assert page.console_errors == []
+
+
 async def test_live_search_shows_results_and_back_returns(live_server, page) -> None:
     live_server.seed(eight_posts)
     await page.goto(live_server.url + "/")

@@ -50,6 +50,26 @@ async def test_home_pages_through_every_post_once_by_keyset(app, client, db) -> 
     assert len(seen) == len(set(seen))
 
 
+async def test_back_asks_for_the_pages_scrolled_through_at_once(app, client, db) -> None:
+    app.config["POSTS_PER_PAGE"] = 2
+    for number in range(7):
+        await publish(db, f"Card {number}", days_ago=number + 1, tags=["Kept"])
+    for base in ("/", "/tags/kept"):
+        one = await (await client.get(base)).get_data(as_text=True)
+        three = await (await client.get(f"{base}?pages=3")).get_data(as_text=True)
+        assert card_titles(three) == [f"Card {n}" for n in range(6)]
+        # Paging on goes from the last card shown, as after the third page scrolled in.
+        page_four = await (await client.get(older_link(three) or "")).get_data(as_text=True)
+        assert card_titles(page_four) == ["Card 6"]
+        # The list is the first page's, longer: not a page of its own for search engines.
+        assert '<meta name="robots" content="noindex, follow">' in three
+        assert "noindex" not in one
+    for wrong in ("0", "11", "two", "-1", ""):
+        refused = await client.get(f"/?pages={wrong}")
+        assert refused.status_code == 400, wrong
+        assert "pages must be a whole number from 1 to 10" in await refused.get_data(as_text=True)
+
+
 async def test_older_posts_fragment_is_cards_and_the_next_link(app, client, db) -> None:
     app.config["POSTS_PER_PAGE"] = 2
     for number in range(5):

@@ -31,6 +31,27 @@ def _cursor() -> posts.Cursor | None:
     return cursor
 
 
+# A list restored by Back holds as many pages as the reader had scrolled through, up to this.
+MAX_RESTORED_PAGES = 10
+
+
+def _pages_asked() -> int:
+    """The `?pages=` of a list page: how many pages to show at once, as Back restores a list
+    scrolled further than its first page (static/js/quire.js)."""
+    text = request.args.get("pages")
+    if text is None:
+        return 1
+    if not text.isdigit() or not 1 <= int(text) <= MAX_RESTORED_PAGES:
+        abort(400, f"pages must be a whole number from 1 to {MAX_RESTORED_PAGES}.")
+    return int(text)
+
+
+def _page_size() -> int:
+    """How many cards this request's list page holds."""
+    per_page: int = current_app.config["POSTS_PER_PAGE"]
+    return per_page * _pages_asked()
+
+
 # WordPress's addresses without pretty permalinks: /?p=123 for a post, /?page_id=4 for a page.
 WORDPRESS_IDS = frozenset({"p", "page_id"})
 
@@ -52,7 +73,7 @@ async def home() -> Response:
     if request.args.keys() & WORDPRESS_IDS:
         return await _wordpress_address()
     before = _cursor()
-    found = await posts.page(get_db(), limit=current_app.config["POSTS_PER_PAGE"], before=before)
+    found = await posts.page(get_db(), limit=_page_size(), before=before)
     more = url_for("blog.home", before=str(found.next)) if found.next else None
     return await render(
         "home.html", "partials/post_page.html", page=found, before=before, more_url=more
@@ -93,9 +114,7 @@ async def tag(slug: str) -> Response:
     found_tag = await posts.public_tag(db, slug)
     if found_tag is None:
         abort(404)
-    found = await posts.page(
-        db, limit=current_app.config["POSTS_PER_PAGE"], before=before, tag=found_tag
-    )
+    found = await posts.page(db, limit=_page_size(), before=before, tag=found_tag)
     more = url_for("blog.tag", slug=slug, before=str(found.next)) if found.next else None
     return await render(
         "tag.html",
@@ -132,10 +151,7 @@ async def author(slug: str) -> Response:
     if found is None:
         abort(404)
     listed = await posts.page(
-        db,
-        limit=current_app.config["POSTS_PER_PAGE"],
-        before=before,
-        where=authors.writes(found.byline, default),
+        db, limit=_page_size(), before=before, where=authors.writes(found.byline, default)
     )
     more = url_for("blog.author", slug=slug, before=str(listed.next)) if listed.next else None
     return await render(
