@@ -57,6 +57,8 @@ async def test_a_comment_appears_in_place_and_the_form_resets(live_server, page)
     assert await page.locator("#comment-form-body").input_value() == ""
     assert "published" in await page.locator("#comment-form .notice").inner_text()
     assert await page.evaluate(PATH_OF) == path  # no navigation happened
+    # Focus is on the message that says what happened, not lost to <body>.
+    await wait_until(page, "document.activeElement.matches('#comment-form .notice')")
 
     # An error shows beside its field, and what was typed stays.
     await asyncio.sleep(1.1)
@@ -65,6 +67,7 @@ async def test_a_comment_appears_in_place_and_the_form_resets(live_server, page)
     await page.fill("#comment-form-body", "Second words")
     await page.click("#comment-form button[type=submit]")
     await wait_until(page, "document.querySelector('#website-error') !== null")
+    await wait_until(page, "document.activeElement.id === 'comment-form-website'")
     assert await page.locator("#comment-form-name").input_value() == "Kept"
     assert await page.locator("#comment-form-body").input_value() == "Second words"
     assert await page.locator("#comments-list .comment").count() == 1
@@ -87,6 +90,7 @@ async def test_a_reply_opens_under_its_comment(live_server, page) -> None:
     await wait_until(page, "document.querySelector('.replies .comment') !== null")
     assert "An answer" in await page.locator(".replies .comment").inner_text()
     assert "published" in await page.locator(".reply-slot .notice").inner_text()
+    await wait_until(page, "document.activeElement.matches('.reply-slot .notice')")
     assert page.console_errors == []
 
 

@@ -2,15 +2,15 @@
 // works; it only adds conveniences (copy-link, image drop, autosave, live comments).
 document.documentElement.classList.add("js");
 
-// The live extensions (server-sent events, upsert) load on the first page that streams (a
-// post's comments, the moderation queue), once: a boosted navigation keeps the document.
+// The live extensions (server-sent events, upsert) load once the reader nears a part of the
+// page that streams (a post's comments, the moderation queue), once: a boosted navigation
+// keeps the document. A reader who never scrolls to the comments never downloads them.
 // They come after htmx has looked at the page, so the streaming element is shown to it again.
-function startLive() {
-  const live = document.querySelector("[data-live-scripts]");
-  if (!live || !window.htmx || document.documentElement.dataset.liveLoaded !== undefined) return;
+function loadLive(sources) {
+  if (document.documentElement.dataset.liveLoaded !== undefined) return;
   document.documentElement.dataset.liveLoaded = "";
   let script;
-  for (const src of live.dataset.liveScripts.split(" ")) {
+  for (const src of sources.split(" ")) {
     script = document.createElement("script");
     script.src = src;
     script.async = false; // in order: upsert after sse, both after htmx
@@ -19,6 +19,20 @@ function startLive() {
   script.addEventListener("load", () => {
     for (const element of document.querySelectorAll("[data-live-scripts]")) htmx.process(element);
   });
+}
+
+function startLive() {
+  const live = document.querySelector("[data-live-scripts]");
+  if (!live || !window.htmx || document.documentElement.dataset.liveLoaded !== undefined) return;
+  const near = new IntersectionObserver(
+    (entries) => {
+      if (!entries.some((entry) => entry.isIntersecting)) return;
+      near.disconnect();
+      loadLive(live.dataset.liveScripts);
+    },
+    { rootMargin: "100% 0px" }, // a screen ahead: in by the time the comments show
+  );
+  near.observe(live.parentElement); // the live element itself is hidden, and has no box
 }
 document.addEventListener("DOMContentLoaded", startLive);
 document.addEventListener("htmx_after_swap", startLive);
@@ -247,4 +261,63 @@ document.addEventListener("keydown", (event) => {
 document.addEventListener("click", (event) => {
   const box = searchBox();
   if (box && !event.target.closest?.(".site-search")) closeLive(box);
+});
+
+// Back to a list scrolled past its first page: htmx fetches the page again (it keeps no
+// snapshots), so each page the scrolling loaded is counted in the history entry, and the
+// restore asks for that many at once (`?pages=`). The browser then scrolls back, since the
+// list is as long as it was; the position is kept too, for browsers that scroll too early.
+const MAX_RESTORED_PAGES = 10; // web/views/blog.py
+
+function keepInHistory(values) {
+  history.replaceState({ ...history.state, ...values }, "");
+}
+
+// Counted before the swap: after it the sentinel has left the page, and its events with it.
+document.addEventListener("htmx_before_swap", (event) => {
+  const ctx = event.detail?.ctx;
+  if (!ctx?.sourceElement?.classList?.contains("pager-sentinel") || ctx.response?.status !== 200) return;
+  const pages = Math.min((history.state?.quirePages || 1) + 1, MAX_RESTORED_PAGES);
+  keepInHistory({ htmx: true, quirePages: pages });
+});
+
+document.addEventListener("htmx_before_history_update", () => {
+  keepInHistory({ htmx: true, quireScroll: window.scrollY });
+});
+
+document.addEventListener("htmx_before_request", (event) => {
+  const request = event.detail?.ctx?.request;
+  const pages = history.state?.quirePages;
+  if (request?.headers?.["HX-History-Restore-Request"] !== "true" || !(pages > 1)) return;
+  const url = new URL(request.action, location.href);
+  url.searchParams.set("pages", pages);
+  request.action = url.pathname + url.search;
+});
+
+document.addEventListener("htmx_after_swap", (event) => {
+  const request = event.detail?.ctx?.request;
+  const scroll = history.state?.quireScroll;
+  if (request?.headers?.["HX-History-Restore-Request"] !== "true" || scroll === undefined) return;
+  requestAnimationFrame(() => window.scrollTo(0, scroll));
+});
+
+// An action that swaps away the element holding focus (a comment sent, a form refused)
+// would drop focus to <body>: it goes to what the action gave instead, the first field in
+// error, else the message that says what happened. After the swap the old element has left
+// the page, and its events with it, so this looks once the swap is done, by the target's id.
+document.addEventListener("htmx_before_swap", (event) => {
+  const target = event.detail?.ctx?.target;
+  if (!target?.id || target === document.body || !target.contains(document.activeElement)) return;
+  requestAnimationFrame(() => {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    const place = document.getElementById(target.id);
+    if (!place) return;
+    const result =
+      place.querySelector('[aria-invalid="true"]') ||
+      place.querySelector('[role="alert"]') ||
+      (place.matches('[role="status"]') ? place : place.querySelector('[role="status"]'));
+    if (!result) return;
+    if (!result.matches("input, textarea, select, button, a[href]")) result.setAttribute("tabindex", "-1");
+    result.focus();
+  });
 });
