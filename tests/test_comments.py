@@ -12,7 +12,7 @@ from quart import Quart
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from components.comments import intake, reading
+from components.comments import intake, reading, stamps
 from components.comments.intake import Rules, Submission
 from components.comments.stamps import issue_stamp, stamp_age
 from components.models import Comment, CommentEvent, CommentStatus, Post, PostStatus, User
@@ -278,17 +278,20 @@ async def test_a_missing_forged_or_expired_stamp_is_refused(
 
 
 async def test_the_page_renews_the_stamp_but_keeps_its_etag(
-    open_client: Any, db: AsyncSession
+    open_client: Any, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     post = await make_post(db)
+    now = [time.time()]
+    monkeypatch.setattr(stamps, "clock", lambda: now[0])
     first = await open_client.get(post_address(post))
+    now[0] += stamps.STAMP_WINDOW_SECONDS  # the next second's readers
     second = await open_client.get(post_address(post))
-    stamps = [
+    seen = [
         (await r.get_data(as_text=True)).split('name="stamp" value="')[1].split('"')[0]
         for r in (first, second)
     ]
-    assert stamps[0] != stamps[1]
-    assert all(stamp_age(TEST_SECRET, s) is not None for s in stamps)
+    assert seen[0] != seen[1]
+    assert all(stamp_age(TEST_SECRET, s) is not None for s in seen)
     assert first.headers["ETag"] == second.headers["ETag"]
     cached = await open_client.get(
         post_address(post), headers={"If-None-Match": first.headers["ETag"]}

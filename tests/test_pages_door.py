@@ -12,6 +12,7 @@ from quart import Quart
 from quart.signals import request_started
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from components.comments import stamps
 from web.pages import door
 from web.pages.door import FrontDoor
 
@@ -88,13 +89,18 @@ async def test_a_write_sends_the_next_reader_on_to_quart(
     assert reached == ["/"]
 
 
-async def test_each_answer_at_the_door_has_a_fresh_stamp(
-    app: Quart, client, db: AsyncSession
+async def test_each_second_at_the_door_has_its_own_stamp(
+    app: Quart, client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = post_address(await make_post(db))
     gzipped = {"Accept-Encoding": "gzip"}
+    now = [1_000_000.0]
+    monkeypatch.setattr(stamps, "clock", lambda: now[0])
+    answers = []
     with through_quart(app) as reached:
-        answers = [await client.get(path, headers=gzipped) for _ in range(3)]
+        for _ in range(3):
+            now[0] += stamps.STAMP_WINDOW_SECONDS
+            answers.append(await client.get(path, headers=gzipped))
     assert reached == [path]
     pages = [gzip.decompress(await answer.get_data()).decode() for answer in answers]
     assert len({STAMP.search(page).group(1) for page in pages}) == 3

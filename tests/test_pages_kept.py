@@ -12,11 +12,13 @@ from pathlib import Path
 
 import brotli
 import httpx
+import pytest
 from quart import Quart
 from quart.signals import template_rendered
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components.clock import EPOCH, Moment
+from components.comments import stamps
 from components.comments.stamps import stamp_age
 from components.models import PostStatus, utcnow
 from web.pages.store import PAGES, Entry, Pages
@@ -82,28 +84,40 @@ async def test_readers_with_cookies_get_pages_of_their_own(client, db: AsyncSess
     assert "private" in response.headers["Cache-Control"]
 
 
-async def test_each_answer_of_a_kept_post_page_has_a_fresh_stamp(client, db: AsyncSession) -> None:
+async def test_each_second_of_a_kept_post_page_has_its_own_stamp(
+    client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
     post = await make_post(db)
     path = post_address(post)
-    answers = [await client.get(path, headers={"Accept-Encoding": "gzip"}) for _ in range(3)]
+    now = [time.time()]
+    monkeypatch.setattr(stamps, "clock", lambda: now[0])
     pages = []
-    for answer in answers:
+    for _ in range(3):
+        now[0] += stamps.STAMP_WINDOW_SECONDS
+        answer = await client.get(path, headers={"Accept-Encoding": "gzip"})
         assert answer.headers["Content-Encoding"] == "gzip"
         body = await answer.get_data()
         assert int(answer.headers["Content-Length"]) == len(body)
         pages.append(gzip.decompress(body).decode())
-    stamps = [STAMP.search(page).group(1) for page in pages]
-    assert len(set(stamps)) == 3
-    assert all(stamp_age(TEST_SECRET, stamp) is not None for stamp in stamps)
+    seen = [STAMP.search(page).group(1) for page in pages]
+    assert len(set(seen)) == 3
+    assert all(stamp_age(TEST_SECRET, stamp) is not None for stamp in seen)
     assert len({without_stamps(page) for page in pages}) == 1
-    # The same page to a client that takes brotli only, and to one that takes nothing.
-    only_br = await client.get(path, headers={"Accept-Encoding": "br"})
-    assert only_br.headers["Content-Encoding"] == "br"
+    # Brotli too: within a second every answer is the same bytes, compressed once.
+    brotli_answers = [await client.get(path, headers={"Accept-Encoding": "br"}) for _ in "ab"]
+    assert all(answer.headers["Content-Encoding"] == "br" for answer in brotli_answers)
+    first, second = [await answer.get_data() for answer in brotli_answers]
+    assert first == second
+    assert STAMP.search(brotli.decompress(first).decode()).group(1) == seen[-1]
+    now[0] += stamps.STAMP_WINDOW_SECONDS
+    later = brotli.decompress(
+        await (await client.get(path, headers={"Accept-Encoding": "br"})).get_data()
+    )
     plain = await client.get(path, headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers
-    for page in (brotli.decompress(await only_br.get_data()).decode(), await plain.get_data(True)):
+    for page in (later.decode(), await plain.get_data(True)):
         assert without_stamps(page) == without_stamps(pages[0])
-        assert STAMP.search(page).group(1) not in stamps
+        assert STAMP.search(page).group(1) not in seen
 
 
 async def test_the_site_address_is_part_of_what_is_kept(client, db: AsyncSession) -> None:

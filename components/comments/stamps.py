@@ -9,10 +9,9 @@ import hmac
 import re
 import time
 
-# A stamp is "<microseconds>.<mac>", so that no two answers carry the same one. Every post
-# page sends a fresh one, so it is made with one HMAC over the time and no more:
-# itsdangerous' serializer (JSON, key derivation and base64 on every call) took 27 us of
-# the 1 ms or so that a kept post page costs to send.
+# A stamp is "<microseconds>.<mac>". Every post page sends one, so it is made with one HMAC
+# over the time and no more: itsdangerous' serializer (JSON, key derivation and base64 on
+# every call) took 27 us of the 1 ms or so that a kept post page costs to send.
 _STAMP_SALT = b"quire.comment-form.v2"
 _STAMP_MAC_BYTES = 16
 _STAMP = re.compile(r"(\d{1,19})\.([0-9a-f]{32})")
@@ -31,6 +30,21 @@ def issue_stamp(secret: str, now: float | None = None) -> str:
     """The signed moment a comment form was shown, for its hidden field."""
     micros = str(round((now if now is not None else time.time()) * 1_000_000))
     return f"{micros}.{_stamp_mac(secret, micros)}"
+
+
+# Pages carry the stamp of the window they are sent in, its start: so a page compressed once
+# serves every reader of the window (brotli cannot be spliced around a fresh stamp as gzip
+# is, web/pages/coding.py). A form's age is then overstated by less than the window: one
+# second, no more than the lowest pace rule but 0 (QUIRE_COMMENT_MIN_SECONDS, 3 by default),
+# so a form sent at once is still refused.
+STAMP_WINDOW_SECONDS = 1
+clock = time.time  # what window_stamp reads when not told the time; tests set it
+
+
+def window_stamp(secret: str, now: float | None = None) -> str:
+    """The stamp of the window `now` falls in, the same for every answer in it."""
+    moment = now if now is not None else clock()
+    return issue_stamp(secret, moment - moment % STAMP_WINDOW_SECONDS)
 
 
 def stamp_age(secret: str, stamp: str, now: float | None = None) -> float | None:

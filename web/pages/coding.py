@@ -1,10 +1,11 @@
 """A page's body for one reader: compressed as the reader accepts, with a fresh stamp.
 
-The comment form carries a stamp that differs on every answer (web/stamps.py). A page
+The comment form carries a stamp that moves on every second (web/stamps.py). A page
 holding one is cut where the stamps go, and each part compressed on its own as a gzip
-member's deflate blocks; an answer strings them together around a fresh stamp, so a kept
-page costs no compression of its own to send again. A page without stamps is compressed
-once per coding and the result kept with it.
+member's deflate blocks; a gzip answer strings them together around the stamp, so a kept
+page costs no compression of its own to send again. Brotli cannot be strung together so:
+its body is compressed whole, once per stamp window, and kept until the window ends. A
+page without stamps is compressed once per coding and the result kept with it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zlib
 
 from werkzeug.datastructures import Accept
 
-from components.comments.stamps import issue_stamp
+from components.comments.stamps import window_stamp
 from web import compression, stamps
 from web.pages.store import Entry, Pages
 
@@ -49,13 +50,26 @@ async def body_for(
             if pages is not None:
                 pages.count_extra(len(encoded))
         return entry.encoded[coding], coding
-    stamp = issue_stamp(secret).encode()
+    stamp = window_stamp(secret).encode()
+    if coding == "br":
+        return await _brotli_with(entry, stamp, pages), coding
     if accepted.quality("gzip") > 0:
         return _gzip_with(entry, stamp), "gzip"
     whole = stamp.join(entry.parts)
     if coding is None:
         return whole, None
     return await _encode(whole, coding), coding
+
+
+async def _brotli_with(entry: Entry, stamp: bytes, pages: Pages | None) -> bytes:
+    """The page with this stamp as brotli: made once per stamp window, then kept."""
+    if entry.stamped_br is not None and entry.stamped_br[0] == stamp:
+        return entry.stamped_br[1]
+    encoded = await _encode(stamp.join(entry.parts), "br")
+    if entry.stamped_br is None and pages is not None:
+        pages.count_extra(len(encoded))
+    entry.stamped_br = (stamp, encoded)
+    return encoded
 
 
 async def _encode(data: bytes, coding: str) -> bytes:

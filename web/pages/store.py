@@ -27,6 +27,7 @@ class Entry:
     encoded: dict[str, bytes] = field(default_factory=dict)  # whole bodies, when no stamps
     deflated: list[bytes] = field(default_factory=list)  # each part's blocks, with stamps
     head_crc: int = 0  # the CRC-32 of the first part
+    stamped_br: tuple[bytes, bytes] | None = None  # (stamp, brotli body) of the newest window
 
     @property
     def stamped(self) -> bool:
@@ -35,6 +36,8 @@ class Entry:
     @property
     def size(self) -> int:
         kept = (*self.parts, *self.encoded.values(), *self.deflated)
+        if self.stamped_br is not None:
+            kept += (self.stamped_br[1],)
         return sum(map(len, kept)) + 512  # and the headers, roughly
 
 
