@@ -11,7 +11,7 @@ from typing import Any
 from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from components import broadcast, markdown, render_pool, revisions, series, writing
+from components import broadcast, markdown, previews, render_pool, revisions, series, writing
 from components.models import Post, PostKind, PostStatus, User, utcnow
 from components.posts import post_status_label
 from components.render_pool import RenderRefused
@@ -193,6 +193,7 @@ async def _editor(
         "series_names": await series.names_in_use(db) if draft.kind is PostKind.POST else [],
         "revisions": await revisions.of_post(db, post.id) if post else [],
         "autosaved": await revisions.unsaved_autosave(db, post) if post else None,
+        "preview_links": await previews.for_post(db, post.id) if post else [],
     }
     response = await render("editor.html", "partials/editor.html", status=status, **context)
     if status != 200 and wants_fragment():
