@@ -140,7 +140,7 @@ async def test_htmx_gets_the_box_alone_and_a_plain_post_the_whole_page(
     fragment = await text(
         await post_form(client, f"/admin/posts/{post.id}/previews", {"lifetime": "1"}, headers=HTMX)
     )
-    assert fragment.lstrip().startswith('<section id="preview-links"')
+    assert fragment.lstrip().startswith('<fieldset id="preview-links"')
     assert "<html" not in fragment and "<h1" not in fragment
     page = await text(await post_form(client, f"/admin/posts/{post.id}/previews", {}))
     assert "<html" in page and '<h1 class="page-title">Preview links</h1>' in page
@@ -159,8 +159,36 @@ async def test_the_editor_of_a_saved_post_has_the_box(client, db: AsyncSession, 
     assert editor.index('value="draft">') < box
     assert f'formaction="/admin/posts/{post.id}/previews"' in editor
     assert "No live links." in editor
+    # A new post has only the place where its first save puts the box.
     new = await text(await client.get("/admin/posts/new"))
-    assert "preview-links" not in new
+    assert '<div id="preview-links" hidden></div>' in new and "lifetime" not in new
+
+
+async def test_a_save_swaps_the_box_only_when_the_post_appears_or_goes_public(
+    client, db: AsyncSession, writer: User
+) -> None:
+    box = '<hx-partial data-hx-target="#preview-links"'
+    fields = {"title": "Fresh", "body": "Text.", "editor": "e1"}
+    first = await text(await post_form(client, "/admin/posts/autosave", fields, headers=HTMX))
+    assert box in first and 'name="lifetime"' in first  # the new post's box appears
+    post = await db.scalar(select(Post).where(Post.slug == "fresh"))
+    assert post is not None
+    await make_link(client, post)
+    fields |= {"post_id": str(post.id), "version": str(post.version)}
+
+    async def save(**more: str) -> str:
+        return await text(await post_form(client, "/admin/posts/save", fields | more, headers=HTMX))
+
+    # Autosaves and saves that leave it a draft keep the box (and a link just shown).
+    autosaved = await post_form(
+        client, "/admin/posts/autosave", fields | {"body": "More."}, headers=HTMX
+    )
+    assert box not in await text(autosaved)
+    assert box not in await save(action="draft")
+    published = await save(action="publish")
+    assert box in published and "Readers can see this post now" in published
+    assert 'name="lifetime"' not in published
+    assert box in await save(action="draft")
 
 
 async def test_a_public_post_gets_no_new_link(client, db: AsyncSession, writer: User) -> None:
