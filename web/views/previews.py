@@ -2,10 +2,13 @@
 whoever holds one reads the post at /preview/<token> without signing in.
 
 A new link is answered in place, never redirected to, so that its token appears in no
-address, history or log, and the answer is stored nowhere: the database keeps only its
-hash (components/previews.py). In the editor the box sits inside the editor's own form,
-so its buttons post with `formaction` (the form's other fields are ignored here); htmx
-swaps the box alone, and a plain form post gets the Preview links page.
+address, history or log of the writer's, and the answer is stored nowhere: the database
+keeps only its hash (components/previews.py). Opening the preview puts its address in
+the access log, as opening a password link does.
+
+In the editor the box sits inside the editor's own form, so its buttons post with
+`formaction` (the form's other fields are ignored here); htmx swaps the box alone, and a
+plain form post gets the Preview links page.
 
 The preview itself is never indexed, cached or sent as a Referer, and has no comments,
 share buttons, Webmention or ActivityPub links. Once the post is public, a live link
