@@ -158,6 +158,19 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
         "users": "/admin/users/",
     }.items():
         await keep(name, path)
+    # A private preview link: the page that shows it once, the editor that lists it, the
+    # preview it opens (to anyone), and a link that opens nothing.
+    made = await post_form(client, f"/admin/posts/{mine}/previews", {"lifetime": "7"})
+    assert made.status_code == 200
+    made_page = await made.get_data(as_text=True)
+    (tmp_path / "preview-made.html").write_text(made_page)
+    files.append(str(tmp_path / "preview-made.html"))
+    preview_path = re.search(r'value="https?://[^/"]+(/preview/[^"]+)"', made_page)
+    assert preview_path is not None
+    await keep("editor-preview-links", f"/admin/posts/{mine}/edit")
+    await keep("preview-links", f"/admin/posts/{mine}/previews")
+    await keep("preview", preview_path.group(1))
+    await keep("preview-gone", "/preview/not-a-token", 404)
     await post_form(
         client,
         "/admin/posts/save",
@@ -222,6 +235,10 @@ async def test_pages_are_valid_html5(client, db, tmp_path: Path) -> None:
     await keep_fragment(
         "comment-approved",
         await post_form(client, f"/admin/comments/{held.id}/approve", headers=HX),
+    )
+    await keep_fragment(
+        "preview-links-made",
+        await post_form(client, f"/admin/posts/{mine}/previews", {"lifetime": "1"}, headers=HX),
     )
     await check(java, files)
 

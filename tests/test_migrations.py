@@ -60,6 +60,7 @@ async def test_migrated_schema_matches_the_models(backend: str, tmp_path: Path) 
             "0019",
             "0020",
             "0021",
+            "0022",
         ]
         await migrations.upgrade(engine)
         assert await migrations.pending(engine) == []

@@ -44,6 +44,7 @@ from web.views import (
     moderation,
     newsletter,
     people,
+    previews,
     profile,
     search,
     settings,
@@ -110,6 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(federation.bp)
     app.register_blueprint(followers.bp)
     app.register_blueprint(following.bp)
+    app.register_blueprint(previews.bp)
     api.init_app(app)  # the JSON API under /api/, and quart-schema for its OpenAPI document
     app.jinja_env.globals["form_stamp"] = stamps.placeholder
     door.init_app(app)  # inside the access log, which covers what the door answers

@@ -54,6 +54,7 @@ from components.models.posts import (
     is_web_address,
     post_tags,
 )
+from components.models.previews import PreviewLink
 from components.models.search import SEARCH_DDL, SEARCH_DROP_DDL, is_modelled
 from components.models.site import SiteSettings, SiteState
 
@@ -86,6 +87,7 @@ __all__ = [
     "Post",
     "PostKind",
     "PostStatus",
+    "PreviewLink",
     "RecoveryCode",
     "Redirect",
     "RemoteActor",

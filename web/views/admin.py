@@ -11,9 +11,9 @@ from typing import Any
 from quart import Blueprint, Response, abort, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from components import broadcast, markdown, render_pool, revisions, series, writing
+from components import broadcast, markdown, previews, render_pool, revisions, series, writing
 from components.models import Post, PostKind, PostStatus, User, utcnow
-from components.posts import post_status_label
+from components.posts import is_public, post_status_label
 from components.render_pool import RenderRefused
 from components.text import parse_id
 from components.writing import Action, Conflict, Draft, Filter, Invalid
@@ -193,6 +193,7 @@ async def _editor(
         "series_names": await series.names_in_use(db) if draft.kind is PostKind.POST else [],
         "revisions": await revisions.of_post(db, post.id) if post else [],
         "autosaved": await revisions.unsaved_autosave(db, post) if post else None,
+        "preview_links": await previews.for_post(db, post.id) if post else [],
     }
     response = await render("editor.html", "partials/editor.html", status=status, **context)
     if status != 200 and wants_fragment():
@@ -276,7 +277,9 @@ async def save_post() -> Response:
     await broadcast.after_save(db, saved, was_draft=was_draft, origin=site.origin(), was_at=was_at)
     if not wants_fragment():
         return see_other(url_for("admin.edit_post", post_id=saved.id, saved=1))
-    return await _saved(saved, draft, user, autosave=False, created=post is None)
+    return await _saved(
+        saved, draft, user, autosave=False, created=post is None, was_public=was_at is not None
+    )
 
 
 async def _conflict(user: User, draft: Draft, conflict: Conflict) -> Response:
@@ -296,10 +299,20 @@ async def _conflict(user: User, draft: Draft, conflict: Conflict) -> Response:
 
 
 async def _saved(
-    post: Post, draft: Draft, user: User, *, autosave: bool, created: bool
+    post: Post,
+    draft: Draft,
+    user: User,
+    *,
+    autosave: bool,
+    created: bool,
+    was_public: bool | None = None,
 ) -> Response:
-    """For htmx: a status line, and the pieces of the editor that a save changes."""
+    """For htmx: a status line, and the pieces of the editor that a save changes. The
+    preview links box only when the post is new or went public or back (not on every
+    autosave, which would hide a new link before its writer copied it). `was_public`:
+    whether readers could see the post before this save (None: the save cannot change it)."""
     draft.version = post.version
+    links_changed = created or (was_public is not None and was_public != is_public(post))
     response = await fragment(
         "partials/editor_saved.html",
         post=post,
@@ -309,6 +322,7 @@ async def _saved(
         revisions=await revisions.of_post(get_db(), post.id),
         status_label=post_status_label(post),
         live=autosave and post.status is not PostStatus.DRAFT and writing.is_live(post, draft),
+        preview_links=await previews.for_post(get_db(), post.id) if links_changed else None,
     )
     if created:
         response.headers["HX-Replace-Url"] = url_for("admin.edit_post", post_id=post.id)
