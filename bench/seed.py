@@ -8,7 +8,8 @@ words, so a search matches a realistic share of the posts.
 Rendering 100,000 bodies through the Markdown pipeline would take ten minutes, so the
 pieces are rendered instead: a pool of paragraphs, headings and code blocks goes through
 `components.markdown` once, and a post is a sequence of pieces, its HTML the same
-sequence of their HTML (blocks separated by a blank line render independently).
+sequence of their HTML (blocks separated by a blank line render independently), its
+plain text (what search indexes) their texts joined by spaces.
 Posts are then written with bulk INSERTs, so the search index is filled by the
 database's own triggers or generated column, as for any other post.
 """
@@ -39,7 +40,7 @@ from components.models import (
 )
 
 # Bump when what a seed holds changes, so that cached seeds are made again.
-FORMAT = 2
+FORMAT = 3
 SECTIONS = 4
 PARAGRAPHS_PER_SECTION = (5, 7)
 WORDS_PER_PARAGRAPH = (60, 100)
@@ -106,6 +107,7 @@ CODE = {
 class Piece:
     markdown: str
     html: str
+    text: str
     words: int
 
 
@@ -151,7 +153,8 @@ def make_pool(seed: int = 8) -> Pool:
         if chance.random() < 0.3:
             name = chance.choice(TECHNICAL)
             source = source.replace(f" {name} ", f" `{name}()` ", 1)
-        return Piece(source, _render(source).html, len(source.split()))
+        rendered = _render(source)
+        return Piece(source, rendered.html, rendered.text, len(source.split()))
 
     paragraphs = [paragraph(searched=False) for _ in range(3000)]
     searched = [paragraph(searched=True) for _ in range(SEARCHED_PARAGRAPHS)]
@@ -159,13 +162,14 @@ def make_pool(seed: int = 8) -> Pool:
     for _ in range(400):
         title = " ".join(chance.choices(TECHNICAL, k=chance.randint(2, 5))).capitalize()
         rendered = _render(f"## {title}")
-        headings.append((Piece(f"## {title}", rendered.html, 0), rendered.toc[0]))
+        headings.append((Piece(f"## {title}", rendered.html, rendered.text, 0), rendered.toc[0]))
     code = []
     for language, template in CODE.items():
         for _ in range(30):
             a, b = chance.sample(TECHNICAL, 2)
             source = f"```{language}\n{template.format(a=a, b=b, C=a.capitalize())}```"
-            code.append(Piece(source, _render(source).html, 0))
+            rendered = _render(source)
+            code.append(Piece(source, rendered.html, rendered.text, 0))
     tags = [f"{a}-{b}" for a, b in itertools.product(TECHNICAL[:20], TECHNICAL[20:40])]
     return Pool(paragraphs, searched, headings, code, chance.sample(tags, TAG_POOL))
 
@@ -204,6 +208,7 @@ def _rows(count: int, pool: Pool, now: datetime) -> Iterator[tuple[dict[str, Any
             "description": "",
             "body": "\n\n".join(piece.markdown for piece in pieces) + "\n",
             "body_html": "\n".join(piece.html.rstrip("\n") for piece in pieces) + "\n",
+            "body_text": " ".join(piece.text for piece in pieces),
             "excerpt": _excerpt(pieces),
             "reading_minutes": max(1, math.ceil(words / markdown.WORDS_PER_MINUTE)),
             "toc": toc,

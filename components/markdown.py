@@ -4,7 +4,8 @@ CommonMark plus tables, strikethrough, footnotes, task lists and heading anchors
 fenced code is highlighted by Pygments into CSS classes, line by line, with titles,
 highlighted lines, line numbers, diffs and shell sessions (components/code_blocks.py);
 the result is sanitised with nh3 so that raw HTML in an author's Markdown cannot run
-script.
+script. The plain text a reader reads of it, for search, is made from that HTML here too
+(components/plain_text.py), in the same worker process.
 
 ```mermaid, ```dot and ```graphviz fences become inline SVG (components/diagrams/),
 held back from nh3 like the MathML below, since the SVG is made safe by its own allowlist.
@@ -40,7 +41,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from components import code_blocks, diagrams
+from components import code_blocks, diagrams, plain_text
 from components.callouts import callouts_plugin
 from components.diagrams import runner, svg
 
@@ -187,6 +188,8 @@ class TooDeep(ValueError):
 @dataclass(frozen=True)
 class Rendered:
     html: str
+    # What a reader reads of the HTML, as plain text: what search indexes and quotes.
+    text: str
     excerpt: str
     reading_minutes: int
     # The h2 and h3 headings, in order: {"level": 2, "id": "anchor", "text": "Heading"}.
@@ -429,6 +432,7 @@ def render(body: str, pictures: Mapping[str, Picture] | None = None) -> Rendered
     words = len(_WORD.findall(body))
     return Rendered(
         html=safe,
+        text=plain_text.from_html(safe),
         excerpt=_excerpt(tokens),
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
         toc=_toc(tokens),

@@ -87,6 +87,7 @@ async def render_batch(
             .where(Post.id == post_id, Post.version == version)
             .values(
                 body_html=rendered.html,
+                body_text=rendered.text,
                 excerpt=rendered.excerpt,
                 reading_minutes=rendered.reading_minutes,
                 toc=rendered.toc,

@@ -150,6 +150,7 @@ async def tags_named(session: AsyncSession, names: Iterable[str]) -> list[Tag]:
 def set_content(post: Post, rendered: markdown.Rendered, tags: list[Tag]) -> None:
     """Set what is derived from a post's body and tags, together, so that none goes stale."""
     post.body_html = rendered.html
+    post.body_text = rendered.text
     post.excerpt = rendered.excerpt
     post.reading_minutes = rendered.reading_minutes
     post.toc = rendered.toc

@@ -2,7 +2,9 @@
 
 Any text at all is a valid query. It is cut down to plain words before a database sees it, so
 no syntax of FTS5 or tsquery (quotes, operators, column filters) can get through, and a search
-never fails: at worst it finds nothing. The index itself is built in components/models/search.py.
+never fails: at worst it finds nothing. The index itself is built in components/models/search.py,
+over each post's plain text (Post.body_text, components/plain_text.py) rather than its Markdown,
+so snippets quote what a reader reads: no code fences, heading marks, image or link syntax.
 """
 
 from __future__ import annotations
@@ -57,18 +59,18 @@ MIN_PREFIX = 3
 # marks are private-use characters, found and turned into <mark> tags after escaping the text.
 _OPEN, _CLOSE, _LT = "\ue000", "\ue001", "\ue002"
 # What else goes in cleaning the text around the marks: on SQLite, markers an author typed
-# into the body; on PostgreSQL, the "<" that was hidden from the headline (see _postgresql).
+# into the text; on PostgreSQL, the "<" that was hidden from the headline (see _postgresql).
 _SQLITE_TEXT = str.maketrans({_OPEN: None, _CLOSE: None})
 _POSTGRESQL_TEXT = str.maketrans({_OPEN: None, _CLOSE: None, _LT: "<"})
 _WHITESPACE = re.compile(r"\s+")
 
 # SQLite: the FTS5 table, whose hidden column of the same name stands for the table in MATCH
-# and as the first argument of its functions. Columns: title, description, body, tag_names.
+# and as the first argument of its functions. Columns: title, description, body_text, tag_names.
 _FTS = table("posts_fts", column("rowid"))
 _FTS_SELF: ColumnClause[Any] = literal_column("posts_fts")
-_BODY_COLUMN = 2
+_TEXT_COLUMN = 2
 # The columns weigh as on PostgreSQL, where title and tags are A (1.0), the description B (0.4)
-# and the body C (0.2).
+# and the text C (0.2).
 _BM25_WEIGHTS = (5.0, 2.0, 1.0, 5.0)
 
 # PostgreSQL: the generated column, which the ORM does not map.
@@ -80,14 +82,15 @@ _HEADLINE_OPTIONS = (
 )
 # SET LOCAL: until the end of the transaction.
 _CUSTOM_PLANS = select(func.set_config("plan_cache_mode", "force_custom_plan", True))
-# The tsvector only covers this much of a body (components/models/search.py), nor does the headline.
+# The tsvector only covers this much of a text (components/models/search.py), nor does the headline.
 _INDEXED_BODY_CHARS = 300_000
 
 
 @dataclass(frozen=True)
 class Hit:
     post: Post  # what a result shows of it: title, address, description and excerpt
-    snippet: Markup  # some of the body, matched words in <mark>; else the description or excerpt
+    # Some of the post's plain text, matched words in <mark>; else the description or excerpt.
+    snippet: Markup
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ async def search(
 
     Without `snippets` each hit's snippet is empty, and the search costs about half as
     much: on SQLite, FTS5 reads the words' entries once instead of twice; on PostgreSQL,
-    no body is parsed for a headline (10 headlines took 13 ms of a 35 ms search).
+    no text is parsed for a headline (10 headlines took 13 ms of a 35 ms search).
 
     Only the newest CANDIDATES matches are ranked (see `capped`). One statement whatever
     the number of hits, and on PostgreSQL one more before it that sets how it is planned;
@@ -175,8 +178,8 @@ async def _search(
     prefix: bool,
     snippets: bool,
 ) -> SearchPage:
-    # The marks carry a secret, so that an author cannot forge one in a body (SQLite's snippet
-    # reads the stored body as it is; PostgreSQL's headline gets it without marker characters).
+    # The marks carry a secret, so that an author cannot forge one in a text (SQLite's snippet
+    # reads the stored text as it is; PostgreSQL's headline gets it without marker characters).
     nonce = secrets.token_hex(8)
     start, stop = f"{_OPEN}{nonce}{_CLOSE}", f"{_CLOSE}{nonce}{_OPEN}"
     params = {
@@ -230,8 +233,8 @@ _NOW = bindparam("now", type_=UTCDateTime())
 _WORDS = bindparam("words", type_=String())
 _START = bindparam("start", type_=String())
 _STOP = bindparam("stop", type_=String())
-# What a result shows, and no more: a post's body and its HTML weigh more than the rest of
-# the page, and its tags are not shown. Any other column raises if read.
+# What a result shows, and no more: a post's body, its HTML and its text weigh more than the
+# rest of the page, and its tags are not shown. Any other column raises if read.
 _SHOWN = load_only(
     Post.slug, Post.title, Post.description, Post.excerpt, Post.published_at, raiseload=True
 )
@@ -289,7 +292,7 @@ def _sqlite(snippets: bool) -> Select:
     found = (
         select(
             _FTS.c.rowid.label("id"),
-            func.snippet(_FTS_SELF, _BODY_COLUMN, _START, _STOP, "…", SNIPPET_WORDS).label(
+            func.snippet(_FTS_SELF, _TEXT_COLUMN, _START, _STOP, "…", SNIPPET_WORDS).label(
                 "snippet"
             ),
         )
@@ -328,12 +331,12 @@ def _postgresql(snippets: bool) -> Select:
         return _hits(ranked, null())
     # The headline would leave out whatever looks like an HTML tag (<script>), so it gets each
     # "<" as _LT; and it gets no marker character, so every one in its output is its own.
-    body = func.translate(
-        func.left(Post.body, _INDEXED_BODY_CHARS), "<" + _OPEN + _CLOSE + _LT, _LT
+    text = func.translate(
+        func.left(Post.body_text, _INDEXED_BODY_CHARS), "<" + _OPEN + _CLOSE + _LT, _LT
     )
     options = bindparam("options", type_=String())
-    # Not for the row that only tells there is a next page: a headline reads the whole body.
-    headline = case((ranked.c.shown, pg.ts_headline(_LANGUAGE, body, tsquery, options)))
+    # Not for the row that only tells there is a next page: a headline reads the whole text.
+    headline = case((ranked.c.shown, pg.ts_headline(_LANGUAGE, text, tsquery, options)))
     return _hits(ranked, headline)
 
 
@@ -350,7 +353,7 @@ def _hits(ranked: CTE, snippet: SQLColumnExpression[str | None]) -> Select:
 def _snippet(
     post: Post, raw: str | None, start: str, stop: str, text: Mapping[int, str | None]
 ) -> Markup:
-    """The database's snippet as safe HTML, or the post's own summary when the body has no match."""
+    """The database's snippet as safe HTML, or the post's own summary when the text has no match."""
     if not raw or start not in raw:
         return escape(post.description or post.excerpt)
     html: list[str] = []

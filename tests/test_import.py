@@ -52,6 +52,20 @@ def count(blog: Blog, model: Any) -> int:
     return run_async(counted())
 
 
+def test_an_imported_post_is_searched_by_the_text_a_reader_reads(blog: Blog, site: Path) -> None:
+    blog.quire("import", str(site))
+
+    async def text_of(slug: str) -> str | None:
+        async with session_on(blog.url) as session:
+            return await session.scalar(select(Post.body_text).where(Post.slug == slug))
+
+    # The images are their alt text, not their addresses; the code block is what it shows.
+    assert run_async(text_of("hello-jekyll")) == (
+        "A first post with a picture: A red square And a reference-style one: blue "
+        "![not an image](/assets/img/missing-in-code.png)"
+    )
+
+
 def test_imports_every_good_file_and_names_each_bad_one(blog: Blog, site: Path) -> None:
     result = blog.quire("import", str(site))
     assert result.exit_code == 1, result.output

@@ -25,7 +25,9 @@ async def rendered_long_ago(session: AsyncSession, title: str, body: str = BODY)
     post = await write_post(session, title=title, body=body, status=PostStatus.PUBLISHED)
     await session.flush()
     await session.execute(
-        update(Post).where(Post.id == post.id).values(body_html=OLD_HTML, render_version=0)
+        update(Post)
+        .where(Post.id == post.id)
+        .values(body_html=OLD_HTML, body_text="x = 1", render_version=0)
     )
     await session.commit()
     return post
@@ -57,6 +59,8 @@ async def test_an_old_rendering_is_made_again_without_touching_the_version(
     again = await stored(db, post.id)
     assert (last, written) == (post.id, 1)
     assert '<span class="code-title">app.py</span>' in again.body_html
+    # The plain text search reads is made again with the HTML.
+    assert await db.scalar(select(Post.body_text).where(Post.id == post.id)) == "app.py x = 1"
     assert again.render_version == markdown.VERSION
     assert again.version == version  # an open editor sees no conflict
     assert (await clock.now(db)).version > before.version  # kept pages are made anew

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import search as search_module
 from components.models import Post, PostStatus, utcnow
+from components.saving import Content, write
 from components.search import MAX_PAGE, MAX_TERM_LENGTH, MAX_TERMS, SearchPage, search, terms
 
 from .conftest import StatementLog, write_post
@@ -193,9 +194,15 @@ async def test_a_deleted_post_is_not_found(db: AsyncSession) -> None:
 
 async def test_an_edited_post_is_found_by_its_new_words(db: AsyncSession) -> None:
     post = await publish(db, "Kubernetes notes", body="About pods.")
-    post.title = "Nomad notes"
-    post.body = "About allocations."
-    await db.flush()
+    # As the editor saves: the text is rendered again, and its plain text with it.
+    edited = Content(
+        title="Nomad notes",
+        slug=post.slug,
+        body="About allocations.",
+        status=PostStatus.PUBLISHED,
+        published_at=post.published_at,
+    )
+    await write(db, post, edited, author=None, revision=None)
     assert await titles(db, "kubernetes") == []
     assert await titles(db, "pods") == []
     assert await titles(db, "nomad allocations") == ["Nomad notes"]
@@ -214,7 +221,7 @@ async def test_hits_hold_what_a_result_shows_and_no_more(db: AsyncSession) -> No
     )
     assert hit.post.published_at is not None and hit.post.excerpt
     # Neither the body (it can be long) nor the tags (not shown) are read into Python.
-    for heavy in ("body", "body_html", "tags"):
+    for heavy in ("body", "body_html", "body_text", "tags"):
         with pytest.raises(InvalidRequestError):
             getattr(hit.post, heavy)
 
@@ -222,8 +229,9 @@ async def test_hits_hold_what_a_result_shows_and_no_more(db: AsyncSession) -> No
 # --- snippets ------------------------------------------------------------------
 
 
-async def test_snippet_marks_matches_and_escapes_the_body(db: AsyncSession) -> None:
-    body = "Beware of <script>alert('x')</script> & friends when running kubernetes today."
+async def test_snippet_marks_matches_and_escapes_the_text(db: AsyncSession) -> None:
+    # As code, the tags are text a reader reads (raw HTML would be sanitised away).
+    body = "Beware of `<script>alert('x')</script>` & friends when running kubernetes today."
     await publish(db, "Safety", body=body)
     (hit,) = (await search(db, "kubernetes")).hits
     assert isinstance(hit.snippet, Markup)
@@ -240,7 +248,7 @@ async def test_stemmed_and_prefixed_words_are_marked(db: AsyncSession) -> None:
 
 
 async def test_an_author_cannot_forge_marks(db: AsyncSession) -> None:
-    body = "Fake \ue000marks\ue001 and \ue002 and <mark>tags</mark> around kubernetes."
+    body = "Fake \ue000marks\ue001 and \ue002 and `<mark>tags</mark>` around kubernetes."
     await publish(db, "Forgery", body=body)
     (hit,) = (await search(db, "kubernetes")).hits
     assert hit.snippet.count("<mark>") == 1 and "<mark>kubernetes</mark>" in hit.snippet
@@ -256,6 +264,56 @@ async def test_snippet_falls_back_to_the_description_then_the_excerpt(db: AsyncS
         "Kubernetes <one>": "A &lt;b&gt;short&lt;/b&gt; one.",
         "Kubernetes two": "First paragraph here. Second.",  # the excerpt: its opening words
     }
+
+
+MARKDOWN = """\
+## First section
+
+Some *emphasised* words and a [link to the guide](https://docs.example/quuxguide) before
+the **zeppelin** sails.[^1] Press <kbd>Ctrl</kbd> to <span class="x">hold</span> it.
+
+![a zeppelin in its hangar](https://cdn.example/hangarphoto.png)
+
+```haskell title="Zeppelin.hs" linenums="7"
+main = putStrLn "zeppelin"
+```
+
+```console
+$ launch --zeppelin
+```
+
+[^1]: Zeppelins were built at Friedrichshafen.
+"""
+# What the Markdown above writes around its words, that a reader never reads.
+SYNTAX = ("```", "##", "section #", "![", "](", "*", "[^", "[1]", "↩", "$ ", "&lt;", "kbd", "http")
+
+
+async def test_snippets_quote_what_a_reader_reads_not_the_markdown(db: AsyncSession) -> None:
+    await publish(db, "Airships", body=MARKDOWN)
+    for query in ("zeppelin", "guide", "emphasised", "first section", "hangar", "friedrichshafen"):
+        (hit,) = (await search(db, query)).hits
+        assert "<mark>" in hit.snippet, (query, hit.snippet)
+        assert not [syntax for syntax in SYNTAX if syntax in hit.snippet], (query, hit.snippet)
+    (hit,) = (await search(db, "zeppelin")).hits
+    assert "<mark>zeppelin</mark>" in hit.snippet.lower()
+
+
+async def test_code_is_found_by_its_text_and_not_by_its_prompts_or_numbers(
+    db: AsyncSession,
+) -> None:
+    await publish(db, "Airships", body=MARKDOWN)
+    (hit,) = (await search(db, "putStrLn")).hits
+    assert "<mark>putStrLn</mark> &#34;zeppelin&#34;" in hit.snippet
+    assert "7" not in hit.snippet, "the line number is drawn by CSS, not text"
+    (hit,) = (await search(db, "launch")).hits
+    assert "$" not in hit.snippet and "<mark>launch</mark> --zeppelin" in hit.snippet
+
+
+async def test_words_only_in_addresses_or_syntax_are_not_found(db: AsyncSession) -> None:
+    await publish(db, "Airships", body=MARKDOWN)
+    # The image's file, the link's address, the code's language, the footnote's label.
+    for query in ("hangarphoto", "quuxguide", "cdn", "haskell", "fn1", "fnref1", "kbd"):
+        assert await titles(db, query) == [], query
 
 
 # --- pages ---------------------------------------------------------------------

@@ -48,6 +48,23 @@ async def test_results_page_ranks_and_highlights(client, db) -> None:
     assert '<meta name="robots" content="noindex, follow">' in page
 
 
+async def test_the_results_page_and_live_results_show_no_markdown(client, db) -> None:
+    body = (
+        "## First section\n\nThe *zeppelin* in its [hangar](https://docs.example/guide).[^1]\n\n"
+        "![a zeppelin](https://cdn.example/zeppelin.png)\n\n"
+        '```python\nprint("zeppelin")\n```\n\n[^1]: A note on zeppelins.\n'
+    )
+    await publish(db, "Airships", body=body)
+    page = await (await client.get("/search?q=zeppelin")).get_data(as_text=True)
+    (snippet,) = re.findall(r'<p class="hit-snippet">(.*?)</p>', page, re.DOTALL)
+    assert "<mark>zeppelin</mark>" in snippet
+    for syntax in ("```", "##", "![", "](", "*", "[^", "docs.example", "python"):
+        assert syntax not in snippet, (syntax, snippet)
+    # The header's live results are titles only: nothing of the text to show.
+    live = await (await client.get("/search?q=zepp", headers=LIVE)).get_data(as_text=True)
+    assert "Airships" in live and "zeppelin" not in live.lower()
+
+
 async def test_live_search_returns_the_results_fragment(client, db) -> None:
     await publish(db, "Live results here")
     response = await client.get("/search?q=live", headers=LIVE)

@@ -55,10 +55,11 @@ from components.models.posts import (
     post_tags,
 )
 from components.models.previews import PreviewLink
-from components.models.search import SEARCH_DDL, SEARCH_DROP_DDL, is_modelled
+from components.models.search import BODY_SEARCH_DDL, SEARCH_DDL, SEARCH_DROP_DDL, is_modelled
 from components.models.site import SiteSettings, SiteState
 
 __all__ = [
+    "BODY_SEARCH_DDL",
     "MAX_ADDRESS",
     "REPLY_KEY",
     "SEARCH_DDL",

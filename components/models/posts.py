@@ -74,6 +74,12 @@ class Post(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     # Derived from `body` when the post is saved, never per request.
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # What a reader reads of body_html, as plain text (components/plain_text), made with
+    # it: the full-text index covers it and search snippets quote it, never the Markdown.
+    # Read by the databases only, so never loaded.
+    body_text: Mapped[str] = mapped_column(
+        Text, default="", server_default="", deferred=True, deferred_raiseload=True
+    )
     excerpt: Mapped[str] = mapped_column(Text, default="")
     reading_minutes: Mapped[int] = mapped_column(Integer, default=1)
     # The table of contents: [{"level": 2, "id": "anchor", "text": "Heading"}, ...].

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from components import markdown
-from components.models import SEARCH_DDL
+from components.models import BODY_SEARCH_DDL
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -53,7 +53,7 @@ def upgrade() -> None:
 
     _fill_new_columns()
     dialect = op.get_bind().dialect.name
-    for statement in SEARCH_DDL[dialect]:
+    for statement in BODY_SEARCH_DDL[dialect]:
         op.execute(statement)
     if dialect == "sqlite":
         op.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from components.models import SEARCH_DDL
+from components.models import BODY_SEARCH_DDL
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -139,7 +139,7 @@ def downgrade() -> None:
         batch_op.drop_column("version")
     if op.get_bind().dialect.name == "sqlite":
         # The copy dropped the full-text triggers; the index table itself survived.
-        for statement in SEARCH_DDL["sqlite"][1:]:
+        for statement in BODY_SEARCH_DDL["sqlite"][1:]:
             op.execute(statement)
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("totp_last_step")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from components.models import SEARCH_DDL
+from components.models import BODY_SEARCH_DDL
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # add_column, not batch_alter_table: on SQLite a batch rebuild of `posts` would drop
-    # the full-text triggers (see SEARCH_DDL in components/models/search.py).
+    # the full-text triggers (see BODY_SEARCH_DDL in components/models/search.py).
     op.add_column(
         "posts",
         sa.Column("front_matter", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
@@ -32,5 +32,5 @@ def downgrade() -> None:
     with op.batch_alter_table("posts") as batch:
         batch.drop_column("front_matter")
     if op.get_bind().dialect.name == "sqlite":
-        for statement in SEARCH_DDL["sqlite"][1:]:
+        for statement in BODY_SEARCH_DDL["sqlite"][1:]:
             op.execute(statement)

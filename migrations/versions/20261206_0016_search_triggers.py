@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from components.models import SEARCH_DDL
+from components.models import BODY_SEARCH_DDL
 
 revision: str = "0016"
 down_revision: str | None = "0015"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         return
     for trigger in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    for statement in SEARCH_DDL["sqlite"][1:]:
+    for statement in BODY_SEARCH_DDL["sqlite"][1:]:
         op.execute(statement)
     op.execute("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')")
 

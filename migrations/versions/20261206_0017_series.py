@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from components.models import SEARCH_DDL
+from components.models import BODY_SEARCH_DDL
 
 revision: str = "0017"
 down_revision: str | None = "0016"
@@ -54,5 +54,5 @@ def _restore_search_triggers() -> None:
         return
     for trigger in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    for statement in SEARCH_DDL["sqlite"][1:]:
+    for statement in BODY_SEARCH_DDL["sqlite"][1:]:
         op.execute(statement)
