@@ -575,3 +575,14 @@ async def test_expired_sessions_are_refused_and_forgotten_at_the_next_sign_in(
     assert response.status_code == 303  # the cookie is still there, the session is not
     await sign_in(client, "ada@example.com")
     assert await session_rows(db) == 1
+
+
+async def test_the_footer_offers_sign_in_to_readers_and_the_desk_to_a_writer(
+    client, author: User
+) -> None:
+    reader = await (await client.get("/")).get_data(as_text=True)
+    assert "Writers sign in" in reader and "Signed in as" not in reader
+    await sign_in(client, "ada@example.com")
+    writer = await (await client.get("/")).get_data(as_text=True)
+    assert "Writers sign in" not in writer
+    assert 'Signed in as Ada Author: <a href="/admin/">your posts</a>' in writer
