@@ -197,7 +197,7 @@ async def test_axe_finds_no_violations_on_the_author_and_profile_pages(
 ) -> None:
     live_server.seed(two_authors)
     base = live_server.url
-    context = await browser.new_context(bypass_csp=True)
+    context = await browser.new_context()
     try:
         page = await context.new_page()
         await open_profile(page, base)

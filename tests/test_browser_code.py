@@ -97,7 +97,7 @@ async def test_the_copy_button_copies_commands_and_code_without_numbers(
 
 async def test_code_and_callouts_read_in_both_schemes(live_server: Any, browser: Any) -> None:
     live_server.seed(a_post_with_code)
-    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         page = await context.new_page()
         await page.goto(live_server.url + ADDRESS["post"])
@@ -197,7 +197,7 @@ async def test_diagrams_are_drawn_without_script_in_the_pages_colours(
 
 async def test_diagrams_pass_axe_in_both_schemes(live_server: Any, browser: Any) -> None:
     live_server.seed(a_post_with_diagrams)
-    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         page = await context.new_page()
         await page.goto(live_server.url + ADDRESS["diagrams"])

@@ -95,7 +95,7 @@ async def test_axe_finds_no_violations_on_the_fediverse_pages(
     live_server.seed(followed_and_waiting)
     remote.account("bob", display="Bob Builder")
     base = live_server.url
-    context = await browser.new_context(bypass_csp=True)
+    context = await browser.new_context()
     try:
         page = await context.new_page()
         await sign_in(page, base)

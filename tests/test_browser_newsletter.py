@@ -79,7 +79,7 @@ async def test_a_reader_subscribes_and_confirms_in_the_browser(
 async def test_axe_finds_no_violations_on_the_newsletter_pages(browser, tmp_path: Path) -> None:
     url = a_blog(tmp_path)
     with mailbox() as box, served(url, tmp_path, **mail_settings(box)) as base:
-        context = await browser.new_context(bypass_csp=True)
+        context = await browser.new_context()
         try:
             page = await context.new_page()
             found = {}

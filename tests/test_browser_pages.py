@@ -236,8 +236,7 @@ async def a_page_in_the_menu(session: AsyncSession) -> None:
 
 async def test_axe_finds_no_violations_on_a_page_and_it_fits_a_phone(live_server, browser) -> None:
     live_server.seed(a_page_in_the_menu)
-    # Our CSP rightly refuses axe's injected script; the audit page alone may bypass it.
-    context = await browser.new_context(bypass_csp=True, viewport={"width": 320, "height": 640})
+    context = await browser.new_context(viewport={"width": 320, "height": 640})
     try:
         page = await context.new_page()
         errors = errors_of(page)

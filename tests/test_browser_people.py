@@ -144,7 +144,7 @@ async def test_disabling_an_author_signs_them_out_at_once(live_server, browser, 
 async def test_axe_finds_no_violations_on_the_users_and_reset_pages(live_server, browser) -> None:
     live_server.seed(a_team)
     base = live_server.url
-    context = await browser.new_context(bypass_csp=True)
+    context = await browser.new_context()
     try:
         page = await context.new_page()
         await sign_in(page, base)

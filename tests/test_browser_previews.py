@@ -126,7 +126,7 @@ async def test_axe_finds_no_violations_in_the_box_and_the_preview(
     live_server.seed(a_writer_and_a_post)
     base = live_server.url
     number = post_id(live_server.database_url)
-    context = await browser.new_context(bypass_csp=True)
+    context = await browser.new_context()
     try:
         page = await context.new_page()
         await sign_in(page, base)
@@ -137,7 +137,7 @@ async def test_axe_finds_no_violations_in_the_box_and_the_preview(
         await page.goto(f"{base}/admin/posts/{number}/previews")
         found["links-page"] = await axe_violations(page)
 
-        reader = await browser.new_context(bypass_csp=True)
+        reader = await browser.new_context()
         try:
             theirs = await reader.new_page()
             await theirs.goto(link)

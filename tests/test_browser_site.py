@@ -45,7 +45,7 @@ async def test_settings_saved_show_on_every_page(live_server, browser, scripted,
 
 async def test_axe_finds_no_violations_on_the_settings_page(live_server, browser) -> None:
     live_server.seed(a_blog)
-    context = await browser.new_context(bypass_csp=True)
+    context = await browser.new_context()
     try:
         page = await context.new_page()
         await sign_in(page, live_server.url)
