@@ -123,6 +123,46 @@ async def test_typing_without_a_pause_still_autosaves(live_server, page) -> None
     assert page.console_errors == []
 
 
+async def test_publishing_with_an_autosave_pending_says_it_is_live(live_server, page) -> None:
+    live_server.seed(a_writer_and_a_post)
+    await page.clock.install()
+    await sign_in(page, live_server.url)
+    await page.click("text=Shared draft")
+    await page.wait_for_url("**/edit")
+    await wait_until(page, "window.htmx !== undefined")
+    autosaves: list[str] = []
+    page.on(
+        "request",
+        lambda request: request.url.endswith("/admin/posts/autosave") and autosaves.append("sent"),
+    )
+    revisions = page.locator("#revisions li")
+    before = await revisions.count()
+    # Typed, then published before the three-second pause is over: an autosave is pending.
+    await page.locator("#editor-body").press_sequentially(" More.")
+    await page.click("button[name=action][value=publish]")
+    await wait_until(page, SAVED)
+    assert "published" in await page.locator("#editor-status").inner_text()
+    # The revisions list has the save without a reload.
+    await wait_until(page, f"document.querySelectorAll('#revisions li').length === {before + 1}")
+    # The pause passes: the pending autosave has nothing new, and is not sent.
+    await page.clock.run_for(5000)
+    await wait_until(page, "document.querySelector('#editor-state') !== null")
+    status = await page.locator("#editor-status").inner_text()
+    assert "published" in status and "not yet live" not in status, status
+    assert autosaves == []
+    assert await revisions.count() == before + 1
+    # Typing on after the save autosaves again, and says the post stays live.
+    await page.locator("#editor-body").press_sequentially(" Again.")
+    async with page.expect_response(
+        lambda response: response.url.endswith("/admin/posts/autosave"),
+        timeout=DEADLINE_SECONDS * 1000,
+    ):
+        await page.clock.run_for(3500)
+    await wait_until(page, "!document.querySelector('#editor-status').innerText.includes('Saved')")
+    assert "not yet live" in await page.locator("#editor-status").inner_text()
+    assert page.console_errors == []
+
+
 async def test_a_conflicting_save_from_a_second_tab_shows_both_versions(
     live_server, browser
 ) -> None:
@@ -199,10 +239,10 @@ async def test_every_admin_action_works_without_javascript(live_server, browser)
         await context.close()
 
 
-def a_png(folder) -> str:
+def a_png(folder, name: str = "sunset.png") -> str:
     from PIL import Image
 
-    path = folder / "sunset.png"
+    path = folder / name
     Image.new("RGB", (64, 48), (200, 120, 40)).save(path)
     return str(path)
 
@@ -312,6 +352,38 @@ DROP_A_PNG = """async () => {
 }"""
 
 
+async def test_insert_image_picks_files_and_asks_for_each_description(
+    live_server, page, tmp_path
+) -> None:
+    live_server.seed(a_writer)
+    await sign_in(page, live_server.url)
+    await page.goto(live_server.url + "/admin/posts/new")
+    await wait_until(page, "window.htmx !== undefined")
+    body = page.locator("#editor-body")
+    await body.fill("Text.\n")
+    await page.evaluate("document.querySelector('#editor-body').setSelectionRange(6, 6)")
+    # By keyboard: the button opens the file picker.
+    await page.locator("#insert-image").focus()
+    async with page.expect_file_chooser() as chooser:
+        await page.keyboard.press("Enter")
+    await (await chooser.value).set_files([a_png(tmp_path), a_png(tmp_path, "second.png")])
+    # One box per picture, in turn: the first left out by Escape, the second described.
+    label = page.locator("#image-alt-label")
+    await wait_until(page, "document.activeElement.id === 'image-alt-text'")
+    assert "sunset.png" in await label.inner_text()
+    await page.keyboard.press("Escape")
+    await wait_until(
+        page, "document.querySelector('#image-alt-label').innerText.includes('second.png')"
+    )
+    await page.keyboard.type("An orange square")
+    await page.click("#image-alt [data-image-insert]")
+    await wait_until(page, "document.querySelector('#editor-body').value.includes('/media/')")
+    text = await body.input_value()
+    assert text.count("/media/") == 1 and "![An orange square](/media/" in text
+    assert await page.locator("#image-alt").is_hidden()
+    assert page.console_errors == []
+
+
 async def test_dropping_an_image_inserts_its_markdown_at_the_cursor(live_server, page) -> None:
     live_server.seed(a_writer)
     await sign_in(page, live_server.url)
@@ -321,17 +393,21 @@ async def test_dropping_an_image_inserts_its_markdown_at_the_cursor(live_server,
     await body.fill("Before the picture.\nAfter the picture.")
     await page.evaluate("document.querySelector('#editor-body').setSelectionRange(20, 20)")
 
-    asked = []
-
-    async def answer(dialog) -> None:
-        asked.append(dialog.message)
-        await dialog.accept("A green chart")
-
-    page.on("dialog", answer)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
     await page.evaluate(DROP_A_PNG)
+    # Described in the editor's own box, not in a dialog.
+    alt = page.locator("#image-alt-text")
+    await alt.wait_for(state="visible")
+    assert "chart.png" in await page.locator("#image-alt-label").inner_text()
+    assert await page.evaluate("document.activeElement.id") == "image-alt-text"
+    await alt.fill("A green chart")
+    await alt.press("Enter")  # inserts: it does not send the editor's form
     await wait_until(page, "document.querySelector('#editor-body').value.includes('/media/')")
+    assert dialogs == []
+    assert await page.locator("#image-alt").is_hidden()
+    assert await page.evaluate("document.activeElement.id") == "editor-body"
     text = await body.input_value()
-    assert asked and "chart.png" in asked[0]
     lines = text.split("\n")
     assert lines[0] == "Before the picture."
     assert lines[1].startswith("![A green chart](/media/") and lines[1].endswith(".png)")

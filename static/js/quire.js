@@ -49,42 +49,116 @@ document.addEventListener("click", async (event) => {
   }
 });
 
-// The editor: images dropped or pasted onto the text are uploaded to the media library,
-// and their Markdown goes in at the cursor. Without script, the library's form uploads.
+// The editor: images picked ("Insert image"), dropped or pasted onto the text are uploaded
+// to the media library, and their Markdown goes in at the cursor. Each is first shown in the
+// editor's alt-text box (#image-alt), one at a time: what it shows is asked for there, not
+// in a dialog. Without script, the library's form uploads.
 function imageFiles(transfer) {
   return [...(transfer?.files || [])].filter((file) => file.type.startsWith("image/"));
 }
 
-async function uploadInto(textarea, files) {
+const waitingImages = [];
+
+function altBox() {
+  return document.getElementById("image-alt");
+}
+
+function askForAlt(files) {
+  waitingImages.push(...files);
+  const box = altBox();
+  if (box && box.hidden) showNextImage(box);
+}
+
+function showNextImage(box) {
+  const file = waitingImages[0];
+  const textarea = document.getElementById("editor-body");
+  if (!file) {
+    box.hidden = true;
+    textarea?.focus();
+    return;
+  }
+  box.querySelector("[data-image-name]").textContent = file.name;
+  box.querySelector("img")?.remove();
+  // A look at the picture while describing it. Our CSP allows data: images, not blob: ones;
+  // a large file is not read twice.
+  if (file.size <= 5_000_000) {
+    const reader = new FileReader();
+    reader.addEventListener("load", () => {
+      if (waitingImages[0] !== file || box.hidden) return;
+      const picture = document.createElement("img");
+      picture.alt = "";
+      picture.src = reader.result;
+      box.prepend(picture);
+    });
+    reader.readAsDataURL(file);
+  }
+  const alt = box.querySelector("input");
+  alt.value = "";
+  box.hidden = false;
+  alt.focus();
+}
+
+function answerImage(box, insert) {
+  const file = waitingImages.shift();
+  const alt = box.querySelector("input").value.trim();
+  const textarea = document.getElementById("editor-body");
+  if (file && insert && textarea) uploadInto(textarea, file, alt);
+  showNextImage(box);
+}
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest?.("#insert-image")) document.getElementById("image-file")?.click();
+  const box = event.target.closest?.("#image-alt");
+  if (!box) return;
+  if (event.target.closest("[data-image-insert]")) answerImage(box, true);
+  if (event.target.closest("[data-image-skip]")) answerImage(box, false);
+});
+
+document.addEventListener("change", (event) => {
+  if (event.target.id !== "image-file") return;
+  askForAlt(imageFiles(event.target));
+  event.target.value = ""; // the same file may be picked again
+});
+
+document.addEventListener("keydown", (event) => {
+  const box = event.target.closest?.("#image-alt");
+  if (!box) return;
+  // Enter would send the editor's form, which the box sits in.
+  if (event.key === "Enter") {
+    event.preventDefault();
+    answerImage(box, true);
+  } else if (event.key === "Escape") {
+    event.preventDefault();
+    answerImage(box, false);
+  }
+});
+
+async function uploadInto(textarea, file, alt) {
   const form = textarea.form;
   const status = document.getElementById("editor-status");
-  for (const file of files) {
-    const alt = window.prompt(`Alt text for ${file.name}: what does it show?`, "");
-    if (alt === null) continue;
-    const data = new FormData();
-    data.append("file", file);
-    data.append("alt_text", alt);
-    data.append("csrf_token", form.elements.csrf_token.value);
-    if (status) status.textContent = `Uploading ${file.name}…`;
-    try {
-      const response = await fetch(textarea.dataset.uploadUrl, {
-        method: "POST",
-        body: data,
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-      });
-      const answer = response.headers.get("Content-Type")?.includes("json")
-        ? await response.json()
-        : { error: `The upload was refused (${response.status}).` };
-      if (!response.ok) throw new Error(answer.error);
-      const before = textarea.value.slice(0, textarea.selectionStart);
-      const gap = before === "" || before.endsWith("\n") ? "" : "\n";
-      textarea.setRangeText(`${gap}${answer.markdown}\n`, textarea.selectionStart, textarea.selectionEnd, "end");
-      textarea.dispatchEvent(new Event("input", { bubbles: true }));
-      if (status) status.textContent = `Uploaded ${file.name}.`;
-    } catch (error) {
-      if (status) status.textContent = `${file.name}: ${error.message}`;
-    }
+  const data = new FormData();
+  data.append("file", file);
+  data.append("alt_text", alt);
+  data.append("csrf_token", form.elements.csrf_token.value);
+  if (status) status.textContent = `Uploading ${file.name}…`;
+  try {
+    const response = await fetch(textarea.dataset.uploadUrl, {
+      method: "POST",
+      body: data,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    const answer = response.headers.get("Content-Type")?.includes("json")
+      ? await response.json()
+      : { error: `The upload was refused (${response.status}).` };
+    if (!response.ok) throw new Error(answer.error);
+    const before = textarea.value.slice(0, textarea.selectionStart);
+    const gap = before === "" || before.endsWith("\n") ? "" : "\n";
+    textarea.setRangeText(`${gap}${answer.markdown}\n`, textarea.selectionStart, textarea.selectionEnd, "end");
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    if (status) status.textContent = `Uploaded ${file.name}.`;
+  } catch (error) {
+    if (status) status.textContent = `${file.name}: ${error.message}`;
   }
 }
 
@@ -106,7 +180,7 @@ document.addEventListener("drop", (event) => {
   const files = imageFiles(event.dataTransfer);
   if (files.length === 0) return;
   event.preventDefault();
-  uploadInto(textarea, files);
+  askForAlt(files);
 });
 
 document.addEventListener("paste", (event) => {
@@ -114,7 +188,7 @@ document.addEventListener("paste", (event) => {
   const files = imageFiles(event.clipboardData);
   if (!textarea || files.length === 0) return;
   event.preventDefault();
-  uploadInto(textarea, files);
+  askForAlt(files);
 });
 
 // The editor autosaves after a three-second pause (editor.html), and a fast writer may
@@ -133,6 +207,29 @@ document.addEventListener("input", (event) => {
 
 document.addEventListener("htmx_before_request", (event) => {
   if (event.target.id === "autosave") delete event.target.closest("form").dataset.typingSince;
+});
+
+// An explicit save takes everything typed so far: an autosave still waiting for its pause
+// would have nothing new to keep, and would only say less than the save just said. So what
+// each save sent is kept, and an autosave of the same text is not sent. Decided when the
+// request is made, before it joins the form's queue: a request stopped later would hold
+// the queue's place.
+const savedText = new WeakMap();
+
+function editorText(form) {
+  const fields = new FormData(form);
+  for (const name of ["csrf_token", "post_id", "version", "action"]) fields.delete(name);
+  return new URLSearchParams(fields).toString();
+}
+
+document.addEventListener("htmx_config_request", (event) => {
+  const source = event.detail?.ctx?.sourceElement;
+  const form = source?.closest?.("form#editor");
+  // The form's own saves and the autosave; not the preview, which keeps nothing.
+  if (!form || (source !== form && source.id !== "autosave")) return;
+  const text = editorText(form);
+  if (source.id === "autosave" && savedText.get(form) === text) event.preventDefault();
+  else savedText.set(form, text);
 });
 
 // Code blocks (components/code_blocks.py) get a copy button: it copies the code, and of
