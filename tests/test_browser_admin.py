@@ -8,7 +8,6 @@ each page, width and scheme is kept (in the test's folder, or in QUIRE_SCREENSHO
 from __future__ import annotations
 
 import io
-import os
 import tempfile
 from dataclasses import replace
 from datetime import timedelta
@@ -40,7 +39,7 @@ from components.saving import Content, write
 from components.text import slugify
 
 from .conftest import TEST_PASSWORD, write_post
-from .test_browser_reading import AXE, SCRIPTED_AND_WIDTH, wait_until
+from .test_browser_reading import SCRIPTED_AND_WIDTH, axe_now, screenshots, wait_until
 from .test_browser_writing import EMAIL, a_writer, sign_in
 
 # On the session's event loop, where the shared Chromium runs (conftest.browser).
@@ -230,43 +229,12 @@ SCROLL_WIDTH = "document.scrollingElement.scrollWidth"
 # With script on, a page is ready for looking at once quire.js has marked it and htmx is
 # loaded (the no-script Preview button goes, the live queue connects).
 READY = "document.documentElement.classList.contains('js') && window.htmx !== undefined"
-# A page loaded with JavaScript off runs no timer, and axe waits on timers between its
-# checks: in such a page alone, a timer runs as soon as what is running now has finished.
-TIMERS_AT_ONCE = """(() => {
-  window.setTimeout = (callback, _delay, ...args) => {
-    Promise.resolve().then(() => callback(...args));
-    return 0;
-  };
-  window.clearTimeout = () => {};
-})()"""
-
-
-def screenshots(tmp_path: Path) -> Path:
-    """Where the screenshots go: QUIRE_SCREENSHOTS when set (CI keeps it as an artifact),
-    else the test's own folder."""
-    folder = Path(os.environ.get("QUIRE_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def open_page(page, url: str, *, scripted: bool) -> None:
     await page.goto(url)
     if scripted:
         await wait_until(page, READY)
-
-
-async def axe_finds(page, *, scripted: bool) -> list[tuple[str, list]]:
-    """What axe-core finds wrong with the page as it is shown now (one colour scheme), with
-    the page's strict CSP left on: axe is evaluated in the page through the DevTools
-    protocol, which the CSP does not govern, rather than added as a <script> it refuses."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run npm ci")
-    if not await page.evaluate("typeof axe !== 'undefined'"):
-        if not scripted:
-            await page.evaluate(TIMERS_AT_ONCE)
-        await page.evaluate(AXE.read_text())
-    result = await page.evaluate("axe.run(document)")
-    return [(v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]]
 
 
 async def admin_pages(page, base: str, *, scripted: bool) -> dict[str, str]:
@@ -345,7 +313,7 @@ async def test_every_admin_page_fits_both_widths_and_is_clean_for_axe_in_both_sc
                         path=folder / f"{name}-{shown}-{scheme}-{way}-{backend}.png",
                         full_page=True,
                     )
-                    if violations := await axe_finds(page, scripted=scripted):
+                    if violations := await axe_now(page):
                         found[name, shown, scheme] = violations
         assert too_wide == {}
         assert found == {}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,25 +77,50 @@ async def fits(page, widths: tuple[int, ...] = WIDTHS) -> None:
         await page.set_viewport_size(own)
 
 
-async def axe_violations(page) -> list[tuple[str, str, list]]:
-    """What axe finds wrong with the page as it is now, in the light colour scheme and in
-    the dark one: (scheme, rule, where) for each. axe is evaluated through the DevTools
-    protocol, as a console would, so the page keeps its strict CSP: a script tag would be
-    refused by it, rightly."""
+# A page loaded with JavaScript off runs no timer, and axe waits on timers between its
+# checks: in such a page alone, a timer runs as soon as what is running now has finished.
+TIMERS_AT_ONCE = """(() => {
+  window.setTimeout = (callback, _delay, ...args) => {
+    Promise.resolve().then(() => callback(...args));
+    return 0;
+  };
+  window.clearTimeout = () => {};
+})()"""
+
+
+async def axe_now(page) -> list[tuple[str, list]]:
+    """What axe-core finds wrong with the page as it is shown now, in its current colour
+    scheme: (rule, where) for each. axe is evaluated through the DevTools protocol, as a
+    console would, so the page keeps its strict CSP: a script tag would be refused by it,
+    rightly."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run npm ci")
     if await page.evaluate("typeof axe === 'undefined'"):
+        if not await page.evaluate("document.documentElement.classList.contains('js')"):
+            await page.evaluate(TIMERS_AT_ONCE)  # quire.js never ran: scripting is off
         await page.evaluate(AXE.read_text())
+    result = await page.evaluate("axe.run(document)")
+    return [(v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]]
+
+
+async def axe_violations(page) -> list[tuple[str, str, list]]:
+    """What axe finds wrong with the page as it is now, in the light colour scheme and in
+    the dark one: (scheme, rule, where) for each."""
     found = []
     for scheme in ("light", "dark"):
         await page.emulate_media(color_scheme=scheme)
         query = f"matchMedia('(prefers-color-scheme: {scheme})').matches"
         assert await page.evaluate(query), f"the page is not shown {scheme}"
-        result = await page.evaluate("axe.run(document)")
-        found += [
-            (scheme, v["id"], [node["target"] for node in v["nodes"]]) for v in result["violations"]
-        ]
+        found += [(scheme, rule, where) for rule, where in await axe_now(page)]
     return found
+
+
+def screenshots(tmp_path: Path) -> Path:
+    """Where screenshots go: QUIRE_SCREENSHOTS when set (.ci/run keeps them there as the
+    run's artifacts), else the test's own folder."""
+    folder = Path(os.environ.get("QUIRE_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 async def cards(page) -> list[str]:
@@ -266,20 +293,41 @@ READER_PATHS = (
 )
 
 
-async def test_axe_finds_no_violations(live_server, browser) -> None:
+# The two screens every page type is looked at on.
+VIEWPORTS = ({"width": 390, "height": 844}, {"width": 1280, "height": 800})
+
+
+def shot_name(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+
+
+async def test_reader_pages_fit_and_pass_axe_on_a_phone_and_a_desktop(
+    live_server, browser, tmp_path: Path
+) -> None:
+    """Every reader's page type at 390x844 and 1280x800, light and dark, with the strict
+    CSP on: no sideways scroll, nothing for axe, and a screenshot of each kept."""
     live_server.seed(eight_posts)
-    context = await browser.new_context()
-    try:
-        page = await context.new_page()
-        await page.goto(live_server.url + "/")
-        post_path = await page.get_by_role("link", name="Post 7").get_attribute("href")
-        found = {}
-        for path in (*READER_PATHS, post_path):
-            await page.goto(live_server.url + path)
-            found[path] = await axe_violations(page)
-        assert {path: v for path, v in found.items() if v} == {}
-    finally:
-        await context.close()
+    folder = screenshots(tmp_path)
+    found = {}
+    for viewport in VIEWPORTS:
+        width = viewport["width"]
+        context = await browser.new_context(viewport=viewport)
+        try:
+            page = await context.new_page()
+            await page.goto(live_server.url + "/")
+            post_path = await page.get_by_role("link", name="Post 7").get_attribute("href")
+            for path in (*READER_PATHS, "/login", post_path):
+                await page.goto(live_server.url + path)
+                await wait_until(page, "window.htmx !== undefined")
+                assert await page.evaluate(SCROLL_WIDTH) <= width, (path, width)
+                for scheme in ("light", "dark"):
+                    await page.emulate_media(color_scheme=scheme)
+                    found[path, width, scheme] = await axe_now(page)
+                    shot = folder / f"reader-{shot_name(path)}-{width}-{scheme}.png"
+                    await page.screenshot(path=shot, full_page=True)
+        finally:
+            await context.close()
+    assert {where: v for where, v in found.items() if v} == {}
 
 
 SHIFTS = """(() => {

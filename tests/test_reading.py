@@ -140,6 +140,9 @@ async def test_post_page_has_contents_neighbours_and_share_bar(client, db) -> No
     page = await (await client.get(post_address(post))).get_data(as_text=True)
     assert '<nav class="toc"' in page
     assert '<a href="#first-part"' in page and '<a href="#a-detail"' in page
+    # Sections are numbered 1, 2 with the subsection's bullet between them, not 1, 3.
+    assert '<li class="toc-h2" value="2"><a href="#second-part"' in page
+    assert '<li class="toc-h3"><a href="#a-detail"' in page
     assert f'<a class="newer" rel="prev" href="{post_address(newer)}">' in page
     assert f'<a class="older" rel="next" href="{post_address(older)}">' in page
     assert 'class="share"' in page and 'data-copy-url="http://localhost' in page
