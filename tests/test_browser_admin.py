@@ -23,12 +23,9 @@ from components.models import (
     Comment,
     CommentKind,
     CommentStatus,
-    Follower,
-    FollowerState,
     Following,
     FollowingState,
     PostStatus,
-    RemoteActor,
     RevisionKind,
     Role,
     Subscriber,
@@ -39,6 +36,7 @@ from components.saving import Content, write
 from components.text import slugify
 
 from .conftest import TEST_PASSWORD, write_post
+from .test_browser_federation import two_followers
 from .test_browser_reading import SCRIPTED_AND_WIDTH, axe_now, screenshots, wait_until
 from .test_browser_writing import EMAIL, a_writer, sign_in
 
@@ -177,28 +175,13 @@ async def an_admin_desk(session: AsyncSession) -> None:
     ):
         session.add(Subscriber(email=email, state=state))
     blog = await actors.blog(session)
-    for name, state in (
-        ("Carol", FollowerState.ACCEPTED),
-        ("Someone-with-a-rather-long-name", FollowerState.PENDING),
-    ):
-        account = RemoteActor(
-            uri=f"https://social.example/users/{name.lower()}",
-            inbox=f"https://social.example/users/{name.lower()}/inbox",
-            handle=f"@{name.lower()}@social.example",
-            name=name,
-            url=f"https://social.example/@{name.lower()}",
-        )
-        session.add(account)
-        await session.flush()
-        session.add(
-            Follower(actor_id=blog.row.id, remote_id=account.id, follow_id=name, state=state)
-        )
+    for account in await two_followers(session):
         session.add(
             Following(
                 actor_id=blog.row.id,
                 remote_id=account.id,
-                follow_id=f"https://blog.example/follows/{slugify(name)}",
-                state=FollowingState.ACCEPTED if name == "Carol" else FollowingState.ASKED,
+                follow_id=f"https://blog.example/follows/{slugify(account.name)}",
+                state=FollowingState.ACCEPTED if account.name == "Carol" else FollowingState.ASKED,
             )
         )
     with tempfile.TemporaryDirectory() as folder:

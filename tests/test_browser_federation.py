@@ -27,11 +27,11 @@ def remote() -> Iterator[Fediverse]:
         yield server
 
 
-async def followed_and_waiting(session: AsyncSession) -> None:
-    """The admin `sign_in` signs in as, and two followers of the blog: one accepted, one
-    waiting for approval, with a long handle."""
-    await a_writer(session)
+async def two_followers(session: AsyncSession) -> list[RemoteActor]:
+    """Two followers of the blog: one accepted, one waiting for approval, with a long
+    handle. Their accounts, in that order."""
     blog = await actors.blog(session)
+    accounts = []
     for name, state in (
         ("Carol", FollowerState.ACCEPTED),
         ("Someone-with-a-rather-long-name", FollowerState.PENDING),
@@ -48,6 +48,14 @@ async def followed_and_waiting(session: AsyncSession) -> None:
         session.add(
             Follower(actor_id=blog.row.id, remote_id=account.id, follow_id=name, state=state)
         )
+        accounts.append(account)
+    return accounts
+
+
+async def followed_and_waiting(session: AsyncSession) -> None:
+    """The admin `sign_in` signs in as, and two followers of the blog."""
+    await a_writer(session)
+    await two_followers(session)
 
 
 @SCRIPTED_AND_WIDTH

@@ -352,16 +352,22 @@ DROP_A_PNG = """async () => {
 }"""
 
 
-async def test_insert_image_picks_files_and_asks_for_each_description(
-    live_server, page, tmp_path
-) -> None:
+async def a_new_post_with_the_cursor_at(live_server, page, text: str, cursor: int) -> Any:
+    """The editor of a new post holding `text`, the caret at `cursor`: its text box."""
     live_server.seed(a_writer)
     await sign_in(page, live_server.url)
     await page.goto(live_server.url + "/admin/posts/new")
     await wait_until(page, "window.htmx !== undefined")
     body = page.locator("#editor-body")
-    await body.fill("Text.\n")
-    await page.evaluate("document.querySelector('#editor-body').setSelectionRange(6, 6)")
+    await body.fill(text)
+    await body.evaluate(f"box => box.setSelectionRange({cursor}, {cursor})")
+    return body
+
+
+async def test_insert_image_picks_files_and_asks_for_each_description(
+    live_server, page, tmp_path
+) -> None:
+    body = await a_new_post_with_the_cursor_at(live_server, page, "Text.\n", 6)
     # The button opens the file picker (a native button: Enter and Space press it too).
     assert await page.locator("#insert-image").evaluate("b => b.type") == "button"
     async with page.expect_file_chooser() as chooser:
@@ -385,13 +391,8 @@ async def test_insert_image_picks_files_and_asks_for_each_description(
 
 
 async def test_dropping_an_image_inserts_its_markdown_at_the_cursor(live_server, page) -> None:
-    live_server.seed(a_writer)
-    await sign_in(page, live_server.url)
-    await page.goto(live_server.url + "/admin/posts/new")
-    await wait_until(page, "window.htmx !== undefined")
-    body = page.locator("#editor-body")
-    await body.fill("Before the picture.\nAfter the picture.")
-    await page.evaluate("document.querySelector('#editor-body').setSelectionRange(20, 20)")
+    text = "Before the picture.\nAfter the picture."
+    body = await a_new_post_with_the_cursor_at(live_server, page, text, 20)
 
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
