@@ -115,12 +115,16 @@ def render(code: str, info: str) -> str:
     ]
     pre_class = "highlight linenums" if fence.first_number is not None else "highlight"
     lang_attr = f' data-lang="{html.escape(language)}"' if language else ""
+    label = _label(fence.language, language, lexer, diff=bool(diff))
+    # A block wider than its column scrolls: focusable, so a keyboard can scroll it, and
+    # named, so a screen reader says what the focus is on.
+    name = ", ".join(part for part in (fence.title, f"{label} code" if label else "") if part)
     block = (
-        f'<pre class="{pre_class}"{lang_attr} tabindex="0"><code>'
+        f'<pre class="{pre_class}"{lang_attr} tabindex="0" role="group"'
+        f' aria-label="{html.escape(name or "Code")}"><code>'
         + "\n".join(rows)
         + "</code></pre>"
     )
-    label = _label(fence.language, language, lexer, diff=bool(diff))
     caption = ""
     if fence.title or label:
         title = f'<span class="code-title">{html.escape(fence.title)}</span>' if fence.title else ""

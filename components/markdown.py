@@ -48,8 +48,9 @@ from components.diagrams import runner, svg
 # Raised whenever the same Markdown renders to different HTML: every post stored with an
 # older one is rendered again (components/rerender.py). 1: before code blocks had lines,
 # titles and labels, callouts and heading links. 2: before diagrams were drawn and h5 and
-# h6 had links. 3: before formulas carried their LaTeX as `alttext`.
-VERSION = 4
+# h6 had links. 3: before formulas carried their LaTeX as `alttext`. 4: before a code block
+# was named for assistive technology (role and aria-label on its <pre>).
+VERSION = 5
 WORDS_PER_MINUTE = 230
 # Tokens deep: a list item is two (the list and the item), a quote one.
 MAX_NESTING = 100
@@ -60,7 +61,7 @@ _ATTRIBUTES: dict[str, set[str]] = {
     # aria-label: a heading's anchor link says which section it links to.
     "a": {"href", "hreflang", "id", "class", "aria-label"},
     "code": {"class"},
-    "pre": {"class", "data-lang", "tabindex"},
+    "pre": {"class", "data-lang", "tabindex", "role", "aria-label"},
     # data-n: a code line's number, drawn by CSS so that copying the code leaves it out.
     "span": {"class", "data-n"},
     "ins": {"class", "data-n"},

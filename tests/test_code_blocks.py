@@ -47,7 +47,8 @@ def test_title_label_highlighted_lines_and_numbers() -> None:
     )
     assert html.startswith('<figure class="code"><figcaption>')
     assert '<span class="code-title">app.py</span><span class="code-lang">Python</span>' in html
-    assert '<pre class="highlight linenums" data-lang="python" tabindex="0"><code>' in html
+    pre = '<pre class="highlight linenums" data-lang="python" tabindex="0" role="group"'
+    assert f'{pre} aria-label="app.py, Python code"><code>' in html
     assert lines_of(html) == [
         '<span class="line hl" data-n="7">',
         '<span class="line" data-n="8">',
@@ -131,3 +132,9 @@ def test_the_post_renderer_keeps_the_figure_lines_and_numbers() -> None:
     )
     assert '<span class="line hl" data-n="2">' in html
     assert 'tabindex="0"' in html
+
+
+def test_every_block_is_named_for_a_screen_reader() -> None:
+    assert 'role="group" aria-label="Code"><code>' in render("x = 1\n", "")
+    assert 'aria-label="Shell session code"' in render("$ ls\n", "console")
+    assert 'aria-label="a &lt;b&gt;.txt, Text only code"' in render("x\n", 'text title="a <b>.txt"')

@@ -34,7 +34,8 @@ def test_every_heading_from_h2_down_links_to_itself_and_h1_does_not() -> None:
 
 def test_code_is_highlighted_on_the_server() -> None:
     html = render("```python\ndef f():\n    return 1 < 2\n```\n").html
-    assert '<pre class="highlight" data-lang="python" tabindex="0"><code>' in html
+    pre = '<pre class="highlight" data-lang="python" tabindex="0" role="group"'
+    assert f'{pre} aria-label="Python code"><code>' in html
     assert '<span class="k">def</span>' in html
     assert "&lt;" in html
 
