@@ -121,9 +121,7 @@ def render(code: str, info: str) -> str:
     name = ", ".join(part for part in (fence.title, f"{label} code" if label else "") if part)
     block = (
         f'<pre class="{pre_class}"{lang_attr} tabindex="0" role="group"'
-        f' aria-label="{html.escape(name or "Code")}"><code>'
-        + "\n".join(rows)
-        + "</code></pre>"
+        f' aria-label="{html.escape(name or "Code")}"><code>' + "\n".join(rows) + "</code></pre>"
     )
     caption = ""
     if fence.title or label:

@@ -11,6 +11,7 @@ FINGERPRINTS = "quire.asset_fingerprints"
 # Files the base layout needs; start-up fails clearly when one is missing.
 REQUIRED = (
     "css/quire.css",
+    "css/admin.css",
     "vendor/htmx.min.js",
     "vendor/hx-sse.min.js",
     "vendor/hx-upsert.min.js",
