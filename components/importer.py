@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from components import kept_matter, tag_targets, template_tags, yaml_limits
 from components.frontmatter import Source
 from components.markdown import Picture
+from components.media.backup import MANIFEST as MEDIA_MANIFEST
 from components.media.library import pictures, store, stored_hash
 from components.media.names import MAX_ALT_TEXT_LENGTH
 from components.media.refusals import MediaError
@@ -37,8 +38,6 @@ from components.render_pool import RenderRefused
 from components.saving import Content, write
 from components.text import slugify
 
-# Where an export keeps what the library knows of each file beyond its bytes.
-MEDIA_MANIFEST = Path("_data") / "quire_media.yml"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
 
 
