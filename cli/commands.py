@@ -247,6 +247,10 @@ def import_posts(
     time. Images the Markdown shows by a local path go into the media library and the
     links follow.
 
+    A folder `quire export` wrote is a restore: its people, media library (logo, icon,
+    avatars and unused images too, each checked as an upload), posts, comments and
+    settings come back, adding nothing twice and never overwriting settings a blog has.
+
     A post is matched by its slug, so importing the same files again updates them in
     place and leaves the rest alone; a second file with the same slug in one import
     is skipped. Each file is imported in its own transaction: a bad file is reported
