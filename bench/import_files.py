@@ -8,7 +8,9 @@ every tenth a draft) into a temporary folder, as Markdown files and as a WXR fil
 (the same text in HTML, with two comments each), migrates a fresh database (SQLite in
 the same folder unless --database-url names another, which is emptied first), then
 times, for each, a first import, an import again (every post unchanged) and a dry
-run, as the `quire` command runs them. Nothing leaves 127.0.0.1.
+run, as the `quire` command runs them. Nothing leaves 127.0.0.1. It prints a line as
+each run ends, then the table the README keeps, with the machine's load average before
+and after (the machine may be shared: read the numbers with it).
 """
 
 from __future__ import annotations
@@ -116,32 +118,62 @@ def quire(env: dict[str, str], *args: str) -> tuple[float, str]:
     return elapsed, done.stdout.strip().splitlines()[-1]
 
 
+RUNS = (("first import", ()), ("again, unchanged", ()), ("dry run", ("--dry-run",)))
+
+
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages (Linux), or a word saying there are none."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def table(count: int, backend: str, rows: dict[str, list[float]]) -> str:
+    """The README's table: each kind's runs, in seconds and posts a second."""
+    lines = [
+        f"| {count:,} posts as ({backend}) | " + " | ".join(label for label, _ in RUNS) + " |",
+        "|---" * (len(RUNS) + 1) + "|",
+    ]
+    for kind, times in rows.items():
+        cells = [f"{elapsed:.1f} s ({count / elapsed:,.0f} posts/s)" for elapsed in times]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--database-url", help="a PostgreSQL database to empty and use")
     options = parser.parse_args()
+    before = load_average()
+    rows: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="quire-bench-import-") as temporary:
         folder = Path(temporary)
         write_files(folder / "site", options.files)
         write_wordpress(folder / "wordpress.xml", options.files)
         backend = "PostgreSQL" if options.database_url else "SQLite"
-        for kind, source in (("Markdown files", "site"), ("WordPress export", "wordpress.xml")):
+        kinds = (
+            ("Markdown files", "site"),
+            ("one WordPress export (2 comments a post)", "wordpress.xml"),
+        )
+        for kind, source in kinds:
             url = options.database_url or f"sqlite:///{folder / (source + '.db')}"
             if options.database_url:
                 asyncio.run(empty_postgres(url))
             instance = str(folder / f"instance-{source}")
             env = {**os.environ, "DATABASE_URL": url, "QUIRE_INSTANCE_PATH": instance}
             quire(env, "db", "upgrade")
-            print(f"{options.files} posts as {kind} on {backend}")
-            for label, args in (
-                ("first import", ()),
-                ("again, unchanged", ()),
-                ("dry run", ("--dry-run",)),
-            ):
+            print(f"{options.files} posts as {kind} on {backend}", flush=True)
+            for label, args in RUNS:
                 elapsed, summary = quire(env, "import", *args, str(folder / source))
                 rate = options.files / elapsed
-                print(f"  {label:<17} {elapsed:7.1f} s  {rate:6.0f} posts/s   {summary}")
+                line = f"  {label:<17} {elapsed:7.1f} s  {rate:6.0f} posts/s   {summary}"
+                print(line, flush=True)
+                rows.setdefault(kind, []).append(elapsed)
+    print()
+    print(table(options.files, backend, rows))
+    print(f"\nload average (1, 5, 15 min): {before} before, {load_average()} after")
 
 
 if __name__ == "__main__":

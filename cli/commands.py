@@ -247,6 +247,10 @@ def import_posts(
     time. Images the Markdown shows by a local path go into the media library and the
     links follow.
 
+    A folder `quire export` wrote is a restore: its people, media library (logo, icon,
+    avatars and unused images too, each checked as an upload), posts, comments and
+    settings come back, adding nothing twice and never overwriting settings a blog has.
+
     A post is matched by its slug, so importing the same files again updates them in
     place and leaves the rest alone; a second file with the same slug in one import
     is skipped. Each file is imported in its own transaction: a bad file is reported
@@ -266,7 +270,8 @@ def import_posts(
     files, missing = portability.markdown_files(p for p in paths if p not in exports)
     for problem in missing:
         click.echo(problem, err=True)
-    if not files and not exports:
+    # A backup of a blog without posts still holds its people, settings and media.
+    if not files and not exports and not any(map(portability.is_backup, paths)):
         raise click.ClickException(
             f"no Markdown files ({', '.join(sorted(portability.MARKDOWN_SUFFIXES))}) or "
             "WordPress (.xml) or Ghost (.json) exports found in " + ", ".join(map(str, paths))
@@ -323,8 +328,10 @@ def export_posts(folder: Path) -> None:
     """Write every post (drafts too) into FOLDER as Jekyll Markdown, with its media.
 
     Posts go to _posts/YYYY-MM-DD-slug.md, drafts without a date to _drafts/slug.md,
-    drafts with `published: false`; images to assets/media/, with their names and alt
-    texts in _data/quire_media.yml. `quire import FOLDER` brings it all back. FOLDER
+    drafts with `published: false`; every image of the library (the logo, the icon,
+    avatars and unused ones too) to assets/media/, with their names, alt texts, owners
+    and dates in _data/quire_media.yml; comments, people and settings to _data/.
+    `quire import FOLDER` brings it all back. FOLDER
     must be new or empty; it appears only once the export is complete.
     """
     url = base.settings()["DATABASE_URL"]

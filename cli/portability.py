@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import sys
 from collections.abc import (
     AsyncIterator,
@@ -37,6 +38,9 @@ from components import accounts, exporter, frontmatter, importer, site, site_bac
 from components.comments import backup
 from components.db import make_sessionmaker
 from components.frontmatter import Source, SourceError
+from components.media import backup as library_backup
+from components.media import refusals
+from components.media.refusals import MediaError
 from components.models import Post, User
 from web import create_app
 from web.urls import media_url, picture, post_url, taken_addresses
@@ -70,6 +74,12 @@ def markdown_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
         else:
             missing.append(f"{path}: no such file or folder")
     return list(found), missing
+
+
+def is_backup(path: Path) -> bool:
+    """Whether `path` is a folder `quire export` wrote: it holds one of its data files."""
+    data = (site_backup.PEOPLE_FILE, site_backup.SETTINGS_FILE, library_backup.MANIFEST)
+    return path.is_dir() and any((path / name).is_file() for name in data)
 
 
 @contextlib.asynccontextmanager
@@ -173,8 +183,10 @@ async def import_files(
         dry_run=dry_run,
         roots=tuple(folder.resolve() for folder in folders),
     )
-    # An export's people come first, so that its posts find their authors.
+    # An export's people come first, so that its posts find their authors and its files
+    # their owners; then its library, so that posts find their images there.
     people = {folder: await _people(engine, folder, report, show) for folder in folders}
+    library = {folder: await _library(engine, folder, options, report, show) for folder in folders}
     for path in files:
         show(*await _import_one(engine, path, options, time_zone, report))
     for export in exports:
@@ -187,14 +199,14 @@ async def import_files(
             await _note(
                 engine,
                 folder / site_backup.PEOPLE_FILE,
-                functools.partial(_authorship, entries=entries),
+                functools.partial(_authorship, entries=entries, library=library[folder]),
                 report,
             )
         if (folder / backup.COMMENTS_FILE).is_file():
             await _restore_comments(
                 engine, folder / backup.COMMENTS_FILE, dry_run=dry_run, report=report, show=show
             )
-        await _settings(engine, folder, report, show)
+        await _settings(engine, folder, library[folder], report, show)
     return report
 
 
@@ -237,12 +249,90 @@ async def _accounts(session: AsyncSession, *, entries: list[dict[str, Any]]) -> 
     return f"{made} account(s) made, disabled until an admin enables them"
 
 
-async def _authorship(session: AsyncSession, *, entries: list[dict[str, Any]]) -> str:
+async def _authorship(
+    session: AsyncSession, *, entries: list[dict[str, Any]], library: Mapping[str, int]
+) -> str:
     given = await site_backup.restore_authorship(session, entries)
-    return f"{given} post(s) given their author"
+    avatars = await site_backup.restore_avatars(session, entries, library)
+    return f"{given} post(s) given their author, {avatars} avatar(s) given"
 
 
-async def _settings(engine: AsyncEngine, folder: Path, report: Report, show: Show) -> None:
+async def _library(
+    engine: AsyncEngine, folder: Path, options: importer.Options, report: Report, show: Show
+) -> dict[str, int]:
+    """An export's media library, file by file, each in its own transaction: the library's
+    id for each file name that is there now (none on a dry run for what it would add)."""
+    path = folder / library_backup.MANIFEST
+    if (text := await _data_file(path, report, show)) is None:
+        return {}
+    try:
+        entries = library_backup.parse(text)
+    except library_backup.BackupError as error:
+        show(*_skip(report, f"{path}: media not restored: {error}"))
+        return {}
+    found: dict[str, int] = {}
+    added = 0
+    root = (folder / library_backup.MEDIA_FOLDER).resolve()
+    for entry in entries:
+        file = folder / library_backup.MEDIA_FOLDER / entry.file
+        try:
+            data = await asyncio.to_thread(_read_at_most, file, root, options.max_image_bytes)
+        except OSError as error:
+            show(*_skip(report, f"{file}: not restored: cannot read it ({error.strerror})"))
+            continue
+        if isinstance(data, int):
+            limit = refusals.size(options.max_image_bytes)
+            problem = f"the file is {refusals.size(data, up=True)}; the limit is {limit}"
+            show(*_skip(report, f"{file}: not restored: {problem}"))
+            continue
+        work = functools.partial(_restore_file, entry=entry, data=data, options=options)
+        done = await runs.in_transaction(engine, work, dry_run=options.dry_run, what=str(file))
+        if isinstance(done, str):
+            show(*_skip(report, done))
+            continue
+        if done.media_id is not None:
+            found[entry.file] = done.media_id
+        added += done.added
+    report.images += added
+    verb = "would be " if options.dry_run else ""
+    report.notes.append(f"{path}: {added} of {len(entries)} file(s) {verb}added to the library")
+    return found
+
+
+def _read_at_most(file: Path, root: Path, limit: int) -> bytes | int:
+    """The file's bytes, or its size when it is larger than `limit` (never read whole).
+    Only a file inside `root`: a link out of the export is as good as missing."""
+    if importer.inside(file, root) is None:
+        raise FileNotFoundError(2, "no such file in the export")
+    with file.open("rb") as opened:
+        data = opened.read(limit + 1)
+        return data if len(data) <= limit else os.fstat(opened.fileno()).st_size
+
+
+async def _restore_file(
+    session: AsyncSession,
+    *,
+    entry: library_backup.Entry,
+    data: bytes,
+    options: importer.Options,
+) -> library_backup.Restored:
+    try:
+        return await library_backup.restore(
+            session,
+            entry,
+            data,
+            max_bytes=options.max_image_bytes,
+            folder=options.media_folder,
+            dry_run=options.dry_run,
+            planned=options.planned,
+        )
+    except MediaError as error:
+        raise importer.Refused(f"not restored: {error}") from None
+
+
+async def _settings(
+    engine: AsyncEngine, folder: Path, library: Mapping[str, int], report: Report, show: Show
+) -> None:
     path = folder / site_backup.SETTINGS_FILE
     if (text := await _data_file(path, report, show)) is None:
         return
@@ -251,11 +341,14 @@ async def _settings(engine: AsyncEngine, folder: Path, report: Report, show: Sho
     except site_backup.BackupError as error:
         show(*_skip(report, f"{path}: settings not restored: {error}"))
         return
-    await _note(engine, path, functools.partial(_kept_settings, values=values), report)
+    work = functools.partial(_kept_settings, values=values, library=library)
+    await _note(engine, path, work, report)
 
 
-async def _kept_settings(session: AsyncSession, *, values: dict[str, Any]) -> str:
-    if await site_backup.restore_settings(session, values):
+async def _kept_settings(
+    session: AsyncSession, *, values: dict[str, Any], library: Mapping[str, int]
+) -> str:
+    if await site_backup.restore_settings(session, values, library):
         return "settings restored"
     return "settings left as they are: this blog has its own"
 

@@ -2,9 +2,10 @@
 
 The layout is Jekyll's: `_posts/YYYY-MM-DD-slug.md` for posts with a date,
 `_drafts/slug.md` for drafts without one, `slug.md` with `layout: page` for pages,
-the images under `assets/media/` by their library names, and what the library knows
-of them (name, alt text) in `_data/quire_media.yml`. Importing the folder into an
-empty Quire gives the same posts, pages, tags, dates, switches, redirects and media
+every file of the media library under `assets/media/` by its library name (those no
+post shows too: the logo, the icon, avatars), and what the library knows of them in
+`_data/quire_media.yml` (components/media/backup). Importing the folder into an empty
+Quire gives the same posts, pages, tags, dates, switches, redirects and media
 (components/importer).
 """
 
@@ -30,12 +31,12 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from components import kept_matter, site_backup
 from components.comments import backup
 from components.frontmatter import DESCRIPTION_STAND_INS, Source
-from components.importer import MEDIA_MANIFEST
+from components.media import backup as library_backup
+from components.media.backup import MANIFEST, MEDIA_FOLDER
 from components.media.library import for_body
 from components.media.names import file_name
 from components.models import Media, Post, PostKind, PostStatus, Redirect
 
-MEDIA_FOLDER = PurePosixPath("assets/media")
 _BATCH = 200
 
 
@@ -203,14 +204,12 @@ async def _write_all(
         select(Redirect.post_id, Redirect.path).order_by(Redirect.path)
     ):
         redirects.setdefault(post_id, []).append(path)
-    used: dict[str, Media] = {}
     posts = drafts = 0
     async for batch in _posts(session):
         for post in batch:
             # A cover image (`image: ...`) is kept in the front matter, not in the body.
             mentions = f"{post.body}\n{json.dumps(post.front_matter or {})}"
             shown = {item.sha256: item for item in await for_body(session, mentions)}
-            used.update(shown)
             exported = _exported(post, redirects.get(post.id, []), shown.values(), media_url)
             relative = file_path(exported)
             text = kept_matter.file_text(post, exported, relative, render_file)
@@ -218,21 +217,15 @@ async def _write_all(
             progress(str(relative))
             posts += 1
             drafts += exported.draft
-    for item in used.values():
-        data = await session.scalar(select(Media.data).where(Media.id == item.id))
+    # The whole library, not only what posts show: a file's bytes are read one at a time.
+    items = await library_backup.library(session)
+    for item in items:
+        data = await library_backup.data_of(session, item)
         name = file_name(item.sha256, item.content_type)
-        await asyncio.to_thread(_write_bytes, staging / MEDIA_FOLDER / name, data or b"")
-    if used:
-        manifest = [
-            {
-                "file": file_name(item.sha256, item.content_type),
-                "filename": item.filename,
-                "alt": item.alt_text,
-            }
-            for item in sorted(used.values(), key=lambda item: item.sha256)
-        ]
-        text = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
-        await asyncio.to_thread(_write, staging / MEDIA_MANIFEST, text)
+        await asyncio.to_thread(_write_bytes, staging / MEDIA_FOLDER / name, data)
+    if items:
+        text = data_file(library_backup.manifest(items))
+        await asyncio.to_thread(_write, staging / MANIFEST, text)
     threads = await backup.dump(session)
     if threads:
         text = data_file(threads)
@@ -244,7 +237,7 @@ async def _write_all(
     if (settings := await site_backup.dump_settings(session)) is not None:
         text = data_file(settings)
         await asyncio.to_thread(_write, staging / site_backup.SETTINGS_FILE, text)
-    return Summary(posts=posts, drafts=drafts, media=len(used), comments=comments)
+    return Summary(posts=posts, drafts=drafts, media=len(items), comments=comments)
 
 
 def _exported(

@@ -25,9 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, undefer
 
-from components import kept_matter, template_tags, yaml_limits
+from components import kept_matter, tag_targets, template_tags, yaml_limits
 from components.frontmatter import Source
 from components.markdown import Picture
+from components.media.backup import MANIFEST as MEDIA_MANIFEST
 from components.media.library import pictures, store, stored_hash
 from components.media.names import MAX_ALT_TEXT_LENGTH
 from components.media.refusals import MediaError
@@ -37,8 +38,6 @@ from components.render_pool import RenderRefused
 from components.saving import Content, write
 from components.text import slugify
 
-# Where an export keeps what the library knows of each file beyond its bytes.
-MEDIA_MANIFEST = Path("_data") / "quire_media.yml"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
 
 
@@ -269,6 +268,11 @@ class Options:
     planned: set[str] = field(default_factory=set)
     # The folders being imported, resolved: images are only ever read from under them.
     roots: tuple[Path, ...] = ()
+    # What template tags need from the disk, kept from file to file (set from `roots`).
+    files: tag_targets.Files = field(default_factory=tag_targets.Files)
+
+    def __post_init__(self) -> None:
+        self.files.roots = self.roots
 
 
 async def _images(
@@ -441,6 +445,17 @@ def _same(post: Post, content: Content) -> bool:
     )
 
 
+def _convert_tags(body: str, head: str, file: Path, options: Options) -> template_tags.Converted:
+    """The body's template tags converted, as its generator reads them (blocking: it
+    looks at the disk for the generator's settings and for linked files)."""
+    return template_tags.convert(
+        body,
+        first_line=head.count("\n") + 1,
+        hugo=options.files.is_hugo(file, head),
+        slug_of=options.files.slugs_for(file),
+    )
+
+
 async def import_source(
     session: AsyncSession, source: Source, file: Path, options: Options, *, undated: datetime
 ) -> Imported:
@@ -450,9 +465,7 @@ async def import_source(
     """
     if source.head is not None:
         # A Jekyll or Hugo file: its template tags become Markdown, the rest are named.
-        tags = await asyncio.to_thread(
-            template_tags.convert, source.body, first_line=source.head.count("\n") + 1
-        )
+        tags = await asyncio.to_thread(_convert_tags, source.body, source.head, file, options)
         source = replace(source, body=tags.body, warnings=source.warnings + tags.warnings)
     _refuse_nul(source)
     imported = Imported(Outcome.UNCHANGED, source.slug, warnings=list(source.warnings))

@@ -1,6 +1,10 @@
 """The site's people and settings in an export, and back: `_data/quire_people.yml` and
 `_data/quire_settings.yml`, beside the posts and the comments.
 
+Each person's avatar, and the site's logo and icon, are named by their file under
+`assets/media/` (components/media/backup brings those files back first; here they are
+given to the people and the settings that named them).
+
 People go out with their names, roles, profiles and the slugs of the posts they wrote;
 never a password hash, a two-factor secret or a session. So a restored account cannot
 sign in until an admin enables it and sends a password link (people.imported_author),
@@ -11,21 +15,41 @@ site's title or address.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
-from components import people, site, yaml_limits
-from components.models import AuthorProfile, Post, Role, SiteSettings, User
+from components import authors, people, site, yaml_limits
+from components.media.names import file_name
+from components.models import AuthorProfile, Media, Post, Role, SiteSettings, User
 
 PEOPLE_FILE = "_data/quire_people.yml"
 SETTINGS_FILE = "_data/quire_settings.yml"
 
 
+# The site's images in the settings file, each by its file under assets/media/.
+IMAGES = ("logo", "favicon")
+# A file of the library, as an export names it: its hash and the extension of its type.
+_LIBRARY_FILE = re.compile(r"([0-9a-f]{64})\.(?:png|jpg|webp|gif)")
+
+
 class BackupError(ValueError):
     """A people or settings file that cannot be read; str() says what and where."""
+
+
+async def _media_id(session: AsyncSession, name: str, restored: Mapping[str, int]) -> int | None:
+    """The library's copy of the export's file `name`: as the media restore stored it,
+    else (a library file kept by hash) the one with its hash; None when there is none."""
+    if name in restored:
+        return restored[name]
+    if (match := _LIBRARY_FILE.fullmatch(name)) is None:
+        return None
+    return await session.scalar(select(Media.id).where(Media.sha256 == match[1]))
 
 
 def _load(text: str, what: str) -> Any:
@@ -44,7 +68,10 @@ async def dump_people(session: AsyncSession) -> list[dict[str, Any]]:
     """Everyone, with their profile and their posts' slugs."""
     users = (await session.scalars(select(User).order_by(User.id))).all()
     profiles = {
-        profile.user_id: profile for profile in await session.scalars(select(AuthorProfile))
+        profile.user_id: profile
+        for profile in await session.scalars(
+            select(AuthorProfile).options(joinedload(AuthorProfile.avatar))
+        )
     }
     written: dict[int, list[str]] = {}
     for author_id, slug in await session.execute(
@@ -67,6 +94,8 @@ async def dump_people(session: AsyncSession) -> list[dict[str, Any]]:
                 entry["bio"] = profile.bio
             if profile.links:
                 entry["links"] = list(profile.links)
+            if profile.avatar is not None:
+                entry["avatar"] = file_name(profile.avatar.sha256, profile.avatar.content_type)
         if written.get(user.id):
             entry["posts"] = written[user.id]
         out.append(entry)
@@ -82,6 +111,8 @@ def parse_people(text: str) -> list[dict[str, Any]]:
             raise BackupError(f"person {number}: needs at least an email")
         if entry.get("role", "author") not in {role.value for role in Role}:
             raise BackupError(f"person {number}: role {entry.get('role')!r} is not a role")
+        if not isinstance(entry.get("avatar", ""), str):
+            raise BackupError(f"person {number}: avatar must be a file's name")
     return entries
 
 
@@ -134,15 +165,43 @@ async def restore_authorship(session: AsyncSession, entries: list[dict[str, Any]
     return given
 
 
+async def restore_avatars(
+    session: AsyncSession, entries: list[dict[str, Any]], restored: Mapping[str, int]
+) -> int:
+    """Give people without an avatar the one the people file names (`restored`: the
+    library's ids of the export's files); how many. An avatar already set stays."""
+    given = 0
+    for entry in entries:
+        name = str(entry.get("avatar") or "")
+        if not name or (media_id := await _media_id(session, name, restored)) is None:
+            continue
+        user = await session.scalar(select(User).where(User.email == str(entry["email"]).lower()))
+        if user is None:
+            continue
+        profile = await authors.profile_of(session, user)
+        if profile.avatar is None:
+            profile.avatar = await session.get(Media, media_id)
+            given += 1
+    await session.flush()
+    return given
+
+
 # --- settings -----------------------------------------------------------------
 
 
 async def dump_settings(session: AsyncSession) -> dict[str, Any] | None:
     """What admins set, or None before the first save."""
-    row = await session.get(SiteSettings, 1)
+    row = await session.scalar(
+        select(SiteSettings)
+        .where(SiteSettings.id == 1)
+        .options(joinedload(SiteSettings.logo), joinedload(SiteSettings.favicon))
+    )
     if row is None:
         return None
     values: dict[str, Any] = {field.name: getattr(row, field.name) for field in site.FIELDS}
+    for name in IMAGES:
+        if (image := getattr(row, name)) is not None:
+            values[name] = file_name(image.sha256, image.content_type)
     values["menu"] = [dict(entry) for entry in row.menu or []]
     if row.default_author_id is not None:
         email = await session.scalar(select(User.email).where(User.id == row.default_author_id))
@@ -175,11 +234,20 @@ def parse_settings(text: str) -> dict[str, Any]:
         raise BackupError(f"menu {error}") from None
     if isinstance(document.get("default_author"), str):
         values["default_author"] = document["default_author"]
+    for name in IMAGES:
+        if name in document and not isinstance(document[name], str):
+            raise BackupError(f"{name}: must be a file's name under assets/media/")
+        if document.get(name):
+            values[name] = document[name]
     return values
 
 
-async def restore_settings(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Keep `values` if this blog has no settings of its own yet; whether they were kept."""
+async def restore_settings(
+    session: AsyncSession, values: dict[str, Any], restored: Mapping[str, int]
+) -> bool:
+    """Keep `values` if this blog has no settings of its own yet; whether they were kept.
+    The logo and the icon are the library's copies of the files they name (`restored`:
+    the media restore's ids of the export's files)."""
     if await session.get(SiteSettings, 1) is not None:
         return False
     await site.save(session, {k: v for k, v in values.items() if k in site.BY_NAME})
@@ -187,4 +255,12 @@ async def restore_settings(session: AsyncSession, values: dict[str, Any]) -> boo
     if email := values.get("default_author"):
         user_id = await session.scalar(select(User.id).where(User.email == email.lower()))
         await site.save_default_author(session, user_id)
+    logo = await _media(session, values.get("logo", ""), restored)
+    favicon = await _media(session, values.get("favicon", ""), restored)
+    await site.save_images(session, logo=logo, favicon=favicon)
     return True
+
+
+async def _media(session: AsyncSession, name: str, restored: Mapping[str, int]) -> Media | None:
+    media_id = await _media_id(session, name, restored) if name else None
+    return None if media_id is None else await session.get(Media, media_id)

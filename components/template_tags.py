@@ -4,9 +4,16 @@ Liquid tags (`{% ... %}`, `{{ ... }}`) and Hugo shortcodes (`{{< ... >}}`, `{{% 
 mean nothing to Quire: left alone they show on the page as raw text. `convert` rewrites
 the common ones once, at import time: videos and gists become plain links (our CSP
 forbids third-party frames and images), figures become Markdown images, highlight
-blocks become fenced code, cross-references become `/<slug>` addresses. Every other tag
-is kept exactly as written and reported with its line in the file, so that the writer
-can fix it by hand: nothing the writer wrote is ever dropped.
+blocks become fenced code, cross-references become `/<slug>` addresses (the slug the
+target file gives, when the caller can read it: components/tag_targets). Every other
+tag is kept exactly as written and reported with its line in the file, so that the
+writer can fix it by hand: nothing the writer wrote is ever dropped. The first
+MAX_WARNINGS are told one by one, then how many more there were, so that a file of
+ten thousand tags cannot bury the rest of an import's report.
+
+Hugo reads shortcodes in content and nothing else: `{{ ... }}` there is the writer's
+text (a Go template example, say), left alone and not reported. In a Jekyll file it is
+Liquid, and reported like any other tag.
 
 Pure: a string in, a string and warnings out. A tag may not contain a brace and is at
 most a couple of thousand characters long, and each closing tag is searched for once,
@@ -15,6 +22,7 @@ so a body full of unclosed tags is still scanned in linear time.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +38,24 @@ class Converted:
     warnings: tuple[str, ...]  # each "line N: <what> left as it was", N a line of the file
 
 
-def convert(body: str, *, first_line: int = 1) -> Converted:
-    """first_line is the file line number of the body's first line (after the front matter)."""
-    return _Scan(body, first_line).run()
+# What a cross-reference's target file says its slug is: given the tag's name (`link`,
+# `post_url`, `ref` or `relref`) and the path it names; None when it cannot say.
+SlugOf = Callable[[str, str], str | None]
+
+# Tags told one by one in a file's warnings; the rest are counted in one line.
+MAX_WARNINGS = 20
+
+
+def _no_files(_tag: str, _path: str) -> str | None:
+    return None
+
+
+def convert(
+    body: str, *, first_line: int = 1, hugo: bool = False, slug_of: SlugOf = _no_files
+) -> Converted:
+    """first_line is the file line number of the body's first line (after the front
+    matter); `hugo` says the file is Hugo's (see above); `slug_of` reads targets' slugs."""
+    return _Scan(body, first_line, hugo, slug_of).run()
 
 
 # Braces are excluded inside a tag: a stray `{{<` then stops at the next brace instead
@@ -72,11 +95,14 @@ _SNIPPET = 60
 class _Scan:
     """One pass over a body: `out` holds the converted text of `body[:done]`."""
 
-    def __init__(self, body: str, first_line: int) -> None:
+    def __init__(self, body: str, first_line: int, hugo: bool, slug_of: SlugOf) -> None:
         self.body = body
+        self.hugo = hugo
+        self.slug_of = slug_of
         self.out: list[str] = []
         self.done = 0
         self.warnings: list[str] = []
+        self.unreported = 0  # tags left as they were past MAX_WARNINGS
         self._line, self._counted_to = first_line, 0
         # The last search for each closing tag: whatever it found (or did not) holds for
         # any later search starting before that point, so no stretch is searched twice.
@@ -87,6 +113,10 @@ class _Scan:
         while (tag := _TAG.search(self.body, position)) is not None:
             position = self._handle(tag)
         self.out.append(self.body[self.done :])
+        if self.unreported:
+            self.warnings.append(
+                f"{self.unreported} more tag(s) left as they were, not listed one by one"
+            )
         return Converted("".join(self.out), tuple(self.warnings))
 
     def _handle(self, tag: re.Match[str]) -> int:
@@ -99,6 +129,8 @@ class _Scan:
             return self._shortcode(tag)
         if tag["liquid"] is not None:
             return self._liquid(tag)
+        if self.hugo:
+            return tag.end()  # Hugo shows `{{ ... }}` in content as it is
         if tag["output"].strip() in _EMPTY_OUTPUTS:
             return self._replace(tag.start(), tag.end(), "")
         return self._keep(tag)
@@ -118,7 +150,10 @@ class _Scan:
             options = _code_options((arguments or {}).get(1, "").split(","))
             return self._highlight(tag, _HUGO_END_HIGHLIGHT, language, options)
         converter = _SHORTCODES.get(name)
-        text = converter(arguments) if converter and arguments is not None else None
+        if name in ("ref", "relref") and arguments is not None:
+            text = _ref(arguments, functools.partial(self.slug_of, name))
+        else:
+            text = converter(arguments) if converter and arguments is not None else None
         return self._keep(tag) if text is None else self._replace(tag.start(), tag.end(), text)
 
     def _liquid(self, tag: re.Match[str]) -> int:
@@ -132,7 +167,7 @@ class _Scan:
             )
             return self._highlight(tag, _LIQUID_END_HIGHLIGHT, language, options)
         converter = _LIQUID_TAGS.get(name)
-        text = converter(rest) if converter else None
+        text = converter(rest, functools.partial(self.slug_of, name)) if converter else None
         return self._keep(tag) if text is None else self._replace(tag.start(), tag.end(), text)
 
     def _highlight(
@@ -187,6 +222,9 @@ class _Scan:
         return tag.end()
 
     def _warn(self, position: int, what: str) -> None:
+        if len(self.warnings) >= MAX_WARNINGS:
+            self.unreported += 1
+            return
         what = " ".join(what.split())
         if len(what) > _SNIPPET:
             what = what[: _SNIPPET - 1] + "…"
@@ -264,22 +302,33 @@ def _figure(arguments: _Arguments) -> str | None:
     return f"{image}\n{mark}{caption}{mark}" if caption else image
 
 
-def _ref(arguments: _Arguments) -> str | None:
-    return _address(arguments.get("path") or arguments.get(0, ""))
+# The slug the file at a path gives, for one tag's target (None: it cannot say).
+_OwnSlug = Callable[[str], str | None]
 
 
-def _jekyll_link(rest: str) -> str | None:
+def _ref(arguments: _Arguments, own_slug: _OwnSlug) -> str | None:
+    return _address(arguments.get("path") or arguments.get(0, ""), own_slug)
+
+
+def _jekyll_link(rest: str, own_slug: _OwnSlug) -> str | None:
     path = rest.strip()
     name = path.rsplit("/", 1)[-1]
     if "." in name and not _PAGE_SUFFIX.search(name) and not any(c.isspace() for c in path):
         return "/" + path.lstrip("/")  # a static file keeps its path, as Jekyll gives it
-    return _address(path)
+    return _address(path, own_slug)
 
 
-def _post_url(rest: str) -> str | None:
+def _post_url(rest: str, own_slug: _OwnSlug) -> str | None:
     name = _PAGE_SUFFIX.sub("", rest.strip().rsplit("/", 1)[-1])
     post = _POST_NAME.fullmatch(name)
-    return f"/{post[1]}/{post[2]}/{post[3]}/{post[4]}" if post else None
+    if post is None:
+        return None
+    # A post whose `slug:` is not its file name's is not at this dated address: its bare
+    # one leads to it (301), whatever its date.
+    own = own_slug(rest.strip())
+    if own and own != slugify(post[4]):
+        return f"/{own}"
+    return f"/{post[1]}/{post[2]}/{post[3]}/{post[4]}"
 
 
 _SHORTCODES: dict[str, Callable[[_Arguments], str | None]] = {
@@ -287,17 +336,16 @@ _SHORTCODES: dict[str, Callable[[_Arguments], str | None]] = {
     "vimeo": _video("https://vimeo.com/", "Video on Vimeo"),
     "gist": _gist,
     "figure": _figure,
-    "ref": _ref,
-    "relref": _ref,
 }
-_LIQUID_TAGS: dict[str, Callable[[str], str | None]] = {
+_LIQUID_TAGS: dict[str, Callable[[str, _OwnSlug], str | None]] = {
     "link": _jekyll_link,
     "post_url": _post_url,
 }
 
 
-def _address(path: str) -> str | None:
-    """The Quire address of the post at `path` (Jekyll or Hugo), keeping any #anchor."""
+def _address(path: str, own_slug: _OwnSlug) -> str | None:
+    """The Quire address of the post at `path` (Jekyll or Hugo), keeping any #anchor: its
+    file's own slug when that can be read, else the one its name gives."""
     target, hashed, anchor = path.strip().partition("#")
     parts = [part for part in target.split("/") if part not in ("", ".")]
     if not parts:
@@ -311,7 +359,7 @@ def _address(path: str) -> str | None:
         stem = parts[-2]  # a Hugo page bundle: my-post/index.md
     if dated := _FILE_DATE.fullmatch(stem):
         stem = dated[1]
-    slug = slugify(stem)
+    slug = own_slug(target.strip()) or slugify(stem)
     return (f"/{slug}" + (f"#{anchor}" if hashed else "")) if slug else None
 
 

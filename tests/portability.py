@@ -17,7 +17,16 @@ from sqlalchemy.orm import selectinload
 from cli.commands import main
 from components import migrations
 from components.db import make_engine
-from components.models import Comment, Media, Post, PostKind, Redirect, User
+from components.models import (
+    AuthorProfile,
+    Comment,
+    Media,
+    Post,
+    PostKind,
+    Redirect,
+    SiteSettings,
+    User,
+)
 from components.posts import post_status_label
 
 from .conftest import TEST_SECRET, reset_database, run_async, session_on
@@ -111,14 +120,38 @@ class PostView:
 
 
 async def contents(url: str) -> dict[str, Any]:
-    """Posts by slug, media by hash and comments in their threads: what an export must
-    carry from blog to blog."""
+    """Posts by slug, media by hash, comments in their threads and what shows the site's
+    and its people's images: what an export must carry from blog to blog."""
     async with session_on(url) as session:
         return {
             "posts": await _posts(session),
             "media": await _media(session),
             "comments": await _comments(session),
+            "site_images": await _site_images(session),
         }
+
+
+# A blog that shows no image of its own: no logo, no icon, no avatars.
+NO_SITE_IMAGES = (None, None, {})
+
+
+async def _site_images(session: AsyncSession) -> tuple[str | None, str | None, dict[str, str]]:
+    """The logo's and the icon's hashes, and each avatar's by its author's email."""
+    settings = await session.scalar(
+        select(SiteSettings).options(
+            selectinload(SiteSettings.logo), selectinload(SiteSettings.favicon)
+        )
+    )
+    avatars = await session.execute(
+        select(User.email, Media.sha256)
+        .join(AuthorProfile, AuthorProfile.user_id == User.id)
+        .join(Media, Media.id == AuthorProfile.avatar_id)
+    )
+    return (
+        settings.logo.sha256 if settings and settings.logo else None,
+        settings.favicon.sha256 if settings and settings.favicon else None,
+        {email: sha256 for email, sha256 in avatars},
+    )
 
 
 async def _comments(session: AsyncSession) -> list[tuple[Any, ...]]:
@@ -169,7 +202,9 @@ async def _posts(session: AsyncSession) -> dict[str, PostView]:
 
 
 async def _media(session: AsyncSession) -> dict[str, tuple[Any, ...]]:
-    found = await session.scalars(select(Media).options(selectinload(Media.variants)))
+    found = await session.scalars(
+        select(Media).options(selectinload(Media.variants), selectinload(Media.owner))
+    )
     return {
         item.sha256: (
             item.filename,
@@ -178,6 +213,8 @@ async def _media(session: AsyncSession) -> dict[str, tuple[Any, ...]]:
             item.width,
             item.height,
             tuple(variant.sha256 for variant in item.variants),
+            item.owner.email if item.owner else None,
+            item.created_at,
         )
         for item in found
     }

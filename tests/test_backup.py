@@ -4,19 +4,26 @@ and never overwriting a blog's own settings."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from PIL import Image
 from sqlalchemy import select
 
 from components import site
 from components.comments import backup
+from components.media.library import store
+from components.media.names import file_name
 from components.models import (
     AuthorProfile,
     Comment,
     CommentStatus,
+    Media,
     Post,
     PostStatus,
     Role,
@@ -25,6 +32,7 @@ from components.models import (
 )
 
 from .conftest import backend_url, make_user, run_async, session_on, write_post
+from .media_helpers import LIMIT
 from .portability import Blog
 
 
@@ -227,3 +235,170 @@ def test_a_bad_settings_file_is_named(blog: Blog, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "quire_settings.yml: settings not restored: base_url:" in result.stderr
     assert restored(again)["settings"] is None
+
+
+# --- the logo, the icon, avatars and media no post shows ---------------------------
+
+
+def png(color: str, size: tuple[int, int] = (24, 16)) -> bytes:
+    output = io.BytesIO()
+    Image.new("RGB", size, color).save(output, "PNG")
+    return output.getvalue()
+
+
+def fill_site_images(blog: Blog) -> dict[str, Media]:
+    """An admin with an avatar, a logo, an icon and an image no post shows, each its own
+    file; the library rows by what they are."""
+
+    async def add() -> dict[str, Media]:
+        async with session_on(blog.url) as session:
+            ada = await make_user(session, "ada@example.com", "Ada Lovelace", role=Role.ADMIN)
+            stored = {}
+            for what, color in (("logo", "navy"), ("icon", "gold"), ("avatar", "teal")):
+                stored[what] = await store(
+                    session,
+                    png(color),
+                    filename=f"{what}.png",
+                    owner=ada,
+                    max_bytes=LIMIT,
+                    folder=blog.media_folder,
+                    alt_text=f"The {what}",
+                )
+            stored["unused"] = await store(
+                session,
+                png("maroon", (1600, 900)),  # wide enough for smaller copies (variants)
+                filename="holiday.png",
+                owner=None,
+                max_bytes=LIMIT,
+                folder=blog.media_folder,
+                alt_text="A beach, uploaded and never shown",
+            )
+            await site.save_images(session, logo=stored["logo"], favicon=stored["icon"])
+            session.add(AuthorProfile(user_id=ada.id, avatar_id=stored["avatar"].id))
+            await session.commit()
+            return stored
+
+    return run_async(add())
+
+
+def test_the_logo_icon_avatars_and_unused_media_come_back_byte_for_byte(
+    blog: Blog, tmp_path: Path
+) -> None:
+    stored = fill_site_images(blog)
+    before = blog.contents()
+    out = tmp_path / "export"
+    result = blog.quire("export", str(out))
+    assert result.exit_code == 0, result.output
+    assert "and 4 image(s)" in result.stdout
+    for item in stored.values():
+        written = out / "assets" / "media" / file_name(item.sha256, item.content_type)
+        assert hashlib.sha256(written.read_bytes()).hexdigest() == item.sha256
+    manifest = yaml.safe_load((out / "_data" / "quire_media.yml").read_text())
+    holiday = next(entry for entry in manifest if entry["filename"] == "holiday.png")
+    assert holiday["alt"] == "A beach, uploaded and never shown" and "owner" not in holiday
+    assert {entry["owner"] for entry in manifest if "owner" in entry} == {"ada@example.com"}
+    settings = yaml.safe_load((out / "_data" / "quire_settings.yml").read_text())
+    assert settings["logo"] == file_name(stored["logo"].sha256, "image/png")
+    assert settings["favicon"] == file_name(stored["icon"].sha256, "image/png")
+    person = yaml.safe_load((out / "_data" / "quire_people.yml").read_text())[0]
+    assert person["avatar"] == file_name(stored["avatar"].sha256, "image/png")
+
+    again = Blog.empty(blog.url, tmp_path / "second")
+    dry = again.quire("import", "--dry-run", str(out))
+    assert dry.exit_code == 0, dry.output
+    assert "4 image(s) would be added" in dry.stdout
+    assert "quire_media.yml: 4 of 4 file(s) would be added to the library" in dry.stderr
+    assert again.contents()["media"] == {}
+
+    restored = again.quire("import", str(out))
+    assert restored.exit_code == 0, restored.output
+    assert "4 image(s) added" in restored.stdout
+    assert "1 avatar(s) given" in restored.stderr
+    after = again.contents()
+    assert after["media"] == before["media"]  # hashes, names, alt texts, owners, dates
+    assert (
+        after["site_images"]
+        == before["site_images"]
+        == (
+            stored["logo"].sha256,
+            stored["icon"].sha256,
+            {"ada@example.com": stored["avatar"].sha256},
+        )
+    )
+    # The served copies are the same bytes, written to the new instance's folder.
+    for item in stored.values():
+        name = file_name(item.sha256, item.content_type)
+        assert (again.media_folder / name).read_bytes() == (
+            out / "assets/media" / name
+        ).read_bytes()
+
+    second = again.quire("import", str(out))
+    assert second.exit_code == 0 and "image(s)" not in second.stdout
+    assert "0 of 4 file(s) added to the library" in second.stderr
+    assert again.contents() == after
+
+
+def test_a_bad_file_is_named_and_the_rest_of_the_library_comes_back(
+    blog: Blog, tmp_path: Path
+) -> None:
+    stored = fill_site_images(blog)
+    out = tmp_path / "export"
+    assert blog.quire("export", str(out)).exit_code == 0
+    media = out / "assets" / "media"
+    disguised = media / file_name(stored["unused"].sha256, "image/png")
+    disguised.write_bytes(b"<html><script>alert(1)</script></html>")
+    damaged = media / file_name(stored["icon"].sha256, "image/png")
+    damaged.write_bytes(damaged.read_bytes()[:60])  # cut short
+    (media / file_name(stored["logo"].sha256, "image/png")).unlink()
+
+    again = Blog.empty(blog.url, tmp_path / "second")
+    result = again.quire("import", str(out))
+    assert result.exit_code == 1
+    assert f"{disguised}: not restored: " in result.stderr
+    assert f"{damaged}: not restored: " in result.stderr
+    logo = media / file_name(stored["logo"].sha256, "image/png")
+    assert f"{logo}: not restored: cannot read it (no such file in the export)" in result.stderr
+    after = again.contents()
+    # Only the avatar came back; nothing of the others was kept, and the settings that
+    # named the logo and the icon are kept without them.
+    assert set(after["media"]) == {stored["avatar"].sha256}
+    assert after["site_images"] == (None, None, {"ada@example.com": stored["avatar"].sha256})
+    assert sorted(path.name for path in again.media_folder.iterdir()) == [
+        file_name(stored["avatar"].sha256, "image/png")
+    ]
+
+
+def test_a_manifest_that_leads_out_of_the_export_is_refused(blog: Blog, tmp_path: Path) -> None:
+    fill_site_images(blog)
+    out = tmp_path / "export"
+    assert blog.quire("export", str(out)).exit_code == 0
+    (tmp_path / "secret.png").write_bytes(png("red"))
+    manifest = out / "_data" / "quire_media.yml"
+    manifest.write_text("- file: ../../../secret.png\n")
+    again = Blog.empty(blog.url, tmp_path / "second")
+    result = again.quire("import", str(out))
+    assert result.exit_code == 1
+    assert "quire_media.yml: media not restored: entry 1: '../../../secret.png' is not a file" in (
+        result.stderr
+    )
+    # A link in the media folder that leads out of it is as good as missing.
+    manifest.write_text(f"- file: {'a' * 64}.png\n")
+    (out / "assets" / "media" / f"{'a' * 64}.png").symlink_to(tmp_path / "secret.png")
+    result = again.quire("import", str(out))
+    assert result.exit_code == 1
+    assert "not restored: cannot read it (no such file in the export)" in result.stderr
+    assert again.contents()["media"] == {}
+
+
+def test_a_file_over_the_upload_limit_is_refused_unread(blog: Blog, tmp_path: Path) -> None:
+    stored = fill_site_images(blog)
+    out = tmp_path / "export"
+    assert blog.quire("export", str(out)).exit_code == 0
+    huge = out / "assets" / "media" / file_name(stored["unused"].sha256, "image/png")
+    with huge.open("r+b") as file:
+        file.truncate(LIMIT * 3)  # sparse: no disk spent on it
+    again = Blog.empty(blog.url, tmp_path / "second")
+    result = again.quire("import", str(out))
+    assert result.exit_code == 1
+    assert f"{huge}: not restored: the file is 30 MB; the limit is" in result.stderr
+    assert stored["unused"].sha256 not in again.contents()["media"]

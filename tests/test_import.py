@@ -20,7 +20,7 @@ from components import site as site_settings
 from components.models import Media, Post, Revision
 
 from .conftest import backend_url, make_user, run_async, session_on
-from .portability import FIXTURES, Blog
+from .portability import FIXTURES, NO_SITE_IMAGES, Blog
 
 GOOD = 9
 BAD = {
@@ -139,7 +139,12 @@ def test_dry_run_says_what_would_happen_and_writes_nothing(blog: Blog, site: Pat
     assert result.exit_code == 1
     assert "dry run, nothing written: 9 would be created" in result.stdout
     assert "5 image(s) would be added" in result.stdout
-    assert blog.contents() == {"posts": {}, "media": {}, "comments": []}
+    assert blog.contents() == {
+        "posts": {},
+        "media": {},
+        "comments": [],
+        "site_images": NO_SITE_IMAGES,
+    }
     assert not blog.media_folder.exists()
 
     blog.quire("import", str(site))

@@ -66,6 +66,7 @@ async def test_migrated_schema_matches_the_models(backend: str, tmp_path: Path) 
             "0021",
             "0022",
             "0023",
+            "0024",
         ]
         await migrations.upgrade(engine)
         assert await migrations.pending(engine) == []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from components.template_tags import Converted, convert
+from components.template_tags import MAX_WARNINGS, Converted, convert
 
 
 def converted(body: str) -> str:
@@ -321,4 +323,87 @@ def test_a_megabyte_of_unclosed_tags_is_kept_and_reported_in_one_pass(unit: str)
     result = convert(body)
     assert result.body == body
     # Every `{{<`, `{%` and `{{%` opens a tag that never closes; `{{` alone opens none.
-    assert len(result.warnings) == body.count("{{<") + body.count("{%")
+    # The first MAX_WARNINGS are told, the rest counted in one line.
+    tags = body.count("{{<") + body.count("{%")
+    told = min(tags, MAX_WARNINGS)
+    assert len(result.warnings) == told + (tags > told)
+    if tags > told:
+        assert result.warnings[-1] == (
+            f"{tags - told} more tag(s) left as they were, not listed one by one"
+        )
+
+
+# --- how many are told --------------------------------------------------------------
+
+
+def test_warnings_stop_after_twenty_with_a_line_saying_how_many_more() -> None:
+    body = "".join(f"{{% include part-{number}.html %}}\n" for number in range(25))
+    result = convert(body, first_line=3)
+    assert result.body == body
+    assert len(result.warnings) == MAX_WARNINGS + 1 == 21
+    assert result.warnings[0] == "line 3: {% include part-0.html %} left as it was"
+    assert result.warnings[19] == "line 22: {% include part-19.html %} left as it was"
+    assert result.warnings[20] == "5 more tag(s) left as they were, not listed one by one"
+
+
+def test_exactly_twenty_warnings_need_no_summary_line() -> None:
+    body = "{% include x.html %}\n" * MAX_WARNINGS
+    assert len(convert(body).warnings) == MAX_WARNINGS
+    assert "more tag(s)" not in convert(body).warnings[-1]
+
+
+# --- Hugo leaves {{ ... }} alone -------------------------------------------------------
+
+
+def test_in_a_hugo_file_double_braces_are_text_and_not_reported() -> None:
+    body = (
+        "Go templates print with {{ .Title }} and {{- .Site.BaseURL -}}.\n"
+        "{{ site.baseurl }}/x stays too.\n"
+        "{{< youtube 0RKpf3rK57I >}}\n"
+        "{{< tweet user=x id=1 >}}\n"
+    )
+    result = convert(body, hugo=True)
+    assert result.body == (
+        "Go templates print with {{ .Title }} and {{- .Site.BaseURL -}}.\n"
+        "{{ site.baseurl }}/x stays too.\n"
+        "[Video on YouTube](https://www.youtube.com/watch?v=0RKpf3rK57I)\n"
+        "{{< tweet user=x id=1 >}}\n"
+    )
+    # Shortcodes are still Hugo's tags: one it cannot convert is still named.
+    assert result.warnings == ("line 4: {{< tweet user=x id=1 >}} left as it was",)
+
+
+def test_in_a_jekyll_file_double_braces_are_liquid_and_reported() -> None:
+    body = "Hello {{ page.title }}.\n"
+    assert convert(body, hugo=False).warnings == ("line 1: {{ page.title }} left as it was",)
+
+
+# --- targets' own slugs -------------------------------------------------------------
+
+
+def slugs(known: dict[tuple[str, str], str]) -> Callable[[str, str], str | None]:
+    """A stand-in for the disk: the slug each (tag, path) target gives."""
+    return lambda tag, path: known.get((tag, path))
+
+
+def test_a_link_takes_the_targets_own_slug() -> None:
+    body = "[one]({% link _posts/2023-01-05-name.md %}) [two]({% link about.md %})"
+    known = {("link", "_posts/2023-01-05-name.md"): "chosen", ("link", "about.md"): "me"}
+    assert convert(body, slug_of=slugs(known)) == Converted("[one](/chosen) [two](/me)", ())
+
+
+def test_ref_and_relref_take_the_targets_own_slug_and_keep_the_anchor() -> None:
+    body = '[a]({{< ref "posts/my-post.md#part" >}}) [b]({{< relref "other" >}})'
+    known = {("ref", "posts/my-post.md"): "renamed", ("relref", "other"): "elsewhere"}
+    assert convert(body, slug_of=slugs(known)).body == "[a](/renamed#part) [b](/elsewhere)"
+
+
+def test_a_target_that_cannot_be_read_gives_the_slug_of_its_name() -> None:
+    body = '{% link _posts/2023-01-05-name.md %} {{< ref "posts/my-post.md" >}}'
+    assert convert(body, slug_of=slugs({})).body == "/name /my-post"
+
+
+def test_post_url_leads_to_the_bare_slug_when_the_target_renames_itself() -> None:
+    body = "{% post_url 2010-07-21-name %} {% post_url 2010-07-22-same %}"
+    known = {("post_url", "2010-07-21-name"): "new-name", ("post_url", "2010-07-22-same"): "same"}
+    assert convert(body, slug_of=slugs(known)).body == "/new-name /2010/07/22/same"

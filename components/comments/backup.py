@@ -40,6 +40,9 @@ class Entry:
     body: str
     status: CommentStatus
     date: datetime
+    # Its id in the WordPress export it came from, kept so that a later WordPress import
+    # into the restored blog still finds the parents of its replies.
+    wordpress_id: int | None = None
 
 
 async def dump(session: AsyncSession) -> dict[str, list[dict[str, Any]]]:
@@ -58,6 +61,8 @@ async def dump(session: AsyncSession) -> dict[str, list[dict[str, Any]]]:
         entry["date"] = comment.created_at.astimezone(UTC).isoformat()
         entry["status"] = comment.status.value
         entry["body"] = comment.body
+        if comment.wordpress_id is not None:
+            entry["wordpress_id"] = comment.wordpress_id
         out.setdefault(slug, []).append(entry)
     return out
 
@@ -70,6 +75,7 @@ def _entry(raw: Any, where: str) -> Entry:
         date = raw.get("date")
         moment = date if isinstance(date, datetime) else datetime.fromisoformat(str(date))
         parent = raw.get("parent")
+        wordpress_id = raw.get("wordpress_id")
         return Entry(
             id=int(raw["id"]),
             parent=int(parent) if parent is not None else None,
@@ -78,9 +84,19 @@ def _entry(raw: Any, where: str) -> Entry:
             body=str(raw["body"]),
             status=status,
             date=moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment,
+            wordpress_id=_wordpress_id(wordpress_id),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise BackupError(f"{where}: {error}") from None
+
+
+def _wordpress_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    number = int(value)
+    if not 0 < number < 2**63:
+        raise ValueError(f"wordpress_id {number} is no WordPress id")
+    return number
 
 
 def parse(text: str) -> dict[str, list[Entry]]:
@@ -130,6 +146,7 @@ async def restore(session: AsyncSession, post_id: int, entries: list[Entry]) -> 
             body_html=markup.render(entry.body),
             status=entry.status,
             created_at=entry.date,
+            wordpress_id=entry.wordpress_id,
         )
         if isinstance(parent, Comment):
             comment.parent = parent

@@ -7,4 +7,6 @@
 - `clean`: whether a PNG, JPEG, WebP or GIF is already clean, to be kept as it is.
 - `files`: the files on this instance's disk, filled in from the database.
 - `library`: storing an upload; listing, finding and deleting the library's images.
+- `backup`: the whole library in an export (its files and `_data/quire_media.yml`), and
+  back.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from components.models.base import Base, UTCDateTime, stored_enum, utcnow
@@ -85,6 +85,9 @@ class Comment(Base):
     source_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     # The avatar of a reply from the fediverse (an https address on its server), or "".
     author_avatar: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # The comment's id in the WordPress export it came from (None for any other): a
+    # reply imported later finds its parent by it, within the same post.
+    wordpress_id: Mapped[int | None] = mapped_column(BigInteger)
 
     post: Mapped[Post] = relationship(lazy="raise")
     author: Mapped[User | None] = relationship(lazy="raise")

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from components import importer, people
@@ -146,16 +146,45 @@ def _is_comment(comment: wxr.Comment) -> bool:
     return comment.type not in ("pingback", "trackback")
 
 
+# The largest id a BIGINT column holds; WordPress's are unsigned 64-bit numbers.
+_MAX_ID = 2**63 - 1
+
+
+@dataclass
+class _Known:
+    """The post's comments already in the blog: by their WordPress id, and by who wrote
+    them when (comments imported before ids were kept have none)."""
+
+    by_id: dict[int, int] = field(default_factory=dict)
+    by_moment: dict[tuple[datetime, str], tuple[int, int | None]] = field(default_factory=dict)
+
+
+async def _known(session: AsyncSession, post_id: int | None) -> _Known:
+    known = _Known()
+    if post_id is None:
+        return known
+    columns = (Comment.id, Comment.created_at, Comment.author_name, Comment.wordpress_id)
+    query = select(*columns).where(Comment.post_id == post_id)
+    for comment_id, when, name, wordpress_id in await session.execute(query):
+        known.by_moment[(when, name)] = (comment_id, wordpress_id)
+        if wordpress_id is not None:
+            known.by_id[wordpress_id] = comment_id
+    return known
+
+
 async def _comments(
     session: AsyncSession, post_id: int | None, item: wxr.Item, *, dry_run: bool
 ) -> int:
     """Add the item's comments not added before, replies under their parents (on a dry
-    run, or for a post a dry run did not make, count them)."""
-    seen: set[tuple[datetime, str]] = set()
-    if post_id is not None:
-        query = select(Comment.created_at, Comment.author_name).where(Comment.post_id == post_id)
-        seen = {(when, name) for when, name in await session.execute(query)}
-    made: dict[int, Comment] = {}
+    run, or for a post a dry run did not make, count them).
+
+    A comment is known again by its WordPress id, or (added before ids were kept) by its
+    author and moment, and then given its id. So a reply finds its parent when the parent
+    came in with an earlier import, or from an earlier export file, as well as this one.
+    """
+    known = await _known(session, post_id)
+    made: dict[int, Comment | int] = {}
+    remembered: dict[int, int] = {}  # comment id: the WordPress id it lacked
     added = 0
     for wanted in sorted(item.comments, key=lambda c: (c.parent != 0, c.id)):
         status = _COMMENT_STATUS.get(wanted.approved)
@@ -163,7 +192,16 @@ async def _comments(
             continue
         created = wanted.date or utcnow()
         name = " ".join(wanted.author.split())[:100] or "Anonymous"
-        if (created, name) in seen:
+        wordpress_id = wanted.id if 0 < wanted.id <= _MAX_ID else None
+        if wordpress_id is not None and wordpress_id in known.by_id:
+            made[wordpress_id] = known.by_id[wordpress_id]
+            continue
+        if (created, name) in known.by_moment:
+            comment_id, had = known.by_moment[(created, name)]
+            if wordpress_id is not None:
+                made[wordpress_id] = comment_id
+                if had is None:
+                    remembered[comment_id] = wordpress_id
             continue
         if dry_run or post_id is None:
             added += 1
@@ -172,7 +210,6 @@ async def _comments(
         url = wanted.url if urlsplit(wanted.url).scheme in ("http", "https") else ""
         comment = Comment(
             post_id=post_id,
-            parent=made.get(wanted.parent),
             author_name=name,
             author_url=url[:300],
             body=body,
@@ -180,10 +217,22 @@ async def _comments(
             status=status,
             created_at=created,
             ip=wanted.ip[:45],
+            wordpress_id=wordpress_id,
         )
+        parent = made.get(wanted.parent) or known.by_id.get(wanted.parent)
+        if isinstance(parent, Comment):
+            comment.parent = parent
+        elif parent is not None:
+            comment.parent_id = parent
         session.add(comment)
-        made[wanted.id] = comment
+        if wordpress_id is not None:
+            made[wordpress_id] = comment
         added += 1
+    if remembered and not dry_run:
+        await session.execute(
+            update(Comment),
+            [{"id": comment_id, "wordpress_id": wp} for comment_id, wp in remembered.items()],
+        )
     await session.flush()
     return added
 

@@ -137,7 +137,9 @@ def _raw(element: Element | None) -> str:
 
 
 def _int(text: str) -> int:
-    return int(text) if text.isdigit() else 0
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and no more than a
+    # WordPress id (an unsigned 64-bit number) can have: anything else is no id.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
 
 
 def _date(text: str) -> datetime | None:
