@@ -19,7 +19,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -54,11 +53,9 @@ async def _media_id(session: AsyncSession, name: str, restored: Mapping[str, int
 
 def _load(text: str, what: str) -> Any:
     try:
-        return yaml_limits.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BackupError(f"{what} is not YAML{line}") from None
+        return yaml_limits.load_data(text)
+    except yaml_limits.NotYaml as error:
+        raise BackupError(f"{what} is {error}") from None
 
 
 # --- people -------------------------------------------------------------------

@@ -87,3 +87,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def safe_load(text: str) -> Any:
     """`yaml.safe_load`, within MAX_NODES."""
     return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 (BoundedLoader is a SafeLoader)
+
+
+class NotYaml(ValueError):
+    """A data file that does not read as YAML: says the line, when the parser knows it."""
+
+
+def load_data(text: str) -> Any:
+    """A backup's data file (components/site_backup.py, media/backup.py, comments/backup.py),
+    read as `safe_load` reads it; NotYaml says where it broke."""
+    try:
+        return safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise NotYaml(f"not YAML{line}") from None

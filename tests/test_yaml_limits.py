@@ -70,3 +70,9 @@ def test_quire_import_reports_the_bomb_and_imports_the_rest(
     assert f"{bomb}:7: invalid YAML front matter: its aliases expand" in result.stderr
     assert "boom" not in blog.contents()["posts"]
     assert "hello-jekyll" in blog.contents()["posts"]
+
+
+def test_a_data_file_that_is_not_yaml_says_its_line() -> None:
+    assert yaml_limits.load_data("a: 1\nb: [2, 3]\n") == {"a": 1, "b": [2, 3]}
+    with pytest.raises(yaml_limits.NotYaml, match="not YAML at line 3"):
+        yaml_limits.load_data("a: 1\nb: [2\nc: d: e\n")

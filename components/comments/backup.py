@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,11 +101,9 @@ def _wordpress_id(value: Any) -> int | None:
 def parse(text: str) -> dict[str, list[Entry]]:
     """The comments a file holds, by post slug; BackupError names the first bad one."""
     try:
-        document = yaml_limits.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BackupError(f"not YAML{line}") from None
+        document = yaml_limits.load_data(text) or {}
+    except yaml_limits.NotYaml as error:
+        raise BackupError(str(error)) from None
     if not isinstance(document, dict):
         raise BackupError("must map each post's slug to its comments")
     parsed: dict[str, list[Entry]] = {}

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -86,11 +85,9 @@ def manifest(items: Sequence[Media]) -> list[dict[str, Any]]:
 def parse(text: str) -> list[Entry]:
     """The files a manifest lists; BackupError names the first entry it cannot take."""
     try:
-        document = yaml_limits.safe_load(text) or []
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BackupError(f"not YAML{line}") from None
+        document = yaml_limits.load_data(text) or []
+    except yaml_limits.NotYaml as error:
+        raise BackupError(str(error)) from None
     if not isinstance(document, list):
         raise BackupError("must be a list of files")
     return [_entry(raw, number) for number, raw in enumerate(document, start=1)]
